@@ -1,0 +1,5 @@
+import sys
+
+from livekey.cli import main
+
+sys.exit(main())

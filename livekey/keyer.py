@@ -1,0 +1,102 @@
+"""The keyer: settings in, frames in, matte and composite out.
+
+One small object with one obvious method: ``Keyer(settings).composite(frame, backdrop)``.
+It owns the preallocated buffers, resolves the key colour (given, or detected from the first
+frame), and keeps the per-pixel screen image the kernels key against (flat colour, or the
+auto estimate refreshed every ``screen_refresh`` frames). Settings are swapped whole with
+:meth:`update`, so a frame is always keyed with one consistent set.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from livekey import keying, screen
+from livekey.settings import Settings
+
+
+class Keyer:
+    """Keys BGR uint8 frames. Not thread-safe: one thread calls the keying methods;
+    :meth:`update` may be called from any thread."""
+
+    def __init__(self, settings: Settings | None = None, screen_refresh: int = 15) -> None:
+        self._pending: Settings | None = settings or Settings()
+        self.settings = self._pending
+        self.screen_refresh = max(1, screen_refresh)
+        self.key_bgr: tuple[int, int, int] | None = None
+        self._params: np.ndarray | None = None
+        self._screen: np.ndarray | None = None
+        self._frames_since_screen = 0
+        self._alpha: np.ndarray | None = None
+        self._out: np.ndarray | None = None
+
+    def update(self, settings: Settings) -> None:
+        """Use ``settings`` from the next frame on (a reference swap, safe from any thread)."""
+        self._pending = settings
+
+    def _prepare(self, frame: np.ndarray) -> None:
+        if frame.ndim != 3 or frame.shape[2] != 3 or frame.dtype != np.uint8:
+            raise ValueError(f"expected a BGR uint8 frame (H, W, 3), got {frame.dtype} {frame.shape}")
+        pending, self._pending = self._pending, None
+        h, w = frame.shape[:2]
+        size_changed = self._alpha is None or self._alpha.shape != (h, w)
+        if size_changed:
+            self._alpha = np.empty((h, w), np.uint8)
+            self._out = np.empty((h, w, 3), np.uint8)
+        if pending is not None:
+            self.settings = pending
+        if pending is not None or self.key_bgr is None:
+            explicit = self.settings.key_bgr()
+            if explicit is not None:
+                self.key_bgr = explicit
+            elif self.key_bgr is None or (pending is not None and pending.key_color != "auto"):
+                self.key_bgr = screen.detect_key_color(frame)
+            self._params = keying.param_vector(self.settings, self.key_bgr)
+            self._screen_stale = True
+        if size_changed:
+            self._screen_stale = True
+        if self.settings.screen_model == "auto":
+            self._frames_since_screen += 1
+            if self._screen_stale or self._frames_since_screen >= self.screen_refresh:
+                tolerance = min(45.0, self.settings.hue_width / 2 + 5)
+                self._screen = screen.estimate_screen(frame, self.key_bgr, tolerance, out=self._screen)
+                self._frames_since_screen = 0
+        elif self._screen_stale:
+            self._screen = keying.flat_screen(self.key_bgr, h, w, out=self._screen)
+        self._screen_stale = False
+
+    @property
+    def screen(self) -> np.ndarray | None:
+        """The per-pixel screen image the last frame was keyed against."""
+        return self._screen
+
+    def composite(self, frame: np.ndarray, backdrop: np.ndarray,
+                  out: np.ndarray | None = None, alpha_out: np.ndarray | None = None
+                  ) -> tuple[np.ndarray, np.ndarray]:
+        """Key ``frame`` and blend it over ``backdrop`` (same size). Returns (alpha, composite).
+
+        Without ``out``/``alpha_out`` the results live in the keyer's own buffers and are
+        overwritten by the next call.
+        """
+        self._prepare(frame)
+        alpha = self._alpha if alpha_out is None else alpha_out
+        out = self._out if out is None else out
+        keying.key_composite(frame, self._screen, backdrop, self._params, alpha, out)
+        return alpha, out
+
+    def matte(self, frame: np.ndarray, alpha_out: np.ndarray | None = None,
+              fg_out: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Key ``frame`` into (alpha (H, W), despilled straight-alpha foreground (H, W, 3))."""
+        self._prepare(frame)
+        alpha = self._alpha if alpha_out is None else alpha_out
+        fg = self._out if fg_out is None else fg_out
+        keying.key_frame(frame, self._screen, self._params, alpha, fg)
+        return alpha, fg
+
+    def rgba(self, frame: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        """Key ``frame`` into a straight-alpha BGRA image (H, W, 4)."""
+        self._prepare(frame)
+        if out is None:
+            out = np.empty(frame.shape[:2] + (4,), np.uint8)
+        keying.key_rgba(frame, self._screen, self._params, out)
+        return out

@@ -1,0 +1,268 @@
+"""Every user setting, declared once.
+
+Each :class:`Setting` states its name, type, unit, range, default and help.
+The CLI flags (:func:`add_arguments`), the TOML profile (:meth:`Settings.load`,
+:meth:`Settings.save`) and the Qt controls are all derived from :data:`SETTINGS`,
+so a new setting appears everywhere by adding one line here.
+
+:class:`Settings` is immutable: a live change builds a new object and the
+pipeline swaps the reference, so a frame never sees half an update.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import tomllib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import tomli_w
+
+from livekey.errors import LivekeyError
+
+_HEX_COLOR = re.compile(r"^#?([0-9a-fA-F]{6})$")
+# Typical lit chroma-key paint as a webcam sees it (hue ~126 and ~216 degrees).
+NAMED_COLORS = {"green": "#3ab54a", "blue": "#1e5ab4"}
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One user setting. ``kind`` is one of float, int, bool, choice, color."""
+
+    name: str
+    kind: str
+    default: Any
+    help: str
+    group: str
+    unit: str = ""
+    minimum: float | None = None
+    maximum: float | None = None
+    choices: tuple[str, ...] = ()
+
+    @property
+    def flag(self) -> str:
+        return "--" + self.name.replace("_", "-")
+
+    def range_text(self) -> str:
+        if self.kind == "choice":
+            return "one of " + ", ".join(self.choices)
+        if self.kind == "color":
+            return "#RRGGBB, green, blue or auto"
+        if self.kind == "bool":
+            return "true or false"
+        unit = f" {self.unit}" if self.unit else ""
+        return f"{self.minimum:g}..{self.maximum:g}{unit}"
+
+    def parse(self, text: str) -> Any:
+        """Convert command-line text to a checked value."""
+        try:
+            if self.kind == "float":
+                return self.check(float(text))
+            if self.kind == "int":
+                return self.check(int(text))
+            if self.kind == "bool":
+                lowered = text.strip().lower()
+                if lowered in ("1", "true", "yes", "on"):
+                    return True
+                if lowered in ("0", "false", "no", "off"):
+                    return False
+                raise ValueError(text)
+        except ValueError:
+            raise LivekeyError(
+                f"{self.name}: {text!r} is not a valid value; expected {self.range_text()}"
+            ) from None
+        return self.check(text)
+
+    def check(self, value: Any) -> Any:
+        """Return ``value`` normalised, or raise a LivekeyError naming the setting and range."""
+        bad = LivekeyError(f"{self.name}: {value!r} is not allowed; expected {self.range_text()}")
+        if self.kind in ("float", "int"):
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise bad
+            if self.kind == "int" and float(value) != int(value):
+                raise bad
+            value = float(value) if self.kind == "float" else int(value)
+            if not (self.minimum <= value <= self.maximum):
+                raise bad
+            return value
+        if self.kind == "bool":
+            if not isinstance(value, bool):
+                raise bad
+            return value
+        if self.kind == "choice":
+            if value not in self.choices:
+                raise bad
+            return value
+        if self.kind == "color":
+            if not isinstance(value, str):
+                raise bad
+            lowered = value.strip().lower()
+            if lowered == "auto":
+                return "auto"
+            lowered = NAMED_COLORS.get(lowered, lowered)
+            match = _HEX_COLOR.match(lowered)
+            if not match:
+                raise bad
+            return "#" + match.group(1).lower()
+        raise AssertionError(f"unknown setting kind {self.kind}")
+
+
+GROUPS = ("key", "spill")
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("key_color", "color", "auto", "Screen colour; auto detects green or blue and its exact shade "
+            "from the picture.", "key"),
+    Setting("hue_width", "float", 30.0, "Width of the hue band around the key colour that is keyed fully.",
+            "key", "deg", 5.0, 180.0),
+    Setting("hue_softness", "float", 8.0, "Extra hue band beyond the width over which the key fades out.",
+            "key", "deg", 0.0, 120.0),
+    Setting("sat_floor", "float", 0.10, "Pixels less saturated than this are never keyed (greys, whites).",
+            "key", "", 0.0, 1.0),
+    Setting("val_floor", "float", 0.06, "Pixels darker than this are never keyed (black, deep shadow).",
+            "key", "", 0.0, 1.0),
+    Setting("screen_low", "float", 0.05, "Screen amount (share of the screen's chroma a pixel shows) at or "
+            "below which a pixel is solid foreground.", "key", "", 0.0, 0.95),
+    Setting("screen_high", "float", 0.85, "Screen amount at or above which a pixel is fully transparent.",
+            "key", "", 0.05, 1.5),
+    Setting("screen_model", "choice", "auto", "What the key compares each pixel with: auto (the screen's "
+            "light estimated at every pixel from the frame, following uneven light and shadow) or flat "
+            "(one key colour everywhere).", "key", choices=("auto", "flat")),
+    Setting("unmix", "bool", True, "Recover edge colour by subtracting the screen colour mixed into "
+            "semi-transparent pixels (hair, motion blur).", "key"),
+    Setting("spill_method", "choice", "max", "How spill is removed: limit (key channel capped by a mix "
+            "of the other two), average (capped by their mean), max (capped by the larger), none.",
+            "spill", choices=("limit", "average", "max", "none")),
+    Setting("spill_mix", "float", 0.5, "For the limit method: weight of the first other channel (red on a "
+            "green or blue screen) against the second.", "spill", "", 0.0, 1.0),
+    Setting("spill_strength", "float", 1.0, "How much of the detected spill is removed.", "spill", "",
+            0.0, 1.0),
+    Setting("spill_luma", "bool", True, "Give back the luminance removed with the spill so whites stay "
+            "white instead of turning magenta or grey.", "spill"),
+)
+
+BY_NAME: dict[str, Setting] = {s.name: s for s in SETTINGS}
+
+
+class Settings(Mapping[str, Any]):
+    """An immutable, validated set of values for every declared setting."""
+
+    __slots__ = ("_values",)
+
+    def __init__(self, values: Mapping[str, Any] | None = None, /, **changes: Any) -> None:
+        merged = {s.name: s.default for s in SETTINGS}
+        for source in (values or {}, changes):
+            for name, value in source.items():
+                if name not in BY_NAME:
+                    raise LivekeyError(f"unknown setting {name!r}; known settings: {', '.join(BY_NAME)}")
+                merged[name] = BY_NAME[name].check(value)
+        if merged["screen_low"] >= merged["screen_high"]:
+            raise LivekeyError(
+                f"screen_low ({merged['screen_low']:g}) must be below screen_high ({merged['screen_high']:g})"
+            )
+        object.__setattr__(self, "_values", merged)
+
+    def __getitem__(self, name: str) -> Any:
+        return self._values[name]
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self._values[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError("Settings are immutable; use replace()")
+
+    def __iter__(self):
+        return iter(self._values)
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def __repr__(self) -> str:
+        changed = {k: v for k, v in self._values.items() if v != BY_NAME[k].default}
+        return f"Settings({changed})"
+
+    def replace(self, **changes: Any) -> Settings:
+        return Settings(self._values, **changes)
+
+    def key_bgr(self) -> tuple[int, int, int] | None:
+        """The key colour as a (B, G, R) tuple, or None when it is to be detected."""
+        if self.key_color == "auto":
+            return None
+        rgb = int(self.key_color[1:], 16)
+        return (rgb & 255, (rgb >> 8) & 255, rgb >> 16)
+
+    # --- TOML profiles -------------------------------------------------
+    def to_toml_dict(self) -> dict[str, dict[str, Any]]:
+        return {g: {s.name: self._values[s.name] for s in SETTINGS if s.group == g} for g in GROUPS}
+
+    @classmethod
+    def from_toml_dict(cls, data: Mapping[str, Any], where: str = "profile") -> Settings:
+        flat: dict[str, Any] = {}
+        for group, table in data.items():
+            if group not in GROUPS or not isinstance(table, Mapping):
+                raise LivekeyError(f"{where}: unknown section [{group}]; allowed: {', '.join(GROUPS)}")
+            for name, value in table.items():
+                setting = BY_NAME.get(name)
+                if setting is None or setting.group != group:
+                    known = ", ".join(s.name for s in SETTINGS if s.group == group)
+                    raise LivekeyError(f"{where}: unknown key {group}.{name}; keys in [{group}]: {known}")
+                try:
+                    flat[name] = setting.check(value)
+                except LivekeyError as err:
+                    raise LivekeyError(f"{where}: {group}.{err}") from None
+        try:
+            return cls(flat)
+        except LivekeyError as err:
+            raise LivekeyError(f"{where}: {err}") from None
+
+    @classmethod
+    def load(cls, path: str | Path) -> Settings:
+        path = Path(path)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as err:
+            raise LivekeyError(f"cannot read profile {path}: {err.strerror or err}") from None
+        try:
+            data = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as err:
+            raise LivekeyError(f"profile {path} is not valid TOML: {err}") from None
+        return cls.from_toml_dict(data, where=str(path))
+
+    def save(self, path: str | Path) -> None:
+        path = Path(path)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(tomli_w.dumps(self.to_toml_dict()), encoding="utf-8")
+        except OSError as err:
+            raise LivekeyError(f"cannot write profile {path}: {err.strerror or err}") from None
+
+
+# --- command line ---------------------------------------------------------
+def add_arguments(parser: argparse.ArgumentParser, groups: Iterable[str] = GROUPS) -> None:
+    """Add one flag per declared setting; unset flags stay None so a profile's value wins."""
+    for group in groups:
+        section = parser.add_argument_group(f"{group} settings")
+        for s in (s for s in SETTINGS if s.group == group):
+            help_text = f"{s.help} [{s.range_text()}; default {s.default}]"
+            if s.kind == "bool":
+                section.add_argument(s.flag, dest=s.name, action=argparse.BooleanOptionalAction,
+                                     default=None, help=help_text)
+            else:
+                section.add_argument(s.flag, dest=s.name, default=None, metavar=s.unit.upper() or "VALUE",
+                                     help=help_text)
+
+
+def settings_from_args(args: argparse.Namespace, base: Settings | None = None) -> Settings:
+    """Apply the flags the user gave on top of ``base`` (a profile, or the defaults)."""
+    changes: dict[str, Any] = {}
+    for s in SETTINGS:
+        value = getattr(args, s.name, None)
+        if value is None:
+            continue
+        changes[s.name] = value if s.kind == "bool" else s.parse(value)
+    return (base or Settings()).replace(**changes)

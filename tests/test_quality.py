@@ -1,0 +1,76 @@
+"""Key quality on the synthetic ground-truth scenes, against OBS Chroma Key v2 at its best settings."""
+
+import numpy as np
+import pytest
+
+from livekey import peers, quality, synthetic
+from livekey.errors import LivekeyError
+from livekey.screen import detect_key_color, estimate_screen
+
+
+@pytest.fixture(scope="module")
+def report():
+    return quality.report()
+
+
+@pytest.mark.parametrize("scene", list(synthetic.SCENES))
+def test_untuned_livekey_edge_no_worse_than_best_obs(report, scene):
+    row = report[scene]
+    assert row["livekey"]["edge"] <= row["obs_best"]["edge"], row
+
+
+@pytest.mark.parametrize("scene", list(synthetic.SCENES))
+def test_holes_and_leaks_under_half_a_percent(report, scene):
+    s = report[scene]["livekey"]
+    assert s["holes"] < 0.5 and s["leaks"] < 0.5, s
+
+
+def test_livekey_beats_naive_hsv_everywhere(report):
+    for row in report.values():
+        assert row["livekey"]["edge"] < row["hsv_inrange"]["edge"]
+
+
+def test_score_sees_a_bad_key():
+    f = synthetic.scene("portrait", 320, 180)
+    back = synthetic.backdrop(320, 180)
+    truth = synthetic.truth_composite(f, back)
+    regions = quality.Regions.of(f.alpha)
+    opaque = quality.score(np.ones_like(f.alpha), f.image, truth, regions)
+    assert opaque.leaks == 100.0 and opaque.holes == 0.0
+    perfect = quality.score(f.alpha, np.clip(truth + 0.5, 0, 255).astype(np.uint8), truth, regions)
+    assert perfect.edge < 0.6 and perfect.frame < 0.6 and perfect.holes == 0 and perfect.leaks == 0
+
+
+def test_obs_defaults_key_the_screen_but_not_the_subject():
+    f = synthetic.scene("portrait", 320, 180)
+    back = synthetic.backdrop(320, 180)
+    alpha, comp = peers.obs_chroma_key(f.image, back, (0, 255, 0))  # OBS defaults: pure green, 400, 80, 100
+    regions = quality.Regions.of(f.alpha)
+    assert alpha[regions.clear].mean() < 0.05 and alpha[regions.solid].mean() > 0.95
+
+
+@pytest.mark.parametrize("scene,family", [("portrait", "green"), ("blue", "blue"), ("teal", "blue")])
+def test_detect_key_colour(scene, family):
+    f = synthetic.scene(scene, 320, 180)
+    b, g, r = detect_key_color(f.image)
+    assert (g if family == "green" else b) == max(b, g, r)
+    lit = np.median(f.screen.reshape(-1, 3), axis=0)
+    assert np.abs(np.array((b, g, r)) - lit).max() < 40
+
+
+def test_detect_key_colour_refuses_a_picture_without_screen():
+    grey = np.full((90, 160, 3), 128, np.uint8)
+    with pytest.raises(LivekeyError, match="no green or blue screen"):
+        detect_key_color(grey)
+
+
+def test_screen_estimate_follows_uneven_light_and_shadow():
+    layers = synthetic.build_layers("portrait", 320, 180)
+    f = synthetic.render(layers, seed=1)
+    light = layers.screen * layers.shadow[..., None]  # what actually falls on the screen
+    est = estimate_screen(f.image, detect_key_color(f.image)).astype(np.float32)
+    clear = quality.Regions.of(f.alpha).clear
+    flat = np.median(light[clear], axis=0)
+    err_est = np.abs(est - light)[clear].mean()
+    err_flat = np.abs(flat - light)[clear].mean()
+    assert err_est < 0.4 * err_flat, (err_est, err_flat)
