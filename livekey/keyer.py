@@ -9,10 +9,25 @@ auto estimate refreshed every ``screen_refresh`` frames). Settings are swapped w
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from livekey import keying, screen
 from livekey.settings import Settings
+
+# A spatial step on the matte between the key and the composite: called as
+# ``stage(frame, alpha, fg)`` and changes ``alpha`` (H, W uint8) and/or ``fg`` (H, W, 3) in place.
+MatteStage = Callable[[np.ndarray, np.ndarray, np.ndarray], None]
+
+
+def matte_stages(settings: Settings, keyer: Keyer) -> list[MatteStage]:
+    """The spatial steps the settings ask for, in order. With none, the keyer uses the fused
+    one-pass kernel; with any, it keys to a matte, runs them, then composites.
+
+    Matte operations (livekey.matte) and the mask stack (livekey.masks) add their steps here.
+    """
+    return []
 
 
 class Keyer:
@@ -29,6 +44,8 @@ class Keyer:
         self._frames_since_screen = 0
         self._alpha: np.ndarray | None = None
         self._out: np.ndarray | None = None
+        self._fg: np.ndarray | None = None
+        self.stages: list[MatteStage] = []
 
     def update(self, settings: Settings) -> None:
         """Use ``settings`` from the next frame on (a reference swap, safe from any thread)."""
@@ -43,6 +60,7 @@ class Keyer:
         if size_changed:
             self._alpha = np.empty((h, w), np.uint8)
             self._out = np.empty((h, w, 3), np.uint8)
+            self._fg = np.empty((h, w, 3), np.uint8)
         if pending is not None:
             self.settings = pending
         if pending is not None or self.key_bgr is None:
@@ -52,6 +70,7 @@ class Keyer:
             elif self.key_bgr is None or (pending is not None and pending.key_color != "auto"):
                 self.key_bgr = screen.detect_key_color(frame)
             self._params = keying.param_vector(self.settings, self.key_bgr)
+            self.stages = matte_stages(self.settings, self)
             self._screen_stale = True
         if size_changed:
             self._screen_stale = True
@@ -81,7 +100,13 @@ class Keyer:
         self._prepare(frame)
         alpha = self._alpha if alpha_out is None else alpha_out
         out = self._out if out is None else out
-        keying.key_composite(frame, self._screen, backdrop, self._params, alpha, out)
+        if not self.stages:
+            keying.key_composite(frame, self._screen, backdrop, self._params, alpha, out)
+            return alpha, out
+        keying.key_frame(frame, self._screen, self._params, alpha, self._fg)
+        for stage in self.stages:
+            stage(frame, alpha, self._fg)
+        keying.composite(self._fg, alpha, backdrop, out)
         return alpha, out
 
     def matte(self, frame: np.ndarray, alpha_out: np.ndarray | None = None,
@@ -89,14 +114,21 @@ class Keyer:
         """Key ``frame`` into (alpha (H, W), despilled straight-alpha foreground (H, W, 3))."""
         self._prepare(frame)
         alpha = self._alpha if alpha_out is None else alpha_out
-        fg = self._out if fg_out is None else fg_out
+        fg = self._fg if fg_out is None else fg_out
         keying.key_frame(frame, self._screen, self._params, alpha, fg)
+        for stage in self.stages:
+            stage(frame, alpha, fg)
         return alpha, fg
 
     def rgba(self, frame: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
         """Key ``frame`` into a straight-alpha BGRA image (H, W, 4)."""
-        self._prepare(frame)
         if out is None:
             out = np.empty(frame.shape[:2] + (4,), np.uint8)
-        keying.key_rgba(frame, self._screen, self._params, out)
+        self._prepare(frame)
+        if not self.stages:
+            keying.key_rgba(frame, self._screen, self._params, out)
+            return out
+        alpha, fg = self.matte(frame)
+        out[..., :3] = fg
+        out[..., 3] = alpha
         return out

@@ -1,0 +1,43 @@
+import numpy as np
+
+from livekey import keyer as keyer_module
+from livekey import synthetic
+from livekey.keyer import Keyer
+from livekey.settings import Settings
+
+
+def test_settings_update_applies_on_next_frame():
+    f = synthetic.scene("portrait", 160, 90)
+    back = synthetic.backdrop(160, 90)
+    k = Keyer()
+    a1 = k.composite(f.image, back)[0].copy()
+    k.update(Settings(screen_high=0.3, screen_low=0.0))
+    assert k.settings.screen_high == 0.85  # not before the next frame
+    a2 = k.composite(f.image, back)[0]
+    assert k.settings.screen_high == 0.3 and not np.array_equal(a1, a2)
+
+
+def test_matte_stages_run_between_key_and_composite(monkeypatch):
+    """A stage that clears the matte must make every output show the backdrop / zero alpha."""
+
+    def clear(frame, alpha, fg):
+        alpha[:] = 0
+
+    monkeypatch.setattr(keyer_module, "matte_stages", lambda settings, keyer: [clear])
+    f = synthetic.scene("portrait", 160, 90)
+    back = synthetic.backdrop(160, 90)
+    k = Keyer()
+    alpha, out = k.composite(f.image, back)
+    assert alpha.max() == 0 and np.array_equal(out, back)
+    assert k.rgba(f.image)[..., 3].max() == 0
+    assert k.matte(f.image)[0].max() == 0
+
+
+def test_fused_and_staged_paths_agree():
+    f = synthetic.scene("blue", 160, 90)
+    back = synthetic.backdrop(160, 90)
+    k = Keyer()
+    a1, c1 = (x.copy() for x in k.composite(f.image, back))
+    k.stages = [lambda frame, alpha, fg: None]
+    a2, c2 = k.composite(f.image, back)
+    assert np.array_equal(a1, a2) and np.abs(c1.astype(int) - c2).max() <= 1
