@@ -13,7 +13,8 @@ from collections.abc import Callable
 
 import numpy as np
 
-from livekey import keying, screen
+from livekey import keying, matte, screen
+from livekey.errors import LivekeyError
 from livekey.settings import Settings
 
 # A spatial step on the matte between the key and the composite: called as
@@ -27,7 +28,39 @@ def matte_stages(settings: Settings, keyer: Keyer) -> list[MatteStage]:
 
     Matte operations (livekey.matte) and the mask stack (livekey.masks) add their steps here.
     """
-    return []
+    return _matte_operations(settings, keyer)
+
+
+def _matte_operations(settings: Settings, keyer: Keyer) -> list[MatteStage]:
+    """The ``matte`` settings group as stages: stabilise, refine, clip, grow, fill, soften, then
+    recover the edge colour from the changed matte."""
+    stages: list[MatteStage] = []
+    work: dict[str, np.ndarray] = {}
+
+    def scratch(alpha: np.ndarray) -> np.ndarray:
+        if work.get("a") is None or work["a"].shape != alpha.shape:
+            work["a"] = np.empty_like(alpha)
+        return work["a"]
+
+    if settings.temporal > 0:
+        stabilizer = matte.Stabilizer(settings.temporal)
+        stages.append(lambda frame, alpha, fg: stabilizer(frame, alpha))
+    if settings.refine:
+        refiner = matte.EdgeRefiner(settings.refine_radius)
+        stages.append(lambda frame, alpha, fg: refiner(frame, keyer.screen, alpha))
+    if settings.clip_black > 0 or settings.clip_white < 1:
+        table = matte.levels_table(settings.clip_black, settings.clip_white)
+        stages.append(lambda frame, alpha, fg: matte.clip_levels(alpha, table))
+    if settings.grow:
+        stages.append(lambda frame, alpha, fg: matte.grow(alpha, settings.grow, scratch(alpha)))
+    if settings.fill_holes:
+        stages.append(lambda frame, alpha, fg: matte.fill_holes(alpha, settings.fill_holes, scratch(alpha)))
+    if settings.soften:
+        stages.append(lambda frame, alpha, fg: matte.soften(alpha, settings.soften))
+    if stages:
+        stages.append(lambda frame, alpha, fg: keying.recover_foreground(frame, keyer.screen, alpha,
+                                                                         keyer.params, fg))
+    return stages
 
 
 class Keyer:
@@ -46,6 +79,8 @@ class Keyer:
         self._out: np.ndarray | None = None
         self._fg: np.ndarray | None = None
         self.stages: list[MatteStage] = []
+        self._plate: np.ndarray | None = None
+        self._plate_key: tuple[str, int, int] | None = None
 
     def update(self, settings: Settings) -> None:
         """Use ``settings`` from the next frame on (a reference swap, safe from any thread)."""
@@ -68,13 +103,25 @@ class Keyer:
             if explicit is not None:
                 self.key_bgr = explicit
             elif self.key_bgr is None or (pending is not None and pending.key_color != "auto"):
-                self.key_bgr = screen.detect_key_color(frame)
+                # The empty screen is the surest place to find its colour.
+                source = self._load_plate(w, h) if self.uses_plate else frame
+                self.key_bgr = screen.detect_key_color(source)
             self._params = keying.param_vector(self.settings, self.key_bgr)
             self.stages = matte_stages(self.settings, self)
             self._screen_stale = True
         if size_changed:
             self._screen_stale = True
-        if self.settings.screen_model == "auto":
+        if self.uses_plate:
+            self._frames_since_screen += 1
+            plate = self._load_plate(w, h)
+            if self.settings.shadow == "keep":
+                if self._screen_stale:
+                    self._screen = plate.copy()
+            elif self._screen_stale or self._frames_since_screen >= self.screen_refresh:
+                tolerance = min(45.0, self.settings.hue_width / 2 + 5)
+                self._screen = screen.relight_plate(frame, plate, self.key_bgr, tolerance, out=self._screen)
+                self._frames_since_screen = 0
+        elif self.settings.screen_model == "auto":
             self._frames_since_screen += 1
             if self._screen_stale or self._frames_since_screen >= self.screen_refresh:
                 tolerance = min(45.0, self.settings.hue_width / 2 + 5)
@@ -83,6 +130,26 @@ class Keyer:
         elif self._screen_stale:
             self._screen = keying.flat_screen(self.key_bgr, h, w, out=self._screen)
         self._screen_stale = False
+
+    @property
+    def uses_plate(self) -> bool:
+        """True when a clean plate is given (or the plate model asked for)."""
+        return bool(self.settings.plate) or self.settings.screen_model == "plate"
+
+    def _load_plate(self, w: int, h: int) -> np.ndarray:
+        if not self.settings.plate:
+            raise LivekeyError("screen_model is plate but no clean plate is given; "
+                               "give --clean-plate PLATE or run livekey calibrate")
+        key = (self.settings.plate, w, h)
+        if self._plate_key != key:
+            self._plate = screen.load_plate(self.settings.plate, (w, h))
+            self._plate_key = key
+        return self._plate
+
+    @property
+    def params(self) -> np.ndarray | None:
+        """The kernel parameter vector of the current settings."""
+        return self._params
 
     @property
     def screen(self) -> np.ndarray | None:

@@ -210,6 +210,24 @@ def _key_composite_row(src, scr, bd, q, al, dst):
 
 
 @numba.njit(**_JIT)
+def _recover_row(src, scr, al, q, dst):
+    inv255 = np.float32(1.0 / 255.0)
+    for xx in range(al.shape[0]):
+        i = 3 * xx
+        a = np.float32(al[xx]) * inv255
+        m = (_F1 - a) * q[P_UNMIX]
+        inv = _F1 / max(_F1 - m, np.float32(1.0 / 255.0))
+        fb = min(max((np.float32(src[i]) - m * np.float32(scr[i])) * inv, _F0), _F255)
+        fg = min(max((np.float32(src[i + 1]) - m * np.float32(scr[i + 1])) * inv, _F0), _F255)
+        fr = min(max((np.float32(src[i + 2]) - m * np.float32(scr[i + 2])) * inv, _F0), _F255)
+        fb, fg, fr = _despill(fb, fg, fr, q)
+        visible = a > _F0
+        dst[i] = np.uint8(fb if visible else _F0)
+        dst[i + 1] = np.uint8(fg if visible else _F0)
+        dst[i + 2] = np.uint8(fr if visible else _F0)
+
+
+@numba.njit(**_JIT)
 def _composite_row(src, al, bd, dst):
     inv255 = np.float32(1.0 / 255.0)
     for xx in range(al.shape[0]):
@@ -268,6 +286,17 @@ def composite(fg, alpha, backdrop, out):
         _composite_row(fg2[yy], alpha[yy], back2[yy], out2[yy])
 
 
+@numba.njit(parallel=True, **_JIT)
+def recover_foreground(frame, screen, alpha, p, fg_out):
+    """Un-mix and despill ``frame`` with a given matte ``alpha`` (after matte operations changed it):
+    ``F = (I - (1 - a) S) / a`` with the per-pixel ``screen``, written to ``fg_out`` (H, W, 3)."""
+    q = _unpack(p)
+    h, w = alpha.shape
+    frame2, screen2, fg2 = frame.reshape((h, w * 3)), screen.reshape((h, w * 3)), fg_out.reshape((h, w * 3))
+    for yy in numba.prange(h):
+        _recover_row(frame2[yy], screen2[yy], alpha[yy], q, fg2[yy])
+
+
 def warm_up() -> None:
     """Compile (or load from the on-disk cache) every kernel on a tiny frame before capture starts."""
     frame = np.zeros((4, 5, 3), np.uint8)
@@ -282,3 +311,4 @@ def warm_up() -> None:
     key_rgba(frame, screen, params, np.empty((4, 5, 4), np.uint8))
     key_composite(frame, screen, frame, params, alpha, out)
     composite(fg, alpha, frame, out)
+    recover_foreground(frame, screen, alpha, params, fg)

@@ -12,6 +12,7 @@ import cv2
 import numpy as np
 
 from livekey.errors import LivekeyError
+from livekey.images import fit_cover, read_image
 
 # OpenCV hue units (0..179): green and blue screen families.
 _FAMILIES = {"green": (35, 95), "blue": (95, 135)}
@@ -98,4 +99,35 @@ def estimate_screen(frame: np.ndarray, key_bgr: tuple[int, int, int], hue_tolera
     if out is None or out.shape != (h, w, 3):
         out = np.empty((h, w, 3), np.uint8)
     cv2.resize(np.clip(filled + 0.5, 0, 255).astype(np.uint8), (w, h), dst=out, interpolation=cv2.INTER_LINEAR)
+    return out
+
+
+def load_plate(path: str, size: tuple[int, int]) -> np.ndarray:
+    """A clean plate image read from ``path`` and fitted to ``size`` = (width, height): (H, W, 3) uint8.
+
+    A plate of another aspect ratio is scaled to cover and centre-cropped, like a backdrop.
+    """
+    plate = read_image(path, "clean plate")
+    w, h = size
+    return np.ascontiguousarray(fit_cover(plate, w, h))
+
+
+def relight_plate(frame: np.ndarray, plate: np.ndarray, key_bgr: tuple[int, int, int],
+                  hue_tolerance: float = 25.0, out: np.ndarray | None = None, scale: int = 8) -> np.ndarray:
+    """The plate relit by the frame's own light: ``plate * auto / blur(plate)`` at 1/``scale`` size.
+
+    Keeps the plate's fine detail (wrinkles, seams) and follows what the light does now: the
+    subject's shadow and any change since calibration, so the shadow is keyed out with the screen.
+    """
+    h, w = frame.shape[:2]
+    sw, sh = max(4, w // scale), max(4, h // scale)
+    auto = estimate_screen(cv2.resize(frame, (sw, sh), interpolation=cv2.INTER_AREA), key_bgr, hue_tolerance,
+                           scale=1).astype(np.float32)
+    base = cv2.resize(plate, (sw, sh), interpolation=cv2.INTER_AREA).astype(np.float32)
+    gain = cv2.GaussianBlur(auto, (0, 0), 1.0) / np.maximum(cv2.GaussianBlur(base, (0, 0), 1.0), 4.0)
+    gain = cv2.resize(np.clip(gain, 0.2, 3.0), (w, h), interpolation=cv2.INTER_LINEAR)
+    if out is None or out.shape != (h, w, 3):
+        out = np.empty((h, w, 3), np.uint8)
+    np.clip(plate * gain + 0.5, 0, 255, out=gain)
+    out[:] = gain
     return out

@@ -30,7 +30,7 @@ NAMED_COLORS = {"green": "#3ab54a", "blue": "#1e5ab4"}
 
 @dataclass(frozen=True)
 class Setting:
-    """One user setting. ``kind`` is one of float, int, bool, choice, color."""
+    """One user setting. ``kind`` is one of float, int, bool, choice, color, path."""
 
     name: str
     kind: str
@@ -53,6 +53,8 @@ class Setting:
             return "#RRGGBB, green, blue or auto"
         if self.kind == "bool":
             return "true or false"
+        if self.kind == "path":
+            return "a file path, or empty for none"
         unit = f" {self.unit}" if self.unit else ""
         return f"{self.minimum:g}..{self.maximum:g}{unit}"
 
@@ -96,6 +98,10 @@ class Setting:
             if value not in self.choices:
                 raise bad
             return value
+        if self.kind == "path":
+            if not isinstance(value, str):
+                raise bad
+            return value.strip()
         if self.kind == "color":
             if not isinstance(value, str):
                 raise bad
@@ -110,7 +116,7 @@ class Setting:
         raise AssertionError(f"unknown setting kind {self.kind}")
 
 
-GROUPS = ("key", "spill")
+GROUPS = ("key", "spill", "matte")
 
 SETTINGS: tuple[Setting, ...] = (
     Setting("key_color", "color", "auto", "Screen colour; auto detects green or blue and its exact shade "
@@ -128,8 +134,14 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("screen_high", "float", 0.85, "Screen amount at or above which a pixel is fully transparent.",
             "key", "", 0.05, 1.5),
     Setting("screen_model", "choice", "auto", "What the key compares each pixel with: auto (the screen's "
-            "light estimated at every pixel from the frame, following uneven light and shadow) or flat "
-            "(one key colour everywhere).", "key", choices=("auto", "flat")),
+            "light estimated at every pixel from the frame, following uneven light and shadow), flat "
+            "(one key colour everywhere) or plate (the clean plate; chosen by itself when a plate is given).",
+            "key", choices=("auto", "flat", "plate")),
+    Setting("plate", "path", "", "Clean plate: a lossless image of the empty screen (livekey calibrate "
+            "writes one); in a profile, relative to the profile file.", "key"),
+    Setting("shadow", "choice", "remove", "With a clean plate, the subject's shadow on the screen: remove "
+            "it (follow the frame's own light) or keep it as a soft shadow in the composite.", "key",
+            choices=("remove", "keep")),
     Setting("unmix", "bool", True, "Recover edge colour by subtracting the screen colour mixed into "
             "semi-transparent pixels (hair, motion blur).", "key"),
     Setting("spill_method", "choice", "max", "How spill is removed: limit (key channel capped by a mix "
@@ -142,6 +154,26 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("spill_luma", "bool", True, "Give back the luminance removed with the spill so whites stay "
             "white instead of turning magenta or grey.", "spill"),
 )
+
+MATTE_SETTINGS: tuple[Setting, ...] = (
+    Setting("clip_black", "float", 0.0, "Matte values at or below this become fully transparent.",
+            "matte", "", 0.0, 0.99),
+    Setting("clip_white", "float", 1.0, "Matte values at or above this become fully opaque.", "matte", "",
+            0.01, 1.0),
+    Setting("grow", "float", 0.0, "Grow (positive) or shrink (negative) the matte, in fractions of a pixel "
+            "too.", "matte", "px", -8.0, 8.0),
+    Setting("soften", "float", 0.0, "Blur the matte by this radius.", "matte", "px", 0.0, 16.0),
+    Setting("refine", "bool", False, "Edge refinement: re-estimate edge alpha from the full-resolution luma "
+            "(webcams halve the colour resolution), in the edge band only, then recover the edge colour.",
+            "matte"),
+    Setting("refine_radius", "int", 4, "Width of the edge band the refinement works in.", "matte", "px",
+            1, 16),
+    Setting("fill_holes", "int", 0, "Close holes up to this size inside solid foreground (0: off).",
+            "matte", "px", 0, 64),
+    Setting("temporal", "float", 0.0, "Temporal stability for live video: how much of the previous matte "
+            "a still pixel keeps (moving pixels keep none, so no trails).", "matte", "", 0.0, 0.95),
+)
+SETTINGS = SETTINGS + MATTE_SETTINGS
 
 BY_NAME: dict[str, Setting] = {s.name: s for s in SETTINGS}
 
@@ -158,6 +190,10 @@ class Settings(Mapping[str, Any]):
                 if name not in BY_NAME:
                     raise LivekeyError(f"unknown setting {name!r}; known settings: {', '.join(BY_NAME)}")
                 merged[name] = BY_NAME[name].check(value)
+        if merged["clip_black"] >= merged["clip_white"]:
+            raise LivekeyError(
+                f"clip_black ({merged['clip_black']:g}) must be below clip_white ({merged['clip_white']:g})"
+            )
         if merged["screen_low"] >= merged["screen_high"]:
             raise LivekeyError(
                 f"screen_low ({merged['screen_low']:g}) must be below screen_high ({merged['screen_high']:g})"
@@ -231,13 +267,23 @@ class Settings(Mapping[str, Any]):
             data = tomllib.loads(text)
         except tomllib.TOMLDecodeError as err:
             raise LivekeyError(f"profile {path} is not valid TOML: {err}") from None
-        return cls.from_toml_dict(data, where=str(path))
+        settings = cls.from_toml_dict(data, where=str(path))
+        if settings.plate and not Path(settings.plate).is_absolute():
+            settings = settings.replace(plate=str(path.parent / settings.plate))
+        return settings
 
     def save(self, path: str | Path) -> None:
         path = Path(path)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(tomli_w.dumps(self.to_toml_dict()), encoding="utf-8")
+            data = self.to_toml_dict()
+            if self.plate:  # the plate travels with the profile: store it relative when beside it
+                plate = Path(self.plate)
+                try:
+                    data["key"]["plate"] = str(plate.resolve().relative_to(path.parent.resolve()))
+                except ValueError:
+                    data["key"]["plate"] = str(plate)
+            path.write_text(tomli_w.dumps(data), encoding="utf-8")
         except OSError as err:
             raise LivekeyError(f"cannot write profile {path}: {err.strerror or err}") from None
 

@@ -1,0 +1,217 @@
+"""Matte operations: plain functions over a uint8 matte (H, W), changing it in place.
+
+* :func:`clip_levels`: clip black / clip white (a lookup table);
+* :func:`grow`: grow or shrink by a fraction of a pixel too;
+* :func:`soften`: Gaussian blur of the matte;
+* :func:`fill_holes`: close small holes and gaps in solid regions;
+* :func:`refine_edges`: re-estimate alpha in the edge band from the full-resolution luma. Webcams
+  send colour at half resolution (4:2:0), so a chroma key smears every edge by a pixel and loses
+  hair finer than that; luma is sent at full resolution and carries the true edge position.
+* :class:`Stabilizer`: temporal stability; a pixel whose picture did not change keeps part of
+  the previous matte, a pixel whose picture changed keeps none (no trails).
+
+Buffers live in small workspace objects, so nothing allocates per frame after the first.
+"""
+
+from __future__ import annotations
+
+import math
+
+import cv2
+import numba
+import numpy as np
+
+from livekey.keying import LUMA_BGR
+
+_JIT = dict(nogil=True, fastmath=True, cache=True, error_model="numpy", boundscheck=False)
+_F0 = np.float32(0.0)
+_F1 = np.float32(1.0)
+
+
+def levels_table(black: float, white: float) -> np.ndarray:
+    """The 256-entry lookup table of clip black / clip white (both 0..1, black < white)."""
+    x = np.arange(256, dtype=np.float32) / 255.0
+    return np.clip((x - black) / (white - black) * 255.0 + 0.5, 0, 255).astype(np.uint8)
+
+
+def clip_levels(alpha: np.ndarray, table: np.ndarray) -> None:
+    """Apply a :func:`levels_table` to the matte in place."""
+    cv2.LUT(alpha, table, dst=alpha)
+
+
+def grow(alpha: np.ndarray, pixels: float, work: np.ndarray) -> None:
+    """Grow (``pixels`` > 0) or shrink (< 0) the matte; the fraction blends one more 3x3 step.
+
+    ``work`` is a scratch matte of the same shape.
+    """
+    if pixels == 0:
+        return
+    op = cv2.dilate if pixels > 0 else cv2.erode
+    kernel = np.ones((3, 3), np.uint8)
+    steps = abs(pixels)
+    whole, frac = int(math.floor(steps)), steps - math.floor(steps)
+    for _ in range(whole):
+        op(alpha, kernel, dst=work)
+        alpha[:] = work
+    if frac > 1e-3:
+        op(alpha, kernel, dst=work)
+        cv2.addWeighted(alpha, 1.0 - frac, work, frac, 0.0, dst=alpha)
+
+
+def soften(alpha: np.ndarray, radius: float) -> None:
+    """Gaussian blur of the matte with sigma ``radius`` / 2 pixels, in place."""
+    if radius > 0:
+        cv2.GaussianBlur(alpha, (0, 0), radius / 2.0, dst=alpha)
+
+
+def fill_holes(alpha: np.ndarray, size: int, work: np.ndarray) -> None:
+    """Close holes and gaps up to ``size`` pixels inside solid foreground (morphological closing)."""
+    if size <= 0:
+        return
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size | 1, size | 1))
+    cv2.morphologyEx(alpha, cv2.MORPH_CLOSE, kernel, dst=work)
+    # Only fully closed pixels are filled: edges keep their soft values.
+    np.copyto(alpha, work, where=work == 255)
+
+
+@numba.njit(inline="always", **_JIT)
+def _luma(b, g, r):
+    return np.float32(LUMA_BGR[0]) * b + np.float32(LUMA_BGR[1]) * g + np.float32(LUMA_BGR[2]) * r
+
+
+@numba.njit(**_JIT)
+def _refine_row(src, scr, yf, band, al, lo, inv_span, black):
+    for xx in range(al.shape[0]):
+        i = 3 * xx
+        y = _luma(np.float32(src[i]), np.float32(src[i + 1]), np.float32(src[i + 2]))
+        ys = _luma(np.float32(scr[i]), np.float32(scr[i + 1]), np.float32(scr[i + 2]))
+        d = np.float32(yf[xx]) - ys
+        ad = abs(d)
+        a_luma = min(max((y - ys) / max(ad, _F1) * (_F1 if d >= _F0 else -_F1), _F0), _F1)
+        # Clip black on the luma estimate: sensor noise alone must not make the screen visible.
+        a_luma = max(a_luma - black, _F0) / (_F1 - black)
+        # Trust luma only where foreground and screen differ enough in brightness.
+        w = min(max((ad - lo) * inv_span, _F0), _F1) * np.float32(band[xx] > 0)
+        a0 = np.float32(al[xx]) * np.float32(1.0 / 255.0)
+        a = w * a_luma + (_F1 - w) * a0
+        al[xx] = np.uint8(a * np.float32(255.0) + np.float32(0.5))
+
+
+@numba.njit(parallel=True, **_JIT)
+def _refine(frame, screen, yf, band, alpha, lo, inv_span, black):
+    h, w = alpha.shape
+    frame2, screen2 = frame.reshape((h, w * 3)), screen.reshape((h, w * 3))
+    for yy in numba.prange(h):
+        _refine_row(frame2[yy], screen2[yy], yf[yy], band[yy], alpha[yy], lo, inv_span, black)
+
+
+class EdgeRefiner:
+    """Edge refinement by luma: in the band of ``radius`` pixels round the matte's soft edge,
+    ``alpha = (Y - Y_screen) / (Y_fg - Y_screen)`` where the foreground's luma ``Y_fg`` is spread
+    outwards from nearby solid pixels (normalised box filters at quarter size, O(N)). Blended with
+    the key's alpha by how much the two lumas differ (12..40 levels), so a subject as bright as
+    the screen keeps the colour key."""
+
+    LOW, HIGH = 12.0, 40.0
+    SCALE = 4
+
+    def __init__(self, radius: int = 4, black: float = 0.2) -> None:
+        self.radius = radius
+        self.black = black
+        self._shape: tuple[int, int] | None = None
+
+    def _allocate(self, h: int, w: int) -> None:
+        self._shape = (h, w)
+        sw, sh = max(2, w // self.SCALE), max(2, h // self.SCALE)
+        self._small_size = (sw, sh)
+        self._yf = np.empty((h, w), np.uint8)
+        self._band = np.empty((h, w), np.uint8)
+        self._soft = np.empty((h, w), np.uint8)
+
+    def __call__(self, frame: np.ndarray, screen: np.ndarray, alpha: np.ndarray) -> None:
+        h, w = alpha.shape
+        if self._shape != (h, w):
+            self._allocate(h, w)
+        # Foreground luma, spread from solid pixels at quarter size (it varies slowly).
+        small = cv2.resize(frame, self._small_size, interpolation=cv2.INTER_AREA)
+        y_small = cv2.cvtColor(small, cv2.COLOR_BGR2GRAY).astype(np.float32)
+        solid = (cv2.resize(alpha, self._small_size, interpolation=cv2.INTER_AREA) >= 250).astype(np.float32)
+        acc = np.zeros_like(y_small)
+        cover = np.zeros_like(y_small)
+        for r in (2, 5, 12):  # near solid decides first, farther fills the rest
+            k = (2 * r + 1, 2 * r + 1)
+            num = cv2.boxFilter(y_small * solid, -1, k, normalize=False)
+            den = cv2.boxFilter(solid, -1, k, normalize=False)
+            take = (cover == 0) & (den > 0.5)
+            acc[take] = num[take] / den[take]
+            cover[take] = 1.0
+        acc[cover == 0] = 0
+        cv2.resize(np.clip(acc + 0.5, 0, 255).astype(np.uint8), (w, h), dst=self._yf,
+                   interpolation=cv2.INTER_LINEAR)
+        # The band: soft matte pixels, grown by the radius; solid pixels stay solid.
+        cv2.inRange(alpha, 3, 252, dst=self._soft)
+        size = 2 * self.radius + 1
+        cv2.dilate(self._soft, np.ones((size, size), np.uint8), dst=self._band)
+        self._band[alpha >= 253] = 0
+        self._band[cv2.resize(cover, (w, h), interpolation=cv2.INTER_NEAREST) == 0] = 0
+        _refine(frame, screen, self._yf, self._band, alpha, np.float32(self.LOW),
+                np.float32(1.0 / (self.HIGH - self.LOW)), np.float32(self.black))
+
+
+@numba.njit(**_JIT)
+def _stabilize_row(al, prev, diff, strength, lo, inv_span):
+    for xx in range(al.shape[0]):
+        still = _F1 - min(max((np.float32(diff[xx]) - lo) * inv_span, _F0), _F1)
+        k = strength * still
+        a = np.float32(al[xx]) + k * (np.float32(prev[xx]) - np.float32(al[xx]))
+        al[xx] = np.uint8(a + np.float32(0.5))
+        prev[xx] = al[xx]
+
+
+@numba.njit(parallel=True, **_JIT)
+def _stabilize(alpha, prev, diff, strength, lo, inv_span):
+    for yy in numba.prange(alpha.shape[0]):
+        _stabilize_row(alpha[yy], prev[yy], diff[yy], strength, lo, inv_span)
+
+
+class Stabilizer:
+    """Temporal stability: ``alpha = alpha + k (previous - alpha)`` with ``k = strength`` where the
+    frame's luma did not change (3x3 mean change <= 3 levels, i.e. noise) and 0 where it changed by
+    10 levels or more, so still edges stop flickering while moving edges follow at once."""
+
+    LOW, HIGH = 3.0, 10.0
+
+    def __init__(self, strength: float) -> None:
+        self.strength = strength
+        self._prev: np.ndarray | None = None
+        self._luma: np.ndarray | None = None
+        self._luma_prev: np.ndarray | None = None
+        self._diff: np.ndarray | None = None
+
+    def reset(self) -> None:
+        self._prev = None
+
+    def __call__(self, frame: np.ndarray, alpha: np.ndarray) -> None:
+        h, w = alpha.shape
+        if self._prev is None or self._prev.shape != (h, w):
+            self._prev = alpha.copy()
+            self._luma_prev = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
+            self._luma = np.empty_like(self._luma_prev)
+            self._diff = np.empty_like(self._luma_prev)
+            return
+        cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY, dst=self._luma)
+        cv2.absdiff(self._luma, self._luma_prev, dst=self._diff)
+        cv2.blur(self._diff, (3, 3), dst=self._diff)
+        _stabilize(alpha, self._prev, self._diff, np.float32(self.strength), np.float32(self.LOW),
+                   np.float32(1.0 / (self.HIGH - self.LOW)))
+        self._luma, self._luma_prev = self._luma_prev, self._luma
+
+
+def status_view(alpha: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """Three flat colours: solid foreground white, pure screen black, in-between (alpha 3..252) red."""
+    if out is None:
+        out = np.empty(alpha.shape + (3,), np.uint8)
+    out[:] = (0, 0, 220)
+    out[alpha >= 253] = 255
+    out[alpha <= 2] = 0
+    return out
