@@ -17,7 +17,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from livekey import keying, synthetic
+from livekey import keying, matte, screen, synthetic
 from livekey.keyer import Keyer
 from livekey.settings import Settings
 
@@ -64,7 +64,46 @@ def measure_size(width: int, height: int, repeats: int = 40, settings: Settings 
     kernel_ms, _ = _median_ms(lambda: keying.key_composite(frames[0], screen, back, params, alpha, out), repeats)
     copy_ms, _ = _median_ms(lambda: np.copyto(out, frames[0]), repeats)
     return {"ms": round(ms, 3), "mean_ms": round(mean_ms, 3), "kernel_ms": round(kernel_ms, 3),
-            "copy_ms": round(copy_ms, 3)}
+            "copy_ms": round(copy_ms, 3), "stages": stage_costs(frames, back, screen, params, repeats)}
+
+
+def stage_costs(frames: list[np.ndarray], back: np.ndarray, scr: np.ndarray, params: np.ndarray,
+                repeats: int) -> dict[str, float]:
+    """Median ms of each step of the staged path (used once any matte setting is on)."""
+    h, w = back.shape[:2]
+    alpha, fg, out = np.empty((h, w), np.uint8), np.empty((h, w, 3), np.uint8), np.empty((h, w, 3), np.uint8)
+    frame = frames[0]
+    key = (64, 177, 0)
+    keying.key_frame(frame, scr, params, alpha, fg)
+    keyed = alpha.copy()
+    refiner, stabilizer = matte.EdgeRefiner(4), matte.Stabilizer(0.7)
+    stabilizer(frames[1], alpha)
+    work = np.empty_like(alpha)
+    table = matte.levels_table(0.1, 0.9)
+
+    def fresh(fn):
+        def run():
+            np.copyto(alpha, keyed)
+            fn()
+        return run
+
+    steps = {
+        "key_frame": lambda: keying.key_frame(frame, scr, params, alpha, fg),
+        "auto_screen": lambda: screen.estimate_screen(frame, key, out=out),
+        "plate_relight": lambda: screen.relight_plate(frame, scr, key, out=out),
+        "temporal": fresh(lambda: stabilizer(frame, alpha)),
+        "refine": fresh(lambda: refiner(frame, scr, alpha)),
+        "clip": fresh(lambda: matte.clip_levels(alpha, table)),
+        "grow_1.5px": fresh(lambda: matte.grow(alpha, 1.5, work)),
+        "fill_holes_9px": fresh(lambda: matte.fill_holes(alpha, 9, work)),
+        "soften_2px": fresh(lambda: matte.soften(alpha, 2.0)),
+        "recover_fg": lambda: keying.recover_foreground(frame, scr, keyed, params, fg),
+        "composite": lambda: keying.composite(fg, keyed, back, out),
+        "copy_alpha": lambda: np.copyto(alpha, keyed),
+    }
+    for fn in steps.values():
+        fn()
+    return {name: round(_median_ms(fn, repeats)[0], 3) for name, fn in steps.items()}
 
 
 def ffmpeg_chain_ms(width: int, height: int, frames: int = 40) -> float | None:
@@ -127,4 +166,9 @@ def format_results(results: dict) -> str:
         ff = f"{r['ffmpeg_ms']:.1f} ({r['ffmpeg_ratio']}x slower)" if "ffmpeg_ms" in r else "-"
         lines.append(f"{size:<11} {r['ms']:>8.2f} / {r['mean_ms']:<8.2f}            {r['kernel_ms']:>7.2f}"
                      f"  {r['copy_ms']:>7.2f}  {ff}")
+    for size, r in results.items():
+        if "stages" in r:
+            copy = r["stages"]["copy_alpha"]
+            lines.append(f"{size} stages (ms; refine/temporal/clip/grow/fill/soften include a {copy}"
+                         f" ms matte copy): " + ", ".join(f"{k} {v:.2f}" for k, v in r["stages"].items()))
     return "\n".join(lines)

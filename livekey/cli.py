@@ -30,6 +30,10 @@ def configure_key(sub: argparse._SubParsersAction) -> None:
     p.add_argument("-o", "--output", required=True, help="where to write the result (.png keeps alpha)")
     p.add_argument("--profile", help="a TOML key profile (see calibration/)")
     p.add_argument("--backdrop", help="an image to composite over (scaled to cover the input)")
+    p.add_argument("--clean-plate", dest="plate", metavar="PLATE",
+                   help="an image of the empty screen: key against the screen's real colour at every pixel")
+    p.add_argument("--status", metavar="PATH", help="also write the status view: solid foreground white, "
+                                                    "screen black, in-between red")
     add_arguments(p)
     p.set_defaults(func=cmd_key)
 
@@ -52,9 +56,38 @@ def cmd_key(args: argparse.Namespace) -> int:
     else:
         out = keyer.rgba(frame)
     images.write_image(args.output, out)
+    if args.status:
+        from livekey.matte import status_view
+
+        images.write_image(args.status, status_view(keyer.matte(frame)[0]))
     b, g, r = keyer.key_bgr
     how = "detected" if settings.key_color == "auto" else "given"
     print(f"keyed {args.input} ({w}x{h}) with key colour #{r:02x}{g:02x}{b:02x} ({how}) -> {args.output}")
+    return 0
+
+
+# --- livekey calibrate -----------------------------------------------------
+def configure_calibrate(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("calibrate", help="average frames of the empty screen into a clean plate and a profile",
+                       description="Step out of frame: livekey averages frames of the empty screen into a "
+                                   "clean plate (saved beside the profile as NAME-plate.png), measures the "
+                                   "key colour, the screen's spread and the noise, and writes a profile.")
+    p.add_argument("--source", default="demo", help="an image or video of the empty screen, or demo (default)")
+    p.add_argument("--frames", type=int, default=30, help="frames to average (default 30)")
+    p.add_argument("-o", "--output", required=True, help="the profile to write, e.g. calibration/studio.toml")
+    p.set_defaults(func=cmd_calibrate)
+
+
+def cmd_calibrate(args: argparse.Namespace) -> int:
+    from livekey import calibration
+
+    frames = calibration.read_frames(args.source, args.frames)
+    cal = calibration.calibrate_frames(frames)
+    plate = calibration.save_calibration(cal, args.output)
+    f = cal.figures
+    print(f"calibrated from {len(frames)} frame(s) of {args.source}: key {cal.settings.key_color}, "
+          f"screen {f['screen_share']:.0%} of the picture, hue spread {f['hue_spread_deg']:.1f} deg, "
+          f"noise {f['noise']:.1f} levels -> {args.output} (plate {plate})")
     return 0
 
 
@@ -108,7 +141,7 @@ def cmd_quality(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = (configure_key, configure_bench, configure_quality)
+COMMANDS = (configure_key, configure_calibrate, configure_bench, configure_quality)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,73 @@
+"""Matte operations, edge refinement and temporal stability."""
+
+import numpy as np
+import pytest
+
+from livekey import matte, quality, synthetic
+from livekey.keyer import Keyer
+from livekey.settings import Settings
+
+
+def _disc(size=41, radius=10):
+    yy, xx = np.mgrid[0:size, 0:size]
+    return np.where((yy - size // 2) ** 2 + (xx - size // 2) ** 2 <= radius**2, 255, 0).astype(np.uint8)
+
+
+def test_clip_levels():
+    a = np.array([[0, 20, 128, 240, 255]], np.uint8)
+    matte.clip_levels(a, matte.levels_table(0.1, 0.9))
+    assert a[0, 0] == 0 and a[0, 1] == 0 and a[0, 3] == 255 and 120 < a[0, 2] < 136
+
+
+def test_grow_and_shrink_are_sub_pixel():
+    base = _disc()
+    areas = []
+    for px in (-1.0, -0.5, 0.0, 0.5, 1.0):
+        a = base.copy()
+        matte.grow(a, px, np.empty_like(a))
+        areas.append(a.astype(float).sum())
+    assert all(x < y for x, y in zip(areas, areas[1:], strict=False)), areas
+
+
+def test_fill_holes_closes_small_holes_only():
+    a = np.full((40, 40), 255, np.uint8)
+    a[10:13, 10:13] = 0  # a 3 px hole
+    a[:, 30:] = 0  # the screen beside the subject stays
+    matte.fill_holes(a, 7, np.empty_like(a))
+    assert a[10:13, 10:13].min() == 255 and a[:, 32:].max() == 0
+
+
+def test_soften_blurs_the_edge():
+    a = _disc()
+    matte.soften(a, 3.0)
+    assert ((a > 0) & (a < 255)).sum() > 40
+
+
+def test_status_view_three_colours():
+    v = matte.status_view(np.array([[0, 128, 255]], np.uint8))
+    assert v[0, 0].tolist() == [0, 0, 0] and v[0, 2].tolist() == [255, 255, 255] and v[0, 1].tolist() == [0, 0, 220]
+
+
+@pytest.mark.parametrize("scene", ["portrait", "blue", "teal"])
+def test_edge_refinement_improves_edge_alpha(scene):
+    f = synthetic.scene(scene, 320, 180)
+    band = quality.Regions.of(f.alpha).edge
+    errors = []
+    for refine in (False, True):
+        a = Keyer(Settings(refine=refine)).matte(f.image)[0].astype(np.float32) / 255
+        errors.append(np.abs(a - f.alpha)[band].mean())
+    assert errors[1] < 0.85 * errors[0], errors
+
+
+def test_matte_settings_run_staged_path():
+    f = synthetic.scene("portrait", 160, 90)
+    k = Keyer(Settings(grow=-2.0))
+    shrunk = k.matte(f.image)[0].astype(int).sum()
+    plain = Keyer().matte(f.image)[0].astype(int).sum()
+    assert len(k.stages) == 2 and shrunk < plain
+
+
+def test_temporal_stability_halves_still_flicker_without_trails():
+    r = quality.temporal_report("portrait")
+    assert r["stabilised_dt_still"] <= 0.5 * r["frame_by_frame_dt_still"], r
+    assert r["stabilised_moving_edge_mae"] <= r["frame_by_frame_moving_edge_mae"] + 0.005, r
