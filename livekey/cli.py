@@ -180,14 +180,13 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     old = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
     ui = None
+    why = "--no-preview" if args.no_preview else "no screen"
     if preview:
         try:
             from livekey import ui
         except ImportError as err:
-            print(f"livekey: preview unavailable ({err}); running headless", file=sys.stderr)
-            preview = False
+            why, preview = f"preview unavailable: {err}", False
     if not preview:
-        why = "--no-preview" if args.no_preview else "no screen"
         print(f"livekey: running headless ({why}): {described}", file=sys.stderr)
     else:
         print(f"livekey: {described}", file=sys.stderr)
@@ -196,8 +195,11 @@ def cmd_run(args: argparse.Namespace) -> int:
         started = time.monotonic()
         if preview and ui is not None:
             if args.duration:
-                threading.Timer(args.duration, pipeline.request_stop).start()
-            ui.run_window(pipeline)
+                timer = threading.Timer(args.duration, pipeline.request_stop)
+                timer.daemon = True
+                timer.start()
+            ui.run_window(pipeline, profile_path=args.profile, source=args.source, backdrop=args.backdrop,
+                          vcam_device=args.vcam_device, fps=source.fps)
         else:
             deadline = None if args.duration is None else started + args.duration
             while not pipeline.wait(0.2):

@@ -265,6 +265,11 @@ class Pipeline:
             self._subscribers = [c for c in self._subscribers if c is not callback]
 
     @property
+    def started(self) -> bool:
+        """Whether start() has been called."""
+        return bool(self._threads)
+
+    @property
     def source_info(self) -> str:
         return self._source.info
 

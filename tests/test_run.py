@@ -156,3 +156,23 @@ def test_devices_lists_or_says_none():
     assert result.returncode == 0
     if not list(Path("/dev").glob("video*")):
         assert "no cameras found" in result.stdout and "--source demo" in result.stdout
+
+
+def test_headless_run_never_imports_qt(tmp_path):
+    code = ("import sys; from livekey.cli import main; "
+            f"rc = main(['run', '--source', '{SMALL}', '--duration', '0.5', '--no-preview']); "
+            "print(rc, 'PyQt5' in sys.modules)")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env(), cwd=ROOT,
+                            timeout=90)
+    assert result.stdout.split() == ["0", "False"], result.stderr
+    assert "running headless (--no-preview)" in result.stderr
+
+
+def test_run_with_a_screen_goes_through_the_preview_and_still_records(tmp_path):
+    out = tmp_path / "p.mp4"
+    e = env() | {"DISPLAY": ":99", "QT_QPA_PLATFORM": "offscreen"}
+    result = subprocess.run([sys.executable, "-m", "livekey", "run", "--source", SMALL, "--duration", "2",
+                             "--record", str(out)], capture_output=True, text=True, env=e, cwd=ROOT, timeout=90)
+    assert result.returncode == 0, result.stderr
+    assert "running headless (no screen)" not in result.stderr and "Traceback" not in result.stderr
+    assert frames_in(out) > 20
