@@ -214,9 +214,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     for sink in sinks:
         if getattr(sink, "path", None) is not None:
             print(f"livekey: recorded {sink.frames} frames to {sink.path}", file=sys.stderr)
+    stats = pipeline.stats()
+    stats["seconds"] = round(time.monotonic() - started, 2) if pipeline.frames_in else 0.0
+    print(f"livekey: {stats['frames_out']} frames in {stats['seconds']:g} s ({stats['fps']:g} fps), "
+          f"{stats['dropped']} dropped, latency p50 {stats['latency_ms_p50']} ms, p99 {stats['latency_ms_p99']} ms",
+          file=sys.stderr)
     if args.stats:
-        stats = pipeline.stats()
-        stats["seconds"] = round(time.monotonic() - started, 2) if pipeline.frames_in else 0.0
         print(json.dumps(stats))
     return 0
 

@@ -1,6 +1,5 @@
 """The threaded pipeline and its sinks, driven by the demo scene and files."""
 
-import threading
 import time
 from pathlib import Path
 
@@ -19,22 +18,22 @@ from tests.test_sources import write_video
 FLAT = Settings(key_color="green", screen_model="flat")
 
 
-def collect(pipeline: Pipeline, count: int, timeout: float = 20.0) -> list[Output]:
-    got: list[Output] = []
-    done = threading.Event()
+def collect_with(pipe: Pipeline, callback, count: int) -> list[Output]:
+    """Start ``pipe``, call ``callback(output, n)`` for the n-th output (from 1), stop after ``count``."""
+    outputs: list[Output] = []
 
-    def on_frame(output: Output) -> None:
-        got.append(output)
-        if len(got) >= count:
-            done.set()
+    def both(output: Output) -> None:
+        outputs.append(output)
+        callback(output, len(outputs))
 
-    pipeline.subscribe(on_frame)
-    pipeline.start()
-    try:
-        assert done.wait(timeout), f"only {len(got)} frames in {timeout} s"
-    finally:
-        pipeline.stop()
-    return got
+    pipe.subscribe(both)
+    pipe.start()
+    deadline = time.monotonic() + 20
+    while len(outputs) < count and time.monotonic() < deadline:
+        time.sleep(0.01)
+    pipe.stop()
+    assert len(outputs) >= count, f"only {len(outputs)} frames in 20 s"
+    return outputs
 
 
 def decode_all(path: Path) -> list[av.VideoFrame]:
@@ -45,7 +44,7 @@ def decode_all(path: Path) -> list[av.VideoFrame]:
 def test_outputs_are_keyed_composites_owned_by_the_receiver():
     src = sources.open_source("demo:160x96@60")
     pipe = Pipeline(src, FLAT, backdrops.open_backdrop("#0000ff"))
-    outputs = collect(pipe, 20)
+    outputs = collect_with(pipe, lambda o, n: None, 20)
     copies = [(o.alpha.copy(), o.composite.copy()) for o in outputs]
     time.sleep(0.05)
     for o, (alpha, comp) in zip(outputs, copies, strict=True):
@@ -65,19 +64,7 @@ def test_settings_change_live_and_no_frame_mixes_settings():
     src = sources.open_source("demo:160x96@60")
     pipe = Pipeline(src, FLAT, backdrops.open_backdrop("black"))
     narrow = FLAT.replace(hue_width=8.0, spill_method="none")
-    got: list[Output] = []
-
-    def on_frame(output: Output) -> None:
-        got.append(output)
-        if len(got) == 10:
-            pipe.update_settings(narrow)
-
-    pipe.subscribe(on_frame)
-    pipe.start()
-    deadline = time.monotonic() + 20
-    while len(got) < 25 and time.monotonic() < deadline:
-        time.sleep(0.01)
-    pipe.stop()
+    got = collect_with(pipe, lambda o, n: n == 10 and pipe.update_settings(narrow), 25)
     assert pipe.settings is narrow
     used = [o.settings for o in got]
     assert used[0] is FLAT and used[-1] is narrow
@@ -92,19 +79,7 @@ def test_settings_change_live_and_no_frame_mixes_settings():
 
 def test_backdrop_changes_live():
     pipe = Pipeline(sources.open_source("demo:160x96@60"), FLAT, backdrops.open_backdrop("#ff0000"))
-    got: list[Output] = []
-
-    def on_frame(output: Output) -> None:
-        got.append(output)
-        if len(got) == 5:
-            pipe.set_backdrop(backdrops.open_backdrop("transparent"))
-
-    pipe.subscribe(on_frame)
-    pipe.start()
-    deadline = time.monotonic() + 20
-    while len(got) < 12 and time.monotonic() < deadline:
-        time.sleep(0.01)
-    pipe.stop()
+    got = collect_with(pipe, lambda o, n: n == 5 and pipe.set_backdrop(backdrops.open_backdrop("transparent")), 12)
     assert got[0].composite.shape[2] == 3 and got[-1].composite.shape[2] == 4
     assert np.array_equal(got[-1].composite[..., 3], got[-1].alpha)
 
@@ -114,7 +89,7 @@ def test_slow_processing_drops_the_older_frame_never_the_newest():
     pipe = Pipeline(src, FLAT, backdrops.open_backdrop("black"))
     lag = []
 
-    def slow(output: Output) -> None:
+    def slow(output: Output, n: int) -> None:
         lag.append(time.monotonic() - output.captured_at)
         time.sleep(0.05)  # 5 frame periods
 
@@ -125,22 +100,6 @@ def test_slow_processing_drops_the_older_frame_never_the_newest():
     gaps = np.diff([o.index for o in outputs])
     assert np.median(gaps) >= 3  # it skipped ahead to the newest frame
     assert np.median(lag) < 0.03  # the frame processed was fresh, not one queued behind
-
-
-def collect_with(pipe: Pipeline, callback, count: int) -> list[Output]:
-    outputs: list[Output] = []
-
-    def both(output: Output) -> None:
-        outputs.append(output)
-        callback(output)
-
-    pipe.subscribe(both)
-    pipe.start()
-    deadline = time.monotonic() + 20
-    while len(outputs) < count and time.monotonic() < deadline:
-        time.sleep(0.01)
-    pipe.stop()
-    return outputs
 
 
 class SlowSink:
@@ -161,7 +120,7 @@ class SlowSink:
 def test_slow_sink_never_stalls_capture():
     sink = SlowSink()
     pipe = Pipeline(sources.open_source("demo:160x96@60"), FLAT, backdrops.open_backdrop("black"), [sink])
-    outputs = collect_with(pipe, lambda o: None, 60)
+    outputs = collect_with(pipe, lambda o, n: None, 60)
     stats = pipe.stats()
     assert len(outputs) >= 60 and stats["dropped"] <= 3
     assert stats["sink_dropped"]["slow"] > 20 and 3 <= sink.written < 30 and sink.closed
@@ -270,7 +229,7 @@ def test_failing_sink_stops_alone_and_the_run_goes_on(tmp_path):
     messages = []
     pipe = Pipeline(sources.open_source("demo:160x96@60"), FLAT, backdrops.open_backdrop(None), [Broken(), rec])
     pipe.on_message = messages.append
-    collect_with(pipe, lambda o: None, 30)
+    collect_with(pipe, lambda o, n: None, 30)
     assert any("broken stopped" in m and "No space" in m for m in messages)
     assert len(decode_all(tmp_path / "ok.mp4")) >= 25
 
