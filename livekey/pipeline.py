@@ -213,7 +213,8 @@ class Pipeline:
             self._cond.notify_all()
         deadline = time.monotonic() + JOIN_TIMEOUT
         for thread in self._threads:
-            thread.join(max(0.05, deadline - time.monotonic()))
+            if thread is not threading.current_thread():  # stop() from a subscriber: do not join itself
+                thread.join(max(0.05, deadline - time.monotonic()))
         for worker in self._workers:
             worker.close(max(0.2, deadline - time.monotonic()))
         if not any(t.is_alive() for t in self._threads[:1]):

@@ -155,13 +155,15 @@ class Recorder:
     def write(self, output: Output) -> None:
         import av
 
-        image = output.composite
+        image, alpha = output.composite, output.alpha
         w, h = self.size
-        if image.shape[1::-1] != self.size:
-            image = image[:h, :w]
+        if image.shape[1::-1] != self.size:  # an odd size (crop a row/column) or a new source (scale)
+            fits = image.shape[1] - w in (0, 1) and image.shape[0] - h in (0, 1)
+            image = image[:h, :w] if fits else cv2.resize(image, self.size, interpolation=cv2.INTER_AREA)
+            alpha = alpha[:h, :w] if fits else cv2.resize(alpha, self.size, interpolation=cv2.INTER_AREA)
         if self._i420:
-            frame = av.VideoFrame.from_ndarray(cv2.cvtColor(_flatten(image, output.alpha[:h, :w]),
-                                                            cv2.COLOR_BGR2YUV_I420), format="yuv420p")
+            frame = av.VideoFrame.from_ndarray(cv2.cvtColor(_flatten(image, alpha), cv2.COLOR_BGR2YUV_I420),
+                                               format="yuv420p")
         else:
             fmt = "bgra" if image.shape[2] == 4 else "bgr24"
             frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(image), format=fmt)

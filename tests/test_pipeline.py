@@ -84,6 +84,24 @@ def test_backdrop_changes_live():
     assert np.array_equal(got[-1].composite[..., 3], got[-1].alpha)
 
 
+def test_source_switch_keeps_recording_at_its_size(tmp_path):
+    rec = Recorder(tmp_path / "switch.mp4", 160, 96, 60)
+    pipe = Pipeline(sources.open_source("demo:160x96@60"), FLAT, backdrops.open_backdrop(None), [rec])
+    got = collect_with(pipe, lambda o, n: n == 8 and pipe.set_source(sources.open_source("demo:321x181@60")), 25)
+    assert got[0].raw.shape == (96, 160, 3) and got[-1].raw.shape == (181, 321, 3)
+    assert pipe.source_info == "demo 321x181 @ 60 fps"
+    frames = decode_all(tmp_path / "switch.mp4")
+    assert len(frames) >= 24 and {(f.width, f.height) for f in frames} == {(160, 96)}
+
+
+def test_stop_from_a_subscriber_does_not_hang():
+    pipe = Pipeline(sources.open_source("demo:160x96@60"), FLAT, backdrops.open_backdrop(None))
+    collect_with(pipe, lambda o, n: n == 3 and pipe.stop(), 3)
+    assert pipe.wait(2)
+    time.sleep(0.2)
+    assert not any(t.is_alive() for t in pipe._threads)
+
+
 def test_slow_processing_drops_the_older_frame_never_the_newest():
     src = sources.open_source("demo:160x96@100")
     pipe = Pipeline(src, FLAT, backdrops.open_backdrop("black"))
