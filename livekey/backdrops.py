@@ -180,8 +180,8 @@ def open_backdrop(spec: str | None) -> Backdrop:
         return color_backdrop(bgr, spec)
     path = Path(spec)
     if not path.exists():
-        hint = "a #RRGGBB colour or one of " + ", ".join(COLOR_NAMES) if spec.startswith("#") or \
-            not any(c in spec for c in "./\\") else "check the path"
+        looks_like_path = not spec.startswith("#") and any(c in spec for c in "./\\")
+        hint = "check the path" if looks_like_path else "colours: #RRGGBB or " + ", ".join(COLOR_NAMES)
         raise LivekeyError(f"backdrop {spec!r} is not a file, colour, blur, transparent or default; {hint}")
     if path.is_dir():
         raise LivekeyError(f"backdrop {spec} is a folder; give an image or video file")

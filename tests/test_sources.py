@@ -85,7 +85,6 @@ def test_video_file_ends_or_loops(tmp_path):
 
 def test_truncated_video_still_plays_what_is_there(tmp_path):
     path = write_video(tmp_path / "clip.mp4", frames=30)
-    data = path.read_bytes()
     cut = tmp_path / "cut.mkv"
     with av.open(str(path)) as src, av.open(str(cut), "w") as dst:  # remux to a streamable container
         stream = dst.add_stream_from_template(src.streams.video[0])
@@ -93,8 +92,8 @@ def test_truncated_video_still_plays_what_is_there(tmp_path):
             if packet.dts is not None:
                 packet.stream = stream
                 dst.mux(packet)
-    cut.write_bytes(cut.read_bytes()[: len(cut.read_bytes()) * 2 // 3])
-    assert len(data) > 0
+    whole = cut.read_bytes()
+    cut.write_bytes(whole[: len(whole) * 2 // 3])
     src = sources.open_source(str(cut), paced=False, loop=False)
     count = 0
     while src.read() is not None:
