@@ -27,6 +27,13 @@ def application():
     return app
 
 
+def _started(pipeline: Pipeline) -> bool:
+    started = getattr(pipeline, "started", None)
+    if started is None:  # no public flag in the contract: running threads mean start() was called
+        started = bool(getattr(pipeline, "_threads", ()))
+    return bool(started)
+
+
 def run_window(pipeline: Pipeline, profile_path: str | Path | None = None, **options: Any) -> int:
     """Show the control window for ``pipeline``, start it if needed, run the Qt event loop until
     the window is closed (or the pipeline stops by itself), stop the pipeline, return the exit code.
@@ -38,7 +45,7 @@ def run_window(pipeline: Pipeline, profile_path: str | Path | None = None, **opt
 
     app = application()
     window = open_window(pipeline, profile_path, **options)
-    if not getattr(pipeline, "started", False):
+    if not _started(pipeline):
         pipeline.start()
     try:
         code = app.exec_()

@@ -40,6 +40,7 @@ class FrameBridge(QObject):
     """
 
     arrived = pyqtSignal()
+    message = pyqtSignal(str)
 
     def __init__(self) -> None:
         super().__init__()
@@ -62,6 +63,11 @@ class FrameBridge(QObject):
             self._queued = True
         if emit:
             self.arrived.emit()  # queued across threads: delivered by the GUI event loop
+
+    def post_message(self, text: str) -> None:
+        """A warning from a pipeline thread, delivered to the GUI thread."""
+        if not self.closed:
+            self.message.emit(text)
 
     def take(self) -> Output | None:
         with self._lock:

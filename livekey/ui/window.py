@@ -53,10 +53,14 @@ BACKDROP_EXAMPLES = ("blur", "transparent", "#202830", "white")
 
 def format_stats(stats: dict[str, Any], display_fps: float | None = None) -> str:
     """The status-bar line from ``Pipeline.stats()``."""
+    def ms(key: str) -> str:
+        value = stats.get(key)
+        return "\u2013" if value is None else f"{value:.1f}"
+
     parts = [
-        f"in {stats.get('fps_in', 0.0):.1f} fps",
-        f"out {stats.get('fps_out', 0.0):.1f} fps",
-        f"latency p50 {stats.get('latency_ms_p50', 0.0):.1f} ms / p99 {stats.get('latency_ms_p99', 0.0):.1f} ms",
+        f"in {stats.get('fps_in') or 0.0:.1f} fps",
+        f"out {stats.get('fps_out') or 0.0:.1f} fps",
+        f"latency p50 {ms('latency_ms_p50')} / p99 {ms('latency_ms_p99')} ms",
         f"dropped {stats.get('dropped', 0)}",
         f"numba {stats.get('numba_threads', '?')} threads",
     ]
@@ -189,7 +193,17 @@ class ControlWindow(QMainWindow):
 
         self.bridge = FrameBridge()
         self.bridge.arrived.connect(self._show_latest, Qt.QueuedConnection)
+        self.bridge.message.connect(self._pipeline_message, Qt.QueuedConnection)
         pipeline.subscribe(self.bridge.push)
+        # Warnings raised on the pipeline's threads (a sink failing) reach the window too.
+        previous = getattr(pipeline, "on_message", None)
+
+        def on_message(text: str) -> None:
+            if previous is not None:
+                previous(text)
+            self.bridge.post_message(text)
+
+        pipeline.on_message = on_message
         self.stats_timer = QTimer(self)
         self.stats_timer.timeout.connect(self.refresh_status)
         self.stats_timer.start(STATS_INTERVAL_MS)
@@ -261,6 +275,10 @@ class ControlWindow(QMainWindow):
         if output is not None and not self._closing:
             self.preview.set_output(output)
 
+    def _pipeline_message(self, text: str) -> None:
+        self.last_error = text
+        self.statusBar().showMessage(text, 10000)
+
     def refresh_status(self) -> None:
         """Stats, camera mode and recording size; closes the window if the pipeline stopped by itself."""
         if self._closing:
@@ -274,8 +292,7 @@ class ControlWindow(QMainWindow):
         if self.recorder is not None and self.recording_path is not None:
             size = self.recording_path.stat().st_size if self.recording_path.exists() else 0
             self.io.record_info.setText(format_recording(now - self.recording_started, size))
-        if self.pipeline.wait(0):
-            self.statusBar().showMessage("the pipeline stopped (source ended or duration reached)")
+        if self.pipeline.wait(0):  # source ended, duration reached, or stopped from outside
             self.close()
 
     def show_error(self, text: str) -> None:
@@ -525,6 +542,8 @@ class ControlWindow(QMainWindow):
         self._closing = True
         self.bridge.closed = True
         self.stats_timer.stop()
+        if hasattr(self.pipeline, "unsubscribe"):
+            self.pipeline.unsubscribe(self.bridge.push)
         self.pipeline.stop()
         super().closeEvent(event)
 
