@@ -8,7 +8,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import signal
 import sys
+import threading
+import time
 
 from livekey import __version__
 from livekey.errors import LivekeyError
@@ -108,7 +112,136 @@ def cmd_quality(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = (configure_key, configure_bench, configure_quality)
+# --- livekey run -----------------------------------------------------------
+def configure_run(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("run", help="key a camera, file or the demo scene live: preview, virtual camera, recording",
+                       description="Capture, key and composite in real time. With no screen it runs headless.")
+    p.add_argument("--source", default=None,
+                   help="camera index or device (0, /dev/video0, 0:1280x720@30), a video or image file, "
+                        "or demo / demo:WxH@FPS (default camera 0)")
+    p.add_argument("--backdrop", default=None,
+                   help="image or video file, a colour (#RRGGBB or a name), blur, transparent "
+                        "(default: the bundled image)")
+    p.add_argument("--profile", help="a TOML key profile (see calibration/)")
+    p.add_argument("--no-preview", action="store_true", help="no window, even when a screen exists")
+    p.add_argument("--vcam", action=argparse.BooleanOptionalAction, default=False,
+                   help="send the composite to a virtual camera (pyvirtualcam)")
+    p.add_argument("--vcam-device", help="which virtual camera device, e.g. /dev/video2")
+    p.add_argument("--record", metavar="PATH", help="record the composite: .mp4/.mkv (H.264), "
+                   ".mov (ProRes 4444 with alpha when --backdrop transparent), .webm (VP9, alpha too)")
+    p.add_argument("--duration", type=float, metavar="SECONDS", help="stop after this many seconds")
+    p.add_argument("--stats", action="store_true", help="print one JSON line of run statistics at exit")
+    p.add_argument("--as-fast-as-possible", action="store_true",
+                   help="read files (and demo) as fast as they can be processed, without pacing or drops")
+    p.add_argument("--no-loop", action="store_true", help="stop at the end of a video file instead of looping")
+    add_arguments(p)
+    p.set_defaults(func=cmd_run)
+
+
+def has_screen() -> bool:
+    """Whether a window can be shown (on Linux: DISPLAY or WAYLAND_DISPLAY is set)."""
+    if sys.platform.startswith("linux"):
+        return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+    return True
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from livekey.backdrops import open_backdrop
+    from livekey.pipeline import Pipeline
+    from livekey.sinks import Recorder, open_vcam
+    from livekey.sources import open_source
+
+    if args.duration is not None and args.duration <= 0:
+        raise LivekeyError("--duration must be a positive number of seconds")
+    settings = load_settings(args)
+    backdrop = open_backdrop(args.backdrop)
+    source = open_source(args.source, paced=not args.as_fast_as_possible, loop=not args.no_loop)
+    width, height = source.size
+    sinks: list = []
+    try:
+        if args.record:
+            sinks.append(Recorder(args.record, width, height, source.fps, alpha=backdrop.transparent))
+        if args.vcam:
+            cam = open_vcam(width, height, source.fps, args.vcam_device)
+            if cam is not None:
+                sinks.append(cam)
+    except BaseException:
+        for sink in sinks:
+            sink.close()
+        source.close()
+        raise
+    pipeline = Pipeline(source, settings, backdrop, sinks)
+    preview = not args.no_preview and has_screen()
+    described = (f"source {source.info}; backdrop {backdrop.info}; sinks: "
+                 + (", ".join(getattr(s, "info", s.name) for s in sinks) or "none"))
+
+    def on_signal(signum, frame):  # stop from the main thread's loop, not inside the handler
+        pipeline.request_stop()
+
+    old = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    ui = None
+    if preview:
+        try:
+            from livekey import ui
+        except ImportError as err:
+            print(f"livekey: preview unavailable ({err}); running headless", file=sys.stderr)
+            preview = False
+    if not preview:
+        why = "--no-preview" if args.no_preview else "no screen"
+        print(f"livekey: running headless ({why}): {described}", file=sys.stderr)
+    else:
+        print(f"livekey: {described}", file=sys.stderr)
+    try:
+        pipeline.start()
+        started = time.monotonic()
+        if preview and ui is not None:
+            if args.duration:
+                threading.Timer(args.duration, pipeline.request_stop).start()
+            ui.run_window(pipeline)
+        else:
+            deadline = None if args.duration is None else started + args.duration
+            while not pipeline.wait(0.2):
+                if deadline is not None and time.monotonic() >= deadline:
+                    break
+    finally:
+        pipeline.stop()
+        for sig, handler in old.items():
+            signal.signal(sig, handler)
+    if pipeline.ended:
+        print(f"livekey: {pipeline.ended}", file=sys.stderr)
+    for sink in sinks:
+        if getattr(sink, "path", None) is not None:
+            print(f"livekey: recorded {sink.frames} frames to {sink.path}", file=sys.stderr)
+    if args.stats:
+        stats = pipeline.stats()
+        stats["seconds"] = round(time.monotonic() - started, 2) if pipeline.frames_in else 0.0
+        print(json.dumps(stats))
+    return 0
+
+
+# --- livekey devices -------------------------------------------------------
+def configure_devices(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("devices", help="list the cameras OpenCV can open, with their modes")
+    p.add_argument("--json", action="store_true", help="print a JSON list")
+    p.set_defaults(func=cmd_devices)
+
+
+def cmd_devices(args: argparse.Namespace) -> int:
+    from livekey.sources import list_devices
+
+    found = list_devices()
+    if args.json:
+        print(json.dumps(found))
+    elif not found:
+        print("no cameras found; try `livekey run --source demo` for the built-in demo scene")
+    else:
+        for cam in found:
+            modes = f"; modes: {', '.join(cam['modes'])}" if cam["modes"] else ""
+            print(f"{cam['device']}: {cam['mode']}{modes}")
+    return 0
+
+
+COMMANDS = (configure_key, configure_bench, configure_quality, configure_run, configure_devices)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,187 @@
+"""Where composites go: a virtual camera (pyvirtualcam) and a recording (PyAV).
+
+A sink is any object with ``write(output)`` and ``close()``. The pipeline calls each sink
+from its own thread (see :mod:`livekey.pipeline`), so a slow encoder never stalls capture,
+and pyvirtualcam's ``send`` (which holds the GIL) is only ever called from one thread.
+
+``queue_frames`` says how many frames a sink may fall behind before the oldest is dropped:
+1 for the virtual camera (only the newest matters), about a second for the recorder (every
+frame matters, a hiccup is absorbed).
+"""
+
+from __future__ import annotations
+
+import sys
+from fractions import Fraction
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
+
+import cv2
+import numpy as np
+
+from livekey.errors import LivekeyError
+
+if TYPE_CHECKING:
+    from livekey.pipeline import Output
+
+VCAM_FIX = ("on Linux load the loopback driver: `sudo modprobe v4l2loopback devices=1 exclusive_caps=1`; "
+            "on Windows and macOS install OBS Studio and start its virtual camera once")
+
+
+class Sink(Protocol):
+    def write(self, output: Output) -> None: ...
+
+    def close(self) -> None: ...
+
+
+def _flatten(composite: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+    """A BGRA composite over black (for outputs that cannot carry alpha)."""
+    if composite.shape[2] == 3:
+        return composite
+    a = cv2.merge((alpha, alpha, alpha))
+    return cv2.multiply(composite[..., :3], a, scale=1 / 255)
+
+
+class VirtualCamera:
+    """The composite as a webcam other apps can pick, via pyvirtualcam.
+
+    Sends BGR when the backend accepts it (no conversion), else I420 converted with OpenCV.
+    Raises LivekeyError naming the fix when no virtual camera backend is installed.
+    """
+
+    queue_frames = 1
+    name = "virtual camera"
+
+    def __init__(self, width: int, height: int, fps: float, device: str | None = None) -> None:
+        import pyvirtualcam
+        from pyvirtualcam import PixelFormat
+
+        self.size = (width, height)
+        self._i420 = False
+        errors = []
+        for fmt in (PixelFormat.BGR, PixelFormat.I420):
+            try:
+                self._cam = pyvirtualcam.Camera(width, height, fps, fmt=fmt, device=device, print_fps=False)
+            except (RuntimeError, ValueError) as err:
+                errors.append(str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__)
+                continue
+            self._i420 = fmt == PixelFormat.I420
+            self.info = f"virtual camera {self._cam.device} ({width}x{height} @ {fps:g} fps, {fmt.name})"
+            return
+        raise LivekeyError(f"no virtual camera available ({errors[-1]}); {VCAM_FIX}")
+
+    def write(self, output: Output) -> None:
+        frame = _flatten(output.composite, output.alpha)
+        if frame.shape[1::-1] != self.size:
+            frame = cv2.resize(frame, self.size)
+        if self._i420:
+            frame = cv2.cvtColor(frame, cv2.COLOR_BGR2YUV_I420)
+        self._cam.send(frame)
+
+    def close(self) -> None:
+        self._cam.close()
+
+
+# suffix -> (codec, pixel format without alpha, pixel format with alpha or None, container options)
+_FRAGMENTED = {"movflags": "frag_keyframe+empty_moov+default_base_moof"}
+FORMATS = {
+    ".mp4": ("libx264", "yuv420p", None, _FRAGMENTED),
+    ".mkv": ("libx264", "yuv420p", None, {}),
+    ".mov": ("libx264", "yuv420p", ("prores_ks", "yuva444p10le"), _FRAGMENTED),
+    ".webm": ("libvpx-vp9", "yuv420p", ("libvpx-vp9", "yuva420p"), {}),
+}
+
+
+class Recorder:
+    """Writes the composite to a video file with PyAV.
+
+    ``.mp4``/``.mkv``: H.264. ``.mov``: ProRes 4444 with alpha when ``alpha``, else H.264.
+    ``.webm``: VP9, with alpha when ``alpha``. MP4 and MOV are fragmented (a keyframe every
+    second starts a fragment), and Matroska/WebM are written cluster by cluster, so a file cut
+    off by a crash or ``kill -9`` still plays up to about the last second.
+    """
+
+    queue_frames = 30
+    name = "recording"
+
+    def __init__(self, path: str | Path, width: int, height: int, fps: float, alpha: bool = False) -> None:
+        import av
+
+        self.path = Path(path)
+        suffix = self.path.suffix.lower()
+        if suffix not in FORMATS:
+            raise LivekeyError(f"cannot record to {self.path.name}: use .mp4 (H.264), .mkv, .mov "
+                               f"(ProRes 4444 with alpha) or .webm (VP9 with alpha)")
+        codec, pix_fmt, with_alpha, options = FORMATS[suffix]
+        if alpha:
+            if with_alpha is None:
+                raise LivekeyError(f"{suffix} cannot hold transparency; record to .mov or .webm, "
+                                   f"or choose a backdrop")
+            codec, pix_fmt = with_alpha
+        self.alpha = alpha
+        if not self.path.parent.exists():
+            raise LivekeyError(f"cannot write recording {self.path}: folder {self.path.parent} does not exist")
+        # 4:2:0 needs even sizes: drop a last odd row/column rather than fail.
+        self.size = (width - width % 2, height - height % 2)
+        self.fps = fps
+        rate = Fraction(fps).limit_denominator(1001)
+        try:
+            self._container = av.open(str(self.path), mode="w", options=dict(options))
+        except (OSError, av.error.FFmpegError) as err:
+            reason = getattr(err, "strerror", None) or str(err)
+            raise LivekeyError(f"cannot write recording {self.path}: {reason}") from None
+        stream = self._container.add_stream(codec, rate=rate)
+        stream.width, stream.height = self.size
+        stream.pix_fmt = pix_fmt
+        stream.codec_context.time_base = 1 / rate
+        stream.codec_context.gop_size = max(1, round(fps))  # a keyframe (and a fragment) every second
+        if codec == "libx264":
+            stream.options = {"preset": "veryfast", "tune": "zerolatency", "crf": "20"}
+        elif codec == "libvpx-vp9":
+            stream.options = {"deadline": "realtime", "cpu-used": "8", "row-mt": "1", "crf": "32", "b": "0"}
+        elif codec == "prores_ks":
+            stream.options = {"profile": "4444"}
+        self._stream = stream
+        self._i420 = pix_fmt == "yuv420p"
+        self._t0: float | None = None
+        self._last_pts = -1
+        self.frames = 0
+        self.info = f"recording {self.path} ({codec} {pix_fmt}, {self.size[0]}x{self.size[1]} @ {fps:g} fps)"
+
+    def write(self, output: Output) -> None:
+        import av
+
+        image = output.composite
+        w, h = self.size
+        if image.shape[1::-1] != self.size:
+            image = image[:h, :w]
+        if self._i420:
+            frame = av.VideoFrame.from_ndarray(cv2.cvtColor(_flatten(image, output.alpha[:h, :w]),
+                                                            cv2.COLOR_BGR2YUV_I420), format="yuv420p")
+        else:
+            fmt = "bgra" if image.shape[2] == 4 else "bgr24"
+            frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(image), format=fmt)
+        # Timestamps follow the capture clock, so dropped frames keep the recording in real time.
+        if self._t0 is None:
+            self._t0 = output.captured_at
+        pts = max(self._last_pts + 1, round((output.captured_at - self._t0) * self.fps))
+        frame.pts, self._last_pts = pts, pts
+        for packet in self._stream.encode(frame):
+            self._container.mux(packet)
+        self.frames += 1
+
+    def close(self) -> None:
+        try:
+            for packet in self._stream.encode(None):
+                self._container.mux(packet)
+        finally:
+            self._container.close()
+
+
+def open_vcam(width: int, height: int, fps: float, device: str | None = None) -> VirtualCamera | None:
+    """A virtual camera, or None with a one-line warning naming the fix when none can be opened."""
+    try:
+        return VirtualCamera(width, height, fps, device)
+    except LivekeyError as err:
+        print(f"livekey: warning: {err}; going on without it", file=sys.stderr)
+        return None
