@@ -64,7 +64,7 @@ class FloatControl(QWidget):
         if setting.unit:
             self.spin.setSuffix(f" {setting.unit}")
         self.spin.setKeyboardTracking(False)
-        self.spin.setMinimumWidth(80)
+        self.spin.setFixedWidth(96)  # equal widths keep the sliders aligned down the panel
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.slider, 1)

@@ -76,15 +76,13 @@ def format_recording(elapsed_s: float, size_bytes: int) -> str:
     return f"\u25cf REC {clock}  {size_bytes / 1e6:.1f} MB"
 
 
-class IoPanel(QWidget):
-    """Source, backdrop, virtual camera and recording controls (plain widgets; the window wires them)."""
+class IoPanel:
+    """Source, backdrop, virtual camera and recording controls in three group boxes
+    (plain widgets; the window places and wires them)."""
 
     def __init__(self, source_spec: str, backdrop_spec: str) -> None:
-        super().__init__()
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
 
-        source_box = QGroupBox("Source")
+        self.source_box = source_box = QGroupBox("Source")
         form = QFormLayout(source_box)
         self.source = self._spec_box(SOURCE_EXAMPLES, source_spec,
                                      "Camera index (0), device path, video or image file, or demo[:WxH@FPS]; "
@@ -95,18 +93,16 @@ class IoPanel(QWidget):
         self.source_info.setWordWrap(True)
         self.source_info.setToolTip("The mode the camera actually granted")
         form.addRow("Mode", self.source_info)
-        layout.addWidget(source_box)
 
-        backdrop_box = QGroupBox("Backdrop")
+        self.backdrop_box = backdrop_box = QGroupBox("Backdrop")
         form = QFormLayout(backdrop_box)
         self.backdrop = self._spec_box(BACKDROP_EXAMPLES, backdrop_spec,
                                        "Image or video file, a colour (#RRGGBB or name), blur (the camera's own "
                                        "background blurred) or transparent; Enter to switch")
         self.backdrop_browse = QPushButton("File\u2026")
         form.addRow("Backdrop", self._with_button(self.backdrop, self.backdrop_browse))
-        layout.addWidget(backdrop_box)
 
-        output_box = QGroupBox("Output")
+        self.output_box = output_box = QGroupBox("Output")
         form = QFormLayout(output_box)
         self.vcam = QCheckBox("Virtual camera")
         self.vcam.setToolTip("Send the composite to a virtual camera (Ctrl+Shift+V)")
@@ -116,7 +112,6 @@ class IoPanel(QWidget):
         self.record.setToolTip("Record the composite to a file (Ctrl+R)")
         self.record_info = QLabel("not recording")
         form.addRow(self.record, self.record_info)
-        layout.addWidget(output_box)
 
     @staticmethod
     def _spec_box(examples: tuple[str, ...], current: str, tip: str) -> QComboBox:
@@ -167,8 +162,10 @@ class ControlWindow(QMainWindow):
         self.io = IoPanel(source, backdrop)
         side = QWidget()
         side_layout = QVBoxLayout(side)
-        side_layout.addWidget(self.io)
+        side_layout.addWidget(self.io.source_box)
         side_layout.addWidget(self.panel)
+        side_layout.addWidget(self.io.backdrop_box)
+        side_layout.addWidget(self.io.output_box)
         side_layout.addStretch(1)
         self.scroll = QScrollArea()
         self.scroll.setWidget(side)
@@ -254,6 +251,15 @@ class ControlWindow(QMainWindow):
         self.vcam_action = action("&Output", "&Virtual camera", "Ctrl+Shift+V", self.set_vcam, checkable=True)
         self.record_action = action("&Output", "&Record", "Ctrl+R", self.set_recording, checkable=True)
         action("&Help", "&Keyboard shortcuts and views", "F1", self.show_help)
+
+        toolbar = self.addToolBar("View")
+        toolbar.setMovable(False)
+        for mode, act in self.view_actions.items():
+            toolbar.addAction(act)
+            act.setToolTip(f"{views.VIEW_TITLES[mode]} ({act.shortcut().toString()}): {views.VIEW_HELP[mode]}")
+        toolbar.addSeparator()
+        for act in (self.eyedropper_action, self.actual_pixels_action, self.record_action):
+            toolbar.addAction(act)
 
     def _connect(self) -> None:
         self.panel.edited.connect(self.change_setting)
