@@ -288,3 +288,13 @@ def test_run_window_starts_runs_and_stops(qapp, tmp_path):
     assert result["frames"] >= 1
     assert pipeline.wait(0)
     assert not Path(tmp_path / "p.toml").exists()  # nothing saved without asking
+
+
+def test_auto_key_colour_shows_the_detected_colour(window, qtbot):
+    qtbot.waitUntil(lambda: window.pipeline.keyer.key_bgr is not None, timeout=5000)
+    window.refresh_status()
+    b, g, r = window.pipeline.keyer.key_bgr
+    assert window.panel.color_control.swatch.text() == f"auto: #{r:02x}{g:02x}{b:02x}"
+    window.change_setting("key_color", "#123456")
+    window.refresh_status()
+    assert window.panel.color_control.swatch.text() == "#123456"

@@ -24,6 +24,7 @@ def application():
         QApplication.setAttribute(Qt.AA_UseHighDpiPixmaps, True)
         app = QApplication(["livekey"])
         app.setApplicationName("livekey")
+        app.setStyle("Fusion")  # the same look on every desktop (and in the docs' screenshot)
     return app
 
 

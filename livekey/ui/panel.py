@@ -133,12 +133,20 @@ class ColorControl(QWidget):
     def set_value(self, value: str) -> None:
         self.value = value
         if value == "auto":
-            self.swatch.setText("auto (detected)")
+            self.swatch.setText("auto (detecting)")
             self.swatch.setStyleSheet("")
         else:
-            text = "#000000" if QColor(value).lightness() > 128 else "#ffffff"
-            self.swatch.setText(value)
-            self.swatch.setStyleSheet(f"background-color: {value}; color: {text};")
+            self._paint(value, value)
+
+    def show_detected(self, color: str) -> None:
+        """In auto mode, show the colour the keyer detected."""
+        if self.value == "auto":
+            self._paint(color, f"auto: {color}")
+
+    def _paint(self, color: str, text: str) -> None:
+        ink = "#000000" if QColor(color).lightness() > 128 else "#ffffff"
+        self.swatch.setText(text)
+        self.swatch.setStyleSheet(f"background-color: {color}; color: {ink};")
 
 
 class SimpleControl(QWidget):

@@ -48,7 +48,7 @@ PROFILE_DIR = Path("calibration")
 RECORD_DIR = Path("recordings")
 STATS_INTERVAL_MS = 250
 SOURCE_EXAMPLES = ("0", "1", "demo", "demo:1280x720@30")
-BACKDROP_EXAMPLES = ("blur", "transparent", "#202830", "white")
+BACKDROP_EXAMPLES = ("default", "blur", "transparent", "#202830", "white")
 
 
 def format_stats(stats: dict[str, Any], display_fps: float | None = None) -> str:
@@ -160,6 +160,10 @@ class ControlWindow(QMainWindow):
         self.preview = PreviewWidget()
         self.panel = SettingsPanel(self.settings)
         self.io = IoPanel(source, backdrop)
+        if not source:  # run_window called without the spec: name what is running
+            self.io.source.lineEdit().setPlaceholderText(pipeline.source_info)
+        if not backdrop:
+            self.io.backdrop.lineEdit().setPlaceholderText(getattr(getattr(pipeline, "backdrop", None), "info", ""))
         side = QWidget()
         side_layout = QVBoxLayout(side)
         side_layout.addWidget(self.io.source_box)
@@ -256,9 +260,12 @@ class ControlWindow(QMainWindow):
         toolbar.setMovable(False)
         for mode, act in self.view_actions.items():
             toolbar.addAction(act)
+            act.setIconText(mode.capitalize())
             act.setToolTip(f"{views.VIEW_TITLES[mode]} ({act.shortcut().toString()}): {views.VIEW_HELP[mode]}")
         toolbar.addSeparator()
-        for act in (self.eyedropper_action, self.actual_pixels_action, self.record_action):
+        for act, short in ((self.eyedropper_action, "Pick key colour"), (self.actual_pixels_action, "1:1"),
+                           (self.record_action, "\u25cf Record")):
+            act.setIconText(short)
             toolbar.addAction(act)
 
     def _connect(self) -> None:
@@ -295,6 +302,10 @@ class ControlWindow(QMainWindow):
         self._shown_at_last_tick, self._last_tick = shown, now
         self.stats_label.setText(format_stats(self.pipeline.stats(), display_fps))
         self.io.source_info.setText(self.pipeline.source_info)
+        detected = getattr(getattr(self.pipeline, "keyer", None), "key_bgr", None)
+        if detected is not None:
+            b, g, r = detected
+            self.panel.color_control.show_detected(f"#{r:02x}{g:02x}{b:02x}")
         if self.recorder is not None and self.recording_path is not None:
             size = self.recording_path.stat().st_size if self.recording_path.exists() else 0
             self.io.record_info.setText(format_recording(now - self.recording_started, size))
