@@ -1,5 +1,6 @@
 """The control window on a real pipeline fed by the `demo` source (Qt offscreen)."""
 
+import time
 from pathlib import Path
 
 import av
@@ -45,6 +46,20 @@ def image_center(win, ix, iy) -> QPoint:
     x, y, w, h = win.preview.image_rect()
     iw, ih = win.preview.image_size
     return QPoint(int(x + (ix + 0.5) * w / iw), int(y + (iy + 0.5) * h / ih))
+
+
+def test_a_blocked_gui_drops_display_frames_not_pipeline_frames(window, qtbot):
+    newest = []
+    window.pipeline.subscribe(lambda output: newest.append(output.index))
+    out_before, shown_before, display_drops = (window.pipeline.frames_out, window.preview.frames_shown,
+                                               window.bridge.dropped)
+    time.sleep(1.0)  # the GUI thread is stuck (a slow paint): no display frame is taken meanwhile
+    assert window.pipeline.frames_out - out_before >= 10  # the pipeline kept going at its own pace
+    assert window.preview.frames_shown == shown_before
+    assert window.bridge.dropped - display_drops >= 8  # the frames nobody could show were let go
+    latest = newest[-1]
+    wait_frames(qtbot, window, 1)
+    assert window.preview.output.index >= latest  # the next paint shows the newest frame, not a backlog
 
 
 def test_slider_moves_the_setting_the_kernel_uses(window, qtbot):
