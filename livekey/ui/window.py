@@ -81,26 +81,17 @@ class IoPanel:
     (plain widgets; the window places and wires them)."""
 
     def __init__(self, source_spec: str, backdrop_spec: str) -> None:
-
-        self.source_box = source_box = QGroupBox("Source")
-        form = QFormLayout(source_box)
-        self.source = self._spec_box(SOURCE_EXAMPLES, source_spec,
-                                     "Camera index (0), device path, video or image file, or demo[:WxH@FPS]; "
-                                     "Enter to switch")
-        self.source_browse = QPushButton("File\u2026")
-        form.addRow("Input", self._with_button(self.source, self.source_browse))
+        self.source_box, form, self.source, self.source_browse = self._spec_group(
+            "Source", "Input", SOURCE_EXAMPLES, source_spec,
+            "Camera index (0), device path, video or image file, or demo[:WxH@FPS]; Enter to switch")
         self.source_info = QLabel("\u2013")
         self.source_info.setWordWrap(True)
         self.source_info.setToolTip("The mode the camera actually granted")
         form.addRow("Mode", self.source_info)
-
-        self.backdrop_box = backdrop_box = QGroupBox("Backdrop")
-        form = QFormLayout(backdrop_box)
-        self.backdrop = self._spec_box(BACKDROP_EXAMPLES, backdrop_spec,
-                                       "Image or video file, a colour (#RRGGBB or name), blur (the camera's own "
-                                       "background blurred) or transparent; Enter to switch")
-        self.backdrop_browse = QPushButton("File\u2026")
-        form.addRow("Backdrop", self._with_button(self.backdrop, self.backdrop_browse))
+        self.backdrop_box, _, self.backdrop, self.backdrop_browse = self._spec_group(
+            "Backdrop", "Backdrop", BACKDROP_EXAMPLES, backdrop_spec,
+            "Image or video file, a colour (#RRGGBB or name), blur (the camera's own background blurred), "
+            "transparent, or default (the bundled picture); Enter to switch")
 
         self.output_box = output_box = QGroupBox("Output")
         form = QFormLayout(output_box)
@@ -114,23 +105,25 @@ class IoPanel:
         form.addRow(self.record, self.record_info)
 
     @staticmethod
-    def _spec_box(examples: tuple[str, ...], current: str, tip: str) -> QComboBox:
-        box = QComboBox()
-        box.setEditable(True)
-        box.addItems(examples)
-        box.setCurrentText(current)
-        box.setInsertPolicy(QComboBox.NoInsert)
-        box.setToolTip(tip)
-        return box
-
-    @staticmethod
-    def _with_button(box: QComboBox, button: QPushButton) -> QWidget:
+    def _spec_group(title: str, label: str, examples: tuple[str, ...], current: str, tip: str
+                    ) -> tuple[QGroupBox, QFormLayout, QComboBox, QPushButton]:
+        """A group box with an editable spec box (examples listed) and a File... button."""
+        box = QGroupBox(title)
+        form = QFormLayout(box)
+        spec = QComboBox()
+        spec.setEditable(True)
+        spec.addItems(examples)
+        spec.setCurrentText(current)
+        spec.setInsertPolicy(QComboBox.NoInsert)
+        spec.setToolTip(tip)
+        browse = QPushButton("File\u2026")
         row = QWidget()
         layout = QHBoxLayout(row)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(box, 1)
-        layout.addWidget(button)
-        return row
+        layout.addWidget(spec, 1)
+        layout.addWidget(browse)
+        form.addRow(label, row)
+        return box, form, spec, browse
 
 
 class ControlWindow(QMainWindow):
@@ -274,11 +267,13 @@ class ControlWindow(QMainWindow):
         self.preview.picked.connect(self._picked)
         self.io.source.lineEdit().returnPressed.connect(lambda: self.switch_source(self.io.source.currentText()))
         self.io.source.activated[str].connect(self.switch_source)
-        self.io.source_browse.clicked.connect(self._browse_source)
+        self.io.source_browse.clicked.connect(
+            lambda: self._browse(self.io.source, "Open a video or image", self.switch_source))
         self.io.backdrop.lineEdit().returnPressed.connect(
             lambda: self.switch_backdrop(self.io.backdrop.currentText()))
         self.io.backdrop.activated[str].connect(self.switch_backdrop)
-        self.io.backdrop_browse.clicked.connect(self._browse_backdrop)
+        self.io.backdrop_browse.clicked.connect(
+            lambda: self._browse(self.io.backdrop, "Open a backdrop image or video", self.switch_backdrop))
         self.io.vcam.clicked.connect(self.set_vcam)
         self.io.record.clicked.connect(self.set_recording)
 
@@ -395,7 +390,8 @@ class ControlWindow(QMainWindow):
         return self.open_profile(path) if path else False
 
     def save_profile_dialog(self) -> bool:
-        PROFILE_DIR.mkdir(exist_ok=True) if self.profile_path is None else None
+        if self.profile_path is None:
+            PROFILE_DIR.mkdir(exist_ok=True)  # the dialog opens in calibration/, the profiles' home
         path, _ = QFileDialog.getSaveFileName(self, "Save profile as", self._profile_dir(), "Profiles (*.toml)")
         if not path:
             return False
@@ -430,40 +426,30 @@ class ControlWindow(QMainWindow):
     def switch_source(self, spec: str) -> bool:
         from livekey.sources import open_source
 
-        spec = spec.strip()
-        try:
-            self.pipeline.set_source(open_source(spec))
-        except LivekeyError as err:
-            self.show_error(str(err))
-            return False
-        self.statusBar().showMessage(f"source: {spec}", 5000)
-        return True
+        return self._switch("source", spec, open_source, self.pipeline.set_source)
 
     def switch_backdrop(self, spec: str) -> bool:
         from livekey.backdrops import open_backdrop
 
+        return self._switch("backdrop", spec, open_backdrop, self.pipeline.set_backdrop)
+
+    def _switch(self, what: str, spec: str, opener, setter) -> bool:
+        """Open ``spec`` and hand it to the pipeline; a bad spec is reported and changes nothing."""
         spec = spec.strip()
         try:
-            self.pipeline.set_backdrop(open_backdrop(spec))
+            setter(opener(spec))
         except LivekeyError as err:
             self.show_error(str(err))
             return False
-        self.statusBar().showMessage(f"backdrop: {spec}", 5000)
+        self.statusBar().showMessage(f"{what}: {spec}", 5000)
         return True
 
-    def _browse_source(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Open a video or image", "", "Media (*.mp4 *.mov *.mkv *.webm "
-                                              "*.avi *.png *.jpg *.jpeg);;All files (*)")
+    def _browse(self, box: QComboBox, title: str, switch) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, title, "", "Media (*.mp4 *.mov *.mkv *.webm *.avi *.png *.jpg "
+                                              "*.jpeg);;All files (*)")
         if path:
-            self.io.source.setCurrentText(path)
-            self.switch_source(path)
-
-    def _browse_backdrop(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Open a backdrop", "", "Media (*.png *.jpg *.jpeg *.mp4 *.mov "
-                                              "*.mkv *.webm);;All files (*)")
-        if path:
-            self.io.backdrop.setCurrentText(path)
-            self.switch_backdrop(path)
+            box.setCurrentText(path)
+            switch(path)
 
     # --- outputs -----------------------------------------------------------------
     def _frame_size(self) -> tuple[int, int] | None:
