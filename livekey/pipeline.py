@@ -27,6 +27,7 @@ whole references and picked up at a frame boundary, so no frame mixes two settin
 from __future__ import annotations
 
 import collections
+import os
 import sys
 import threading
 import time
@@ -36,9 +37,14 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from livekey import keying
-from livekey.keyer import Keyer
-from livekey.settings import Settings
+# OpenMP workers spin for a while after each parallel region by default; on 2 cores that spinning
+# steals the time the encoder and capture threads need. Read when the OpenMP runtime loads, which
+# is at the first parallel kernel (warm_up), so setting it here is early enough.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+from livekey import keying  # noqa: E402
+from livekey.keyer import Keyer  # noqa: E402
+from livekey.settings import Settings  # noqa: E402
 
 if TYPE_CHECKING:
     from livekey.backdrops import Backdrop
@@ -98,6 +104,7 @@ class _SinkWorker:
         self._queue: collections.deque[Output] = collections.deque(maxlen=max(1, getattr(sink, "queue_frames", 1)))
         self._cond = threading.Condition()
         self._closing = False
+        self._abandon = False
         self._latency = latency
         self._on_error = on_error
         self.failed = False
@@ -120,7 +127,7 @@ class _SinkWorker:
                     if not self._queue:
                         return  # closing and drained: everything queued was written
                     output = self._queue.popleft()
-                if self.failed:
+                if self.failed or self._abandon:
                     continue
                 try:
                     self.sink.write(output)
@@ -137,10 +144,14 @@ class _SinkWorker:
                 self._on_error(f"closing {getattr(self.sink, 'name', 'sink')} failed: {err}")
 
     def close(self, timeout: float) -> None:
+        """Write what is queued, within ``timeout``; past it, skip the rest and close the sink anyway."""
         with self._cond:
             self._closing = True
             self._cond.notify()
         self.thread.join(timeout)
+        if self.thread.is_alive():
+            self._abandon = True
+            self.thread.join(JOIN_TIMEOUT)  # one frame in flight, then close (the file stays playable)
 
 
 class Pipeline:

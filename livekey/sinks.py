@@ -126,6 +126,8 @@ class Recorder:
         self.fps = fps
         rate = Fraction(fps).limit_denominator(1001)
         try:
+            with open(self.path, "wb"):  # PyAV opens the file lazily: find out now, not mid-run
+                pass
             self._container = av.open(str(self.path), mode="w", options=dict(options))
         except (OSError, av.error.FFmpegError) as err:
             reason = getattr(err, "strerror", None) or str(err)
@@ -136,7 +138,9 @@ class Recorder:
         stream.codec_context.time_base = 1 / rate
         stream.codec_context.gop_size = max(1, round(fps))  # a keyframe (and a fragment) every second
         if codec == "libx264":
-            stream.options = {"preset": "veryfast", "tune": "zerolatency", "crf": "20"}
+            # ultrafast: ~8 ms a 1080p frame on one core here, where veryfast takes ~20 ms.
+            # zerolatency: no lookahead, so a frame is in the file (and a fragment) as soon as it is written.
+            stream.options = {"preset": "ultrafast", "tune": "zerolatency", "crf": "21"}
         elif codec == "libvpx-vp9":
             stream.options = {"deadline": "realtime", "cpu-used": "8", "row-mt": "1", "crf": "32", "b": "0"}
         elif codec == "prores_ks":
