@@ -1,5 +1,8 @@
 """The control window on a real pipeline fed by the `demo` source (Qt offscreen)."""
 
+import os
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -313,3 +316,50 @@ def test_auto_key_colour_shows_the_detected_colour(window, qtbot):
     window.change_setting("key_color", "#123456")
     window.refresh_status()
     assert window.panel.color_control.swatch.text() == "#123456"
+
+
+HIGH_DPI_SCRIPT = """
+from PyQt5.QtCore import QPoint, Qt, QTimer
+from PyQt5.QtTest import QTest
+from livekey.backdrops import open_backdrop
+from livekey.pipeline import Pipeline
+from livekey.settings import Settings
+from livekey.sources import open_source
+from livekey.ui import application, views
+from livekey.ui.window import open_window
+
+app = application()
+pipeline = Pipeline(open_source("demo:320x180@30"), Settings(), open_backdrop("#204060"))
+win = open_window(pipeline)
+pipeline.start()
+
+def pick():
+    pv = win.preview
+    if pv.output is None:
+        return QTimer.singleShot(50, pick)
+    pv.resize(800, 600)
+    pv.set_actual_pixels(True)
+    x, y, w, h = pv.image_rect()
+    got = []
+    pv.picked.connect(got.append)
+    win.set_eyedropper(True)
+    QTest.mouseClick(pv, Qt.LeftButton, Qt.NoModifier, QPoint(int(x + 20.5 * w / 320), int(y + 20.5 * h / 180)))
+    want = views.patch_color(pv.output.raw, views.patch_box((20, 20), None, (320, 180)))
+    print(pv.devicePixelRatioF(), w, h, got[0], want)
+    win.close()
+
+QTimer.singleShot(50, pick)
+app.exec_()
+"""
+
+
+def test_eyedropper_on_a_real_2x_screen(tmp_path):
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "QT_SCALE_FACTOR": "2",
+           "PYTHONPATH": str(Path(__file__).parents[1])}
+    run = subprocess.run([sys.executable, "-c", HIGH_DPI_SCRIPT], env=env, capture_output=True, text=True,
+                         timeout=120, cwd=tmp_path)
+    assert run.returncode == 0, run.stderr
+    ratio, w, h, got, want = run.stdout.split()
+    assert float(ratio) == 2.0
+    assert (float(w), float(h)) == (160.0, 90.0)  # 1:1 physical pixels = half the logical size
+    assert got == want
