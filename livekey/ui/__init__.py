@@ -1,0 +1,59 @@
+"""The control window (PyQt5): live preview, every setting, eyedropper, view modes, profiles.
+
+``run_window(pipeline)`` is what ``livekey run`` calls when a screen exists.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from livekey.pipeline import Pipeline
+
+
+def application():
+    """The QApplication, created (high-DPI aware) if there is none yet."""
+    from PyQt5.QtCore import Qt
+    from PyQt5.QtWidgets import QApplication
+
+    app = QApplication.instance()
+    if app is None:
+        # Must be set before the application exists: logical coordinates, sharp 2x images.
+        QApplication.setAttribute(Qt.AA_EnableHighDpiScaling, True)
+        QApplication.setAttribute(Qt.AA_UseHighDpiPixmaps, True)
+        app = QApplication(["livekey"])
+        app.setApplicationName("livekey")
+        app.setStyle("Fusion")  # the same look on every desktop (and in the docs' screenshot)
+    return app
+
+
+def _started(pipeline: Pipeline) -> bool:
+    started = getattr(pipeline, "started", None)
+    if started is None:  # no public flag in the contract: running threads mean start() was called
+        started = bool(getattr(pipeline, "_threads", ()))
+    return bool(started)
+
+
+def run_window(pipeline: Pipeline, profile_path: str | Path | None = None, **options: Any) -> int:
+    """Show the control window for ``pipeline``, start it if needed, run the Qt event loop until
+    the window is closed (or the pipeline stops by itself), stop the pipeline, return the exit code.
+
+    ``options``: source and backdrop (the specs shown in their boxes), record_dir, vcam_device,
+    fps (for the virtual camera and recorder), view (the first view mode).
+    """
+    from livekey.ui.window import open_window
+
+    app = application()
+    window = open_window(pipeline, profile_path, **options)
+    if not _started(pipeline):
+        pipeline.start()
+    try:
+        code = app.exec_()
+    finally:
+        window.close()
+        pipeline.stop()
+    return code
+
+
+__all__ = ["application", "run_window"]

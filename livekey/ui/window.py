@@ -1,0 +1,564 @@
+"""The control window: the live picture large, every setting at hand in a side panel.
+
+:class:`ControlWindow` only wires widgets to the pipeline: controls call
+``pipeline.update_settings``, the source/backdrop boxes call ``set_source``/``set_backdrop``,
+the output boxes add and remove sinks, and Outputs arrive through a :class:`FrameBridge`.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from PyQt5.QtCore import Qt, QTimer
+from PyQt5.QtGui import QCloseEvent, QKeySequence
+from PyQt5.QtWidgets import (
+    QAction,
+    QActionGroup,
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QFileDialog,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QPushButton,
+    QScrollArea,
+    QSplitter,
+    QTextBrowser,
+    QVBoxLayout,
+    QWidget,
+)
+
+from livekey.errors import LivekeyError
+from livekey.settings import Settings
+from livekey.ui import views
+from livekey.ui.panel import SettingsPanel
+from livekey.ui.preview import FrameBridge, PreviewWidget
+
+if TYPE_CHECKING:
+    from livekey.pipeline import Pipeline
+
+PROFILE_DIR = Path("calibration")
+RECORD_DIR = Path("recordings")
+STATS_INTERVAL_MS = 250
+SOURCE_EXAMPLES = ("0", "1", "demo", "demo:1280x720@30")
+BACKDROP_EXAMPLES = ("default", "blur", "transparent", "#202830", "white")
+
+
+def format_stats(stats: dict[str, Any], display_fps: float | None = None) -> str:
+    """The status-bar line from ``Pipeline.stats()``."""
+    def ms(key: str) -> str:
+        value = stats.get(key)
+        return "\u2013" if value is None else f"{value:.1f}"
+
+    parts = [
+        f"in {stats.get('fps_in') or 0.0:.1f} fps",
+        f"out {stats.get('fps_out') or 0.0:.1f} fps",
+        f"latency p50 {ms('latency_ms_p50')} / p99 {ms('latency_ms_p99')} ms",
+        f"dropped {stats.get('dropped', 0)}",
+        f"numba {stats.get('numba_threads', '?')} threads",
+    ]
+    if display_fps is not None:
+        parts.append(f"display {display_fps:.1f} fps")
+    return "   \u2502   ".join(parts)
+
+
+def format_recording(elapsed_s: float, size_bytes: int) -> str:
+    minutes, seconds = divmod(int(elapsed_s), 60)
+    hours, minutes = divmod(minutes, 60)
+    clock = f"{hours}:{minutes:02d}:{seconds:02d}" if hours else f"{minutes:02d}:{seconds:02d}"
+    return f"\u25cf REC {clock}  {size_bytes / 1e6:.1f} MB"
+
+
+class IoPanel:
+    """Source, backdrop, virtual camera and recording controls in three group boxes
+    (plain widgets; the window places and wires them)."""
+
+    def __init__(self, source_spec: str, backdrop_spec: str) -> None:
+        self.source_box, form, self.source, self.source_browse = self._spec_group(
+            "Source", "Input", SOURCE_EXAMPLES, source_spec,
+            "Camera index (0), device path, video or image file, or demo[:WxH@FPS]; Enter to switch")
+        self.source_info = QLabel("\u2013")
+        self.source_info.setWordWrap(True)
+        self.source_info.setToolTip("The mode the camera actually granted")
+        form.addRow("Mode", self.source_info)
+        self.backdrop_box, _, self.backdrop, self.backdrop_browse = self._spec_group(
+            "Backdrop", "Backdrop", BACKDROP_EXAMPLES, backdrop_spec,
+            "Image or video file, a colour (#RRGGBB or name), blur (the camera's own background blurred), "
+            "transparent, or default (the bundled picture); Enter to switch")
+
+        self.output_box = output_box = QGroupBox("Output")
+        form = QFormLayout(output_box)
+        self.vcam = QCheckBox("Virtual camera")
+        self.vcam.setToolTip("Send the composite to a virtual camera (Ctrl+Shift+V)")
+        form.addRow(self.vcam)
+        self.record = QPushButton("Start recording")
+        self.record.setCheckable(True)
+        self.record.setToolTip("Record the composite to a file (Ctrl+R)")
+        self.record_info = QLabel("not recording")
+        form.addRow(self.record, self.record_info)
+
+    @staticmethod
+    def _spec_group(title: str, label: str, examples: tuple[str, ...], current: str, tip: str
+                    ) -> tuple[QGroupBox, QFormLayout, QComboBox, QPushButton]:
+        """A group box with an editable spec box (examples listed) and a File... button."""
+        box = QGroupBox(title)
+        form = QFormLayout(box)
+        spec = QComboBox()
+        spec.setEditable(True)
+        spec.addItems(examples)
+        spec.setCurrentText(current)
+        spec.setInsertPolicy(QComboBox.NoInsert)
+        spec.setToolTip(tip)
+        browse = QPushButton("File\u2026")
+        row = QWidget()
+        layout = QHBoxLayout(row)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(spec, 1)
+        layout.addWidget(browse)
+        form.addRow(label, row)
+        return box, form, spec, browse
+
+
+class ControlWindow(QMainWindow):
+    """The live output large, the settings and I/O controls in a side panel, stats in the status bar."""
+
+    def __init__(self, pipeline: Pipeline, profile_path: str | Path | None = None, *, source: str = "",
+                 backdrop: str = "", record_dir: str | Path = RECORD_DIR, vcam_device: str | None = None,
+                 fps: float = 30.0, view: str = "composite") -> None:
+        super().__init__()
+        self.pipeline = pipeline
+        self.settings: Settings = pipeline.settings
+        self.profile_path = Path(profile_path) if profile_path else None
+        self.saved_settings: Settings | None = self._saved_profile()
+        self.record_dir = Path(record_dir)
+        self.vcam_device = vcam_device
+        self.fps = fps
+        self.recorder = None
+        self.recording_path: Path | None = None
+        self.recording_started = 0.0
+        self.vcam = None
+        self.last_error: str | None = None
+        self.error_box: QMessageBox | None = None
+        self._closing = False
+        self._shown_at_last_tick = 0
+        self._last_tick = time.monotonic()
+
+        self.preview = PreviewWidget()
+        self.panel = SettingsPanel(self.settings)
+        self.io = IoPanel(source, backdrop)
+        if not source:  # run_window called without the spec: name what is running
+            self.io.source.lineEdit().setPlaceholderText(pipeline.source_info)
+        if not backdrop:
+            self.io.backdrop.lineEdit().setPlaceholderText(getattr(getattr(pipeline, "backdrop", None), "info", ""))
+        side = QWidget()
+        side_layout = QVBoxLayout(side)
+        side_layout.addWidget(self.io.source_box)
+        side_layout.addWidget(self.panel)
+        side_layout.addWidget(self.io.backdrop_box)
+        side_layout.addWidget(self.io.output_box)
+        side_layout.addStretch(1)
+        self.scroll = QScrollArea()
+        self.scroll.setWidget(side)
+        self.scroll.setWidgetResizable(True)
+        self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+        self.scroll.setMinimumWidth(400)
+        splitter = QSplitter(Qt.Horizontal)
+        splitter.addWidget(self.preview)
+        splitter.addWidget(self.scroll)
+        splitter.setStretchFactor(0, 1)
+        splitter.setStretchFactor(1, 0)
+        splitter.setCollapsible(0, False)
+        self.setCentralWidget(splitter)
+
+        self.stats_label = QLabel()
+        self.statusBar().addPermanentWidget(self.stats_label)
+        self._build_actions()
+        self._connect()
+        self.set_view(view)
+        self.resize(1440, 860)
+        self._update_title()
+
+        self.bridge = FrameBridge()
+        self.bridge.arrived.connect(self._show_latest, Qt.QueuedConnection)
+        self.bridge.message.connect(self._pipeline_message, Qt.QueuedConnection)
+        pipeline.subscribe(self.bridge.push)
+        # Warnings raised on the pipeline's threads (a sink failing) reach the window too.
+        previous = getattr(pipeline, "on_message", None)
+
+        def on_message(text: str) -> None:
+            if previous is not None:
+                previous(text)
+            self.bridge.post_message(text)
+
+        pipeline.on_message = on_message
+        self.stats_timer = QTimer(self)
+        self.stats_timer.timeout.connect(self.refresh_status)
+        self.stats_timer.start(STATS_INTERVAL_MS)
+        self.refresh_status()
+
+    # --- construction -------------------------------------------------------
+    def _build_actions(self) -> None:
+        menus = {name: self.menuBar().addMenu(name) for name in ("&File", "&View", "&Output", "&Help")}
+        self.shortcut_actions: list[QAction] = []
+
+        def action(menu: str, text: str, shortcut: str | QKeySequence.StandardKey | None, slot,
+                   checkable: bool = False) -> QAction:
+            act = QAction(text, self)
+            if shortcut is not None:
+                act.setShortcut(QKeySequence(shortcut))
+            act.setCheckable(checkable)
+            act.triggered.connect(slot)
+            menus[menu].addAction(act)
+            self.addAction(act)  # shortcuts work while the menu bar is hidden (full screen)
+            self.shortcut_actions.append(act)
+            return act
+
+        action("&File", "&Open profile\u2026", "Ctrl+O", self.open_profile_dialog)
+        action("&File", "&Save profile", "Ctrl+S", self.save_profile)
+        action("&File", "Save profile &as\u2026", "Ctrl+Shift+S", self.save_profile_dialog)
+        action("&File", "&Reset all settings to defaults", None, self.reset_all)
+        menus["&File"].addSeparator()
+        action("&File", "&Quit", "Ctrl+Q", self.close)
+
+        self.view_actions: dict[str, QAction] = {}
+        group = QActionGroup(self)
+        for number, mode in enumerate(views.VIEW_MODES, start=1):
+            act = action("&View", views.VIEW_TITLES[mode], str(number), lambda _=False, m=mode: self.set_view(m),
+                         checkable=True)
+            group.addAction(act)
+            self.view_actions[mode] = act
+        action("&View", "&Next view", "V", self.next_view)
+        menus["&View"].addSeparator()
+        self.eyedropper_action = action("&View", "&Eyedropper (pick key colour)", "E", self.set_eyedropper,
+                                        checkable=True)
+        self.actual_pixels_action = action("&View", "&Actual pixels (1:1)", "Z", self.preview.set_actual_pixels,
+                                           checkable=True)
+        self.panel_action = action("&View", "Show settings &panel", "F9", lambda on: self.scroll.setVisible(on),
+                                   checkable=True)
+        self.panel_action.setChecked(True)
+        action("&View", "&Full screen", "F11", self.toggle_full_screen)
+        action("&View", "Leave eyedropper / full screen", "Esc", self.escape)
+        self.vcam_action = action("&Output", "&Virtual camera", "Ctrl+Shift+V", self.set_vcam, checkable=True)
+        self.record_action = action("&Output", "&Record", "Ctrl+R", self.set_recording, checkable=True)
+        action("&Help", "&Keyboard shortcuts and views", "F1", self.show_help)
+
+        toolbar = self.addToolBar("View")
+        toolbar.setMovable(False)
+        for mode, act in self.view_actions.items():
+            toolbar.addAction(act)
+            act.setIconText(mode.capitalize())
+            act.setToolTip(f"{views.VIEW_TITLES[mode]} ({act.shortcut().toString()}): {views.VIEW_HELP[mode]}")
+        toolbar.addSeparator()
+        for act, short in ((self.eyedropper_action, "Pick key colour"), (self.actual_pixels_action, "1:1"),
+                           (self.record_action, "\u25cf Record")):
+            act.setIconText(short)
+            toolbar.addAction(act)
+
+    def _connect(self) -> None:
+        self.panel.edited.connect(self.change_setting)
+        self.panel.color_control.eyedropper.toggled.connect(self.set_eyedropper)
+        self.preview.picked.connect(self._picked)
+        self.io.source.lineEdit().returnPressed.connect(lambda: self.switch_source(self.io.source.currentText()))
+        self.io.source.activated[str].connect(self.switch_source)
+        self.io.source_browse.clicked.connect(
+            lambda: self._browse(self.io.source, "Open a video or image", self.switch_source))
+        self.io.backdrop.lineEdit().returnPressed.connect(
+            lambda: self.switch_backdrop(self.io.backdrop.currentText()))
+        self.io.backdrop.activated[str].connect(self.switch_backdrop)
+        self.io.backdrop_browse.clicked.connect(
+            lambda: self._browse(self.io.backdrop, "Open a backdrop image or video", self.switch_backdrop))
+        self.io.vcam.clicked.connect(self.set_vcam)
+        self.io.record.clicked.connect(self.set_recording)
+
+    # --- frames and status ----------------------------------------------------
+    def _show_latest(self) -> None:
+        output = self.bridge.take()
+        if output is not None and not self._closing:
+            self.preview.set_output(output)
+
+    def _pipeline_message(self, text: str) -> None:
+        self.last_error = text
+        self.statusBar().showMessage(text, 10000)
+
+    def refresh_status(self) -> None:
+        """Stats, camera mode and recording size; closes the window if the pipeline stopped by itself."""
+        if self._closing:
+            return
+        now = time.monotonic()
+        shown = self.preview.frames_shown
+        display_fps = (shown - self._shown_at_last_tick) / max(now - self._last_tick, 1e-6)
+        self._shown_at_last_tick, self._last_tick = shown, now
+        self.stats_label.setText(format_stats(self.pipeline.stats(), display_fps))
+        self.io.source_info.setText(self.pipeline.source_info)
+        detected = getattr(getattr(self.pipeline, "keyer", None), "key_bgr", None)
+        if detected is not None:
+            b, g, r = detected
+            self.panel.color_control.show_detected(f"#{r:02x}{g:02x}{b:02x}")
+        if self.recorder is not None and self.recording_path is not None:
+            size = self.recording_path.stat().st_size if self.recording_path.exists() else 0
+            self.io.record_info.setText(format_recording(now - self.recording_started, size))
+        if self.pipeline.wait(0):  # source ended, duration reached, or stopped from outside
+            self.close()
+
+    def show_error(self, text: str) -> None:
+        """Show a problem without blocking the event loop (the picture keeps running)."""
+        self.last_error = text
+        self.statusBar().showMessage(f"error: {text}", 10000)
+        if self.error_box is None:
+            self.error_box = QMessageBox(QMessageBox.Warning, "livekey", "", QMessageBox.Ok, self)
+        self.error_box.setText(text)
+        self.error_box.open()
+
+    # --- settings ---------------------------------------------------------------
+    def apply_settings(self, settings: Settings) -> None:
+        self.settings = settings
+        self.pipeline.update_settings(settings)
+        self.panel.show_settings(settings)
+        self._update_title()
+
+    def change_setting(self, name: str, value: Any) -> None:
+        try:
+            settings = self.settings.replace(**{name: value})
+        except LivekeyError as err:
+            self.panel.show_settings(self.settings)  # put the control back
+            self.show_error(str(err))
+            return
+        self.apply_settings(settings)
+
+    def reset_all(self) -> None:
+        self.apply_settings(Settings())
+
+    def _picked(self, color: str) -> None:
+        self.set_eyedropper(False)
+        self.change_setting("key_color", color)
+        self.statusBar().showMessage(f"key colour {color} taken from the raw camera frame", 5000)
+
+    # --- profiles ---------------------------------------------------------------
+    def _saved_profile(self) -> Settings | None:
+        if self.profile_path is None or not self.profile_path.exists():
+            return None
+        try:
+            return Settings.load(self.profile_path)
+        except LivekeyError:
+            return None
+
+    @property
+    def modified(self) -> bool:
+        return self.settings != (self.saved_settings or Settings())
+
+    def _update_title(self) -> None:
+        name = self.profile_path.name if self.profile_path else "untitled profile"
+        self.setWindowTitle(f"{name}[*] \u2014 livekey")
+        self.setWindowModified(self.modified)
+
+    def open_profile(self, path: str | Path) -> bool:
+        try:
+            settings = Settings.load(path)
+        except LivekeyError as err:
+            self.show_error(str(err))
+            return False
+        self.profile_path, self.saved_settings = Path(path), settings
+        self.apply_settings(settings)
+        return True
+
+    def save_profile(self, path: str | Path | None = None) -> bool:
+        if path is None and self.profile_path is None:
+            return self.save_profile_dialog()
+        target = Path(path) if path is not None else self.profile_path
+        try:
+            self.settings.save(target)
+        except LivekeyError as err:
+            self.show_error(str(err))
+            return False
+        self.profile_path, self.saved_settings = target, self.settings
+        self._update_title()
+        self.statusBar().showMessage(f"saved {target}", 5000)
+        return True
+
+    def _profile_dir(self) -> str:
+        return str(self.profile_path.parent if self.profile_path else PROFILE_DIR)
+
+    def open_profile_dialog(self) -> bool:
+        path, _ = QFileDialog.getOpenFileName(self, "Open profile", self._profile_dir(), "Profiles (*.toml)")
+        return self.open_profile(path) if path else False
+
+    def save_profile_dialog(self) -> bool:
+        if self.profile_path is None:
+            PROFILE_DIR.mkdir(exist_ok=True)  # the dialog opens in calibration/, the profiles' home
+        path, _ = QFileDialog.getSaveFileName(self, "Save profile as", self._profile_dir(), "Profiles (*.toml)")
+        if not path:
+            return False
+        return self.save_profile(path if path.endswith(".toml") else path + ".toml")
+
+    # --- view -------------------------------------------------------------------
+    def set_view(self, mode: str) -> None:
+        self.preview.set_mode(mode)
+        self.view_actions[mode].setChecked(True)
+
+    def next_view(self) -> None:
+        modes = views.VIEW_MODES
+        self.set_view(modes[(modes.index(self.preview.mode) + 1) % len(modes)])
+
+    def set_eyedropper(self, on: bool) -> None:
+        self.preview.set_eyedropper(on)
+        for widget in (self.eyedropper_action, self.panel.color_control.eyedropper):
+            widget.blockSignals(True)
+            widget.setChecked(on)
+            widget.blockSignals(False)
+
+    def toggle_full_screen(self) -> None:
+        self.showNormal() if self.isFullScreen() else self.showFullScreen()
+
+    def escape(self) -> None:
+        if self.preview.eyedropper:
+            self.set_eyedropper(False)
+        elif self.isFullScreen():
+            self.showNormal()
+
+    # --- source and backdrop --------------------------------------------------------
+    def switch_source(self, spec: str) -> bool:
+        from livekey.sources import open_source
+
+        return self._switch("source", spec, open_source, self.pipeline.set_source)
+
+    def switch_backdrop(self, spec: str) -> bool:
+        from livekey.backdrops import open_backdrop
+
+        return self._switch("backdrop", spec, open_backdrop, self.pipeline.set_backdrop)
+
+    def _switch(self, what: str, spec: str, opener, setter) -> bool:
+        """Open ``spec`` and hand it to the pipeline; a bad spec is reported and changes nothing."""
+        spec = spec.strip()
+        try:
+            setter(opener(spec))
+        except LivekeyError as err:
+            self.show_error(str(err))
+            return False
+        self.statusBar().showMessage(f"{what}: {spec}", 5000)
+        return True
+
+    def _browse(self, box: QComboBox, title: str, switch) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, title, "", "Media (*.mp4 *.mov *.mkv *.webm *.avi *.png *.jpg "
+                                              "*.jpeg);;All files (*)")
+        if path:
+            box.setCurrentText(path)
+            switch(path)
+
+    # --- outputs -----------------------------------------------------------------
+    def _frame_size(self) -> tuple[int, int] | None:
+        output = self.preview.output
+        if output is None:
+            self.show_error("no frame yet: wait for the picture before starting an output")
+            return None
+        h, w = output.composite.shape[:2]
+        return w, h
+
+    def _show_output_state(self) -> None:
+        for widget, on in ((self.io.vcam, self.vcam is not None), (self.vcam_action, self.vcam is not None),
+                           (self.io.record, self.recorder is not None),
+                           (self.record_action, self.recorder is not None)):
+            widget.blockSignals(True)
+            widget.setChecked(on)
+            widget.blockSignals(False)
+        self.io.record.setText("Stop recording" if self.recorder is not None else "Start recording")
+
+    def set_vcam(self, on: bool) -> None:
+        from livekey.sinks import VirtualCamera
+
+        if on and self.vcam is None:
+            size = self._frame_size()
+            if size is not None:
+                try:
+                    self.vcam = VirtualCamera(size[0], size[1], self.fps, device=self.vcam_device)
+                    self.pipeline.add_sink(self.vcam)
+                except LivekeyError as err:
+                    self.vcam = None
+                    self.show_error(str(err))
+        elif not on and self.vcam is not None:
+            vcam, self.vcam = self.vcam, None
+            self.pipeline.remove_sink(vcam)
+        self._show_output_state()
+
+    def set_recording(self, on: bool) -> None:
+        from livekey.sinks import Recorder
+
+        if on and self.recorder is None:
+            size = self._frame_size()
+            if size is not None:
+                alpha = self.preview.output.composite.ndim == 3 and self.preview.output.composite.shape[2] == 4
+                path = self.record_dir / time.strftime(f"livekey-%Y%m%d-%H%M%S.{'mov' if alpha else 'mp4'}")
+                try:
+                    self.record_dir.mkdir(parents=True, exist_ok=True)
+                    recorder = Recorder(str(path), size[0], size[1], self.fps, alpha=alpha)
+                    self.pipeline.add_sink(recorder)
+                except (LivekeyError, OSError) as err:
+                    self.show_error(str(err))
+                else:
+                    self.recorder, self.recording_path = recorder, path
+                    self.recording_started = time.monotonic()
+                    self.io.record_info.setText(format_recording(0, 0))
+        elif not on and self.recorder is not None:
+            recorder, self.recorder = self.recorder, None
+            self.pipeline.remove_sink(recorder)  # closes it: the file is finalised here
+            size = self.recording_path.stat().st_size if self.recording_path.exists() else 0
+            self.io.record_info.setText(f"saved {self.recording_path} ({size / 1e6:.1f} MB)")
+        self._show_output_state()
+
+    # --- help and closing -----------------------------------------------------------
+    def help_html(self) -> str:
+        rows = "".join(f"<tr><td><b>{a.shortcut().toString(QKeySequence.NativeText)}</b></td>"
+                       f"<td>{a.text().replace('&', '')}</td></tr>" for a in self.shortcut_actions if
+                       not a.shortcut().isEmpty())
+        modes = "".join(f"<li><b>{views.VIEW_TITLES[m]}</b> ({n}): {views.VIEW_HELP[m]}</li>"
+                        for n, m in enumerate(views.VIEW_MODES, start=1))
+        return (f"<h3>Keyboard shortcuts</h3><table cellspacing=4>{rows}</table>"
+                f"<h3>Views</h3><ul>{modes}</ul>"
+                f"<p>Status thresholds: alpha \u2264 {views.STATUS_SCREEN_MAX} is screen, alpha \u2265 "
+                f"{views.STATUS_SOLID_MIN} solid foreground (alpha 0..255).</p>"
+                "<h3>Eyedropper</h3><p>Press E (or Pick), then click the screen for a 9\u00d79 pixel average or "
+                "drag a box over it: the key colour is the mean of the raw camera pixels in it, whatever view "
+                "is shown. Esc cancels.</p>"
+                "<p>Every change applies to the next frame. Hover a control for its help and range; \u21ba "
+                "resets it to its default. A bold label marks a setting changed from its default; * in the "
+                "title marks unsaved changes to the profile.</p>")
+
+    def show_help(self) -> None:
+        dialog = QDialog(self)
+        dialog.setWindowTitle("livekey: shortcuts and views")
+        layout = QVBoxLayout(dialog)
+        text = QTextBrowser()
+        text.setHtml(self.help_html())
+        layout.addWidget(text)
+        dialog.resize(560, 640)
+        dialog.open()
+        self.help_dialog = dialog
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        """Stop the pipeline (which closes its sinks, finalising a recording) before the window goes."""
+        self._closing = True
+        self.bridge.closed = True
+        self.stats_timer.stop()
+        if hasattr(self.pipeline, "unsubscribe"):
+            self.pipeline.unsubscribe(self.bridge.push)
+        self.pipeline.stop()
+        super().closeEvent(event)
+
+
+def open_window(pipeline: Pipeline, profile_path: str | Path | None = None, **options: Any) -> ControlWindow:
+    window = ControlWindow(pipeline, profile_path, **options)
+    window.show()
+    return window
+
+
+def has_screen() -> bool:
+    """True when a window can be shown (Linux/BSD need X11 or Wayland; others always have one)."""
+    if os.name == "posix" and not os.uname().sysname == "Darwin":
+        return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+    return True
