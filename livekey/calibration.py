@@ -140,29 +140,26 @@ def demo_frames(count: int, width: int = 640, height: int = 360) -> list[np.ndar
 
 
 def read_frames(source: str, count: int) -> list[np.ndarray]:
-    """Up to ``count`` frames from an image file, a video file, or ``demo``.
+    """Up to ``count`` frames of the empty screen from any source ``livekey run`` takes (a camera,
+    a video or image file); ``demo`` is the demo scene's screen with its subject out of frame."""
+    from livekey.sources import ImageSource, open_source
 
-    (The pipeline's ``open_source`` will replace this once it is merged.)
-    """
     if count < 1:
         raise LivekeyError("--frames must be at least 1")
     if source == "demo":
         return demo_frames(count)
-    path = Path(source)
-    if not path.exists():
-        raise LivekeyError(f"source {path} does not exist; give an image or video of the empty screen, or demo")
-    if path.suffix.lower() in (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"):
-        return [images.read_image(path, "source")]
-    cap = cv2.VideoCapture(str(path))
-    frames = []
+    src = open_source(source, paced=False, loop=False)
+    frames: list[np.ndarray] = []
     try:
-        while len(frames) < count:
-            ok, frame = cap.read()
-            if not ok:
+        # A still is one frame, however often the source repeats it.
+        limit = 1 if isinstance(src, ImageSource) else count
+        while len(frames) < limit:
+            item = src.read()
+            if item is None:
                 break
-            frames.append(frame)
+            frames.append(item[0].copy())
     finally:
-        cap.release()
+        src.close()
     if not frames:
-        raise LivekeyError(f"source {path} is not an image or video OpenCV can read")
+        raise LivekeyError(f"source {source} gave no frames; give a camera, an image or video of the empty screen")
     return frames

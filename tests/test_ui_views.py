@@ -178,3 +178,16 @@ def test_panel_shows_a_new_group_without_ui_changes(qtbot, monkeypatch):
     assert panel.groups["matte"].title() == "Matte"
     assert panel.controls["erode"].widget.value() == 3
     assert panel.controls["erode"].widget.suffix() == " px"
+
+
+def test_panel_path_control_edits_and_shows_the_plate(qtbot):
+    panel = SettingsPanel(Settings())
+    qtbot.addWidget(panel)
+    control = panel.controls["plate"]
+    seen = []
+    panel.edited.connect(lambda name, value: seen.append((name, value)))
+    control.edit.setText("calibration/studio-plate.png")
+    control.edit.editingFinished.emit()
+    assert seen == [("plate", "calibration/studio-plate.png")]
+    panel.show_settings(Settings(plate="x.png"))
+    assert control.edit.text() == "x.png" and len(seen) == 1  # showing does not fire an edit

@@ -2,7 +2,8 @@
 
 One group box per entry of GROUPS, one row per setting: float -> slider + spin box with unit,
 int -> spin box, bool -> check box, choice -> combo box, color -> swatch button with "auto"
-and the eyedropper. Every row has a reset-to-default button; the help text is the tooltip.
+and the eyedropper, path -> line edit with a browse button. Every row has a reset-to-default
+button; the help text is the tooltip.
 The panel only reports edits (:attr:`SettingsPanel.edited`); the window applies them.
 """
 
@@ -18,10 +19,12 @@ from PyQt5.QtWidgets import (
     QColorDialog,
     QComboBox,
     QDoubleSpinBox,
+    QFileDialog,
     QGridLayout,
     QGroupBox,
     QHBoxLayout,
     QLabel,
+    QLineEdit,
     QPushButton,
     QSlider,
     QSpinBox,
@@ -192,11 +195,45 @@ class SimpleControl(QWidget):
         self.widget.blockSignals(False)
 
 
+class PathControl(QWidget):
+    """path -> a line edit (Enter applies) and a browse button; empty means none."""
+
+    changed = pyqtSignal(object)
+
+    def __init__(self, setting: Setting) -> None:
+        super().__init__()
+        self.setting = setting
+        self.edit = QLineEdit()
+        self.edit.setPlaceholderText("none")
+        self.edit.editingFinished.connect(lambda: self.changed.emit(self.edit.text().strip()))
+        self.browse = QPushButton("…")
+        self.browse.setToolTip(f"Choose the {label_text(setting).lower()} file")
+        self.browse.clicked.connect(self._choose)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.edit, 1)
+        layout.addWidget(self.browse)
+
+    def _choose(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, label_text(self.setting), "calibration",
+                                              "Images (*.png *.tif *.tiff *.webp *.jpg *.jpeg *.bmp)")
+        if path:
+            self.set_value(path)
+            self.changed.emit(path)
+
+    def set_value(self, value: Any) -> None:
+        self.edit.blockSignals(True)
+        self.edit.setText(value)
+        self.edit.blockSignals(False)
+
+
 def make_control(setting: Setting) -> QWidget:
     if setting.kind == "float":
         return FloatControl(setting)
     if setting.kind == "color":
         return ColorControl(setting)
+    if setting.kind == "path":
+        return PathControl(setting)
     return SimpleControl(setting)
 
 
