@@ -111,6 +111,8 @@ class Setting:
 
 
 GROUPS = ("key", "spill")
+# Profile sections other modules own (livekey.profile reads them); Settings skips them.
+OTHER_SECTIONS = ("mask",)
 
 SETTINGS: tuple[Setting, ...] = (
     Setting("key_color", "color", "auto", "Screen colour; auto detects green or blue and its exact shade "
@@ -204,6 +206,8 @@ class Settings(Mapping[str, Any]):
     def from_toml_dict(cls, data: Mapping[str, Any], where: str = "profile") -> Settings:
         flat: dict[str, Any] = {}
         for group, table in data.items():
+            if group in OTHER_SECTIONS:
+                continue
             if group not in GROUPS or not isinstance(table, Mapping):
                 raise LivekeyError(f"{where}: unknown section [{group}]; allowed: {', '.join(GROUPS)}")
             for name, value in table.items():
@@ -222,24 +226,33 @@ class Settings(Mapping[str, Any]):
 
     @classmethod
     def load(cls, path: str | Path) -> Settings:
-        path = Path(path)
-        try:
-            text = path.read_text(encoding="utf-8")
-        except OSError as err:
-            raise LivekeyError(f"cannot read profile {path}: {err.strerror or err}") from None
-        try:
-            data = tomllib.loads(text)
-        except tomllib.TOMLDecodeError as err:
-            raise LivekeyError(f"profile {path} is not valid TOML: {err}") from None
-        return cls.from_toml_dict(data, where=str(path))
+        return cls.from_toml_dict(read_toml(path), where=str(path))
 
     def save(self, path: str | Path) -> None:
-        path = Path(path)
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(tomli_w.dumps(self.to_toml_dict()), encoding="utf-8")
-        except OSError as err:
-            raise LivekeyError(f"cannot write profile {path}: {err.strerror or err}") from None
+        write_toml(path, self.to_toml_dict())
+
+
+def read_toml(path: str | Path, what: str = "profile") -> dict[str, Any]:
+    """Parse a TOML file, with one-line errors for a missing or malformed file."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as err:
+        raise LivekeyError(f"cannot read {what} {path}: {err.strerror or err}") from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as err:
+        raise LivekeyError(f"{what} {path} is not valid TOML: {err}") from None
+
+
+def write_toml(path: str | Path, data: Mapping[str, Any]) -> None:
+    """Write ``data`` as TOML, creating the folder, with a one-line error when that fails."""
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(tomli_w.dumps(data), encoding="utf-8")
+    except OSError as err:
+        raise LivekeyError(f"cannot write profile {path}: {err.strerror or err}") from None
 
 
 # --- command line ---------------------------------------------------------
