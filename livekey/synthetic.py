@@ -223,6 +223,20 @@ def backdrop(width: int, height: int, seed: int = 7) -> np.ndarray:
     return np.clip(img + stripes, 0, 255).astype(np.uint8)
 
 
+def with_light_stand(image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A copy of ``image`` with a grey light stand near its left edge (something a colour key keeps
+    that a garbage matte must remove), and the stand's pixels as a bool mask."""
+    h, w = image.shape[:2]
+    out = image.copy()
+    stand = np.zeros((h, w), np.uint8)
+    cv2.rectangle(stand, (int(w * 0.056), int(h * 0.17)), (int(w * 0.069), int(h * 0.97)), 1, -1)  # pole
+    head = np.zeros((h, w), np.uint8)
+    cv2.rectangle(head, (int(w * 0.025), int(h * 0.1)), (int(w * 0.106), int(h * 0.22)), 1, -1)  # lamp
+    out[stand > 0] = (128, 128, 128)
+    out[head > 0] = (70, 70, 75)
+    return out, (stand | head) > 0
+
+
 def room(width: int, height: int, seed: int = 11) -> np.ndarray:
     """A static, textured room (float32 BGR 0..255) to stand in front of instead of a screen:
     soft coloured shapes, a wall texture and a few hard-edged objects (shelves, a frame)."""

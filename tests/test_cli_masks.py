@@ -8,13 +8,12 @@ import pytest
 
 from livekey import synthetic
 from livekey.cli import main
-from test_masks import light_stand_scene
 
 
 @pytest.fixture(scope="module")
 def stand_file(tmp_path_factory):
     d = tmp_path_factory.mktemp("stand")
-    f, img, stand = light_stand_scene()
+    img, stand = synthetic.with_light_stand(synthetic.scene("portrait", 320, 180).image)
     cv2.imwrite(str(d / "stand.png"), img)
     return d / "stand.png", stand
 

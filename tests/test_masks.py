@@ -71,20 +71,8 @@ def test_shapes_and_images_are_rasterised_once_per_size(tmp_path):
     assert stage._steps[0].mask(frame, frame) is masks.static_mask(shape, 64, 48)
 
 
-def light_stand_scene():
-    """A green-screen portrait with a grey light stand at the left edge of the screen."""
-    f = synthetic.scene("portrait", 320, 180)
-    img = f.image.copy()
-    cv2.rectangle(img, (18, 30), (22, 175), (128, 128, 128), -1)  # the pole
-    cv2.rectangle(img, (8, 18), (34, 40), (70, 70, 75), -1)  # the lamp head
-    stand = np.zeros((180, 320), bool)
-    stand[30:176, 18:23] = True
-    stand[18:41, 8:35] = True
-    return f, img, stand
-
-
 def test_garbage_matte_removes_a_light_stand_the_key_keeps():
-    f, img, stand = light_stand_scene()
+    img, stand = synthetic.with_light_stand(synthetic.scene("portrait", 320, 180).image)
     keyed = Keyer().matte(img)[0].copy()
     assert keyed[stand].mean() > 240  # the colour key keeps grey: it is not the screen
     garbage = MaskLayer("shape", shape="rect", points=(0.15, 0.0, 0.85, 1.0), feather=2.0)
