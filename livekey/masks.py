@@ -264,6 +264,59 @@ def _check_points(shape: str, points: tuple[float, ...]) -> None:
 KEY_LAYER = MaskLayer("key")
 
 
+# --- editing shapes (for the control window: click to place, drag to move) ----------
+def shape_handles(layer: MaskLayer) -> list[tuple[float, float]]:
+    """The draggable points of a shape layer in normalised frame coordinates: a rect's two
+    corners, an ellipse's centre and its (cx + rx, cy + ry) corner, a polygon's vertices."""
+    p = layer.points
+    if layer.shape == "ellipse":
+        return [(p[0], p[1]), (p[0] + p[2], p[1] + p[3])]
+    return [(p[i], p[i + 1]) for i in range(0, len(p), 2)]
+
+
+def hit_handle(layer: MaskLayer, x: float, y: float, radius: float) -> int | None:
+    """Index of the handle nearest to (x, y) within ``radius`` (all normalised), or None."""
+    best, best_d = None, radius
+    for i, (hx, hy) in enumerate(shape_handles(layer)):
+        d = math.hypot(hx - x, hy - y)
+        if d <= best_d:
+            best, best_d = i, d
+    return best
+
+
+def move_handle(layer: MaskLayer, index: int, x: float, y: float) -> MaskLayer:
+    """The layer with handle ``index`` dragged to (x, y); for an ellipse, handle 0 moves the
+    whole ellipse and handle 1 sets its radii."""
+    p = list(layer.points)
+    x, y = min(max(x, COORD_MIN), COORD_MAX), min(max(y, COORD_MIN), COORD_MAX)
+    if layer.shape == "ellipse":
+        if index == 0:
+            p[0], p[1] = x, y
+        else:
+            p[2], p[3] = max(abs(x - p[0]), 1e-3), max(abs(y - p[1]), 1e-3)
+    else:
+        p[2 * index], p[2 * index + 1] = x, y
+    return layer.replace(points=tuple(p))
+
+
+def move_shape(layer: MaskLayer, dx: float, dy: float) -> MaskLayer:
+    """The shape moved by (dx, dy) (normalised), kept within the coordinate range."""
+    p = list(layer.points)
+    count = 1 if layer.shape == "ellipse" else len(p) // 2  # an ellipse's radii do not move
+    xs, ys = p[0:2 * count:2], p[1:2 * count:2]
+    dx = min(max(dx, COORD_MIN - min(xs)), COORD_MAX - max(xs))
+    dy = min(max(dy, COORD_MIN - min(ys)), COORD_MAX - max(ys))
+    for i in range(count):
+        p[2 * i] += dx
+        p[2 * i + 1] += dy
+    return layer.replace(points=tuple(p))
+
+
+def polygon_from_clicks(clicks: Sequence[tuple[float, float]], mode: str = "intersect") -> MaskLayer:
+    """A polygon shape layer from points clicked on the preview (normalised, at least 3)."""
+    return MaskLayer("shape", shape="poly", mode=mode, points=tuple(v for xy in clicks for v in xy))
+
+
 @dataclass(frozen=True)
 class MaskStack:
     """An ordered, immutable stack of mask layers holding exactly one ``key`` layer.
@@ -381,20 +434,20 @@ def combine(alpha: np.ndarray, mask: np.ndarray, mode: str, opacity: float, scra
 
     ``scratch`` is a preallocated (H, W) uint8 buffer; nothing is allocated.
     """
+    full = opacity >= 1.0
+    dst = alpha if full else scratch  # cv2's element-wise ops may write in place
     if mode == "add":
-        cv2.max(alpha, mask, dst=scratch)
+        cv2.max(alpha, mask, dst=dst)
     elif mode == "intersect":
-        cv2.min(alpha, mask, dst=scratch)
+        cv2.min(alpha, mask, dst=dst)
     elif mode == "subtract":
         cv2.bitwise_not(mask, dst=scratch)
-        cv2.min(alpha, scratch, dst=scratch)
+        cv2.min(alpha, scratch, dst=dst)
     elif mode == "replace":
-        np.copyto(scratch, mask)
+        np.copyto(dst, mask)
     else:
         raise ValueError(f"unknown mode {mode!r}")
-    if opacity >= 1.0:
-        np.copyto(alpha, scratch)
-    elif opacity > 0.0:
+    if not full and opacity > 0.0:
         cv2.addWeighted(alpha, 1.0 - opacity, scratch, opacity, 0.0, dst=alpha)
 
 
@@ -618,6 +671,8 @@ def _mask_plane(result: np.ndarray, layer: MaskLayer) -> np.ndarray:
 
 
 # --- the stage the keyer runs ----------------------------------------------------
+NOISE_REFRESH = 15  # frames between estimates of the camera noise for the difference key
+
 class _Step:
     """One enabled layer, bound to a frame size: ``mask(frame, fg)`` returns its uint8 mask."""
 
@@ -626,6 +681,7 @@ class _Step:
         self._buf = np.empty((height, width), np.uint8)
         self._key = key_matte
         self._count = 0
+        self._noise = 0.0
         self._unmix = apply_unmix
         if layer.static:
             self._static = static_mask(layer, width, height)
@@ -642,9 +698,11 @@ class _Step:
         if layer.type == "key":
             return feather_invert(self._key, layer.feather, layer.invert, self._buf)
         if layer.type == "diff":
-            noise = plate_noise(frame, self._plate, layer.luma_weight) * layer.noise if layer.noise else 0.0
-            difference_key(frame, self._plate, layer.luma_weight, max(layer.threshold, noise), layer.softness,
-                           self._buf)
+            if layer.noise and self._count % NOISE_REFRESH == 0:
+                self._noise = plate_noise(frame, self._plate, layer.luma_weight) * layer.noise
+            self._count += 1
+            difference_key(frame, self._plate, layer.luma_weight, max(layer.threshold, self._noise),
+                           layer.softness, self._buf)
             if self._unmix:
                 unmix_plate(frame, self._plate, self._buf, fg)
             return feather_invert(self._buf, layer.feather, layer.invert, self._buf)

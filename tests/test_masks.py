@@ -333,3 +333,20 @@ def test_bad_mask_specs_name_the_spec_and_the_problem(spec, message):
     with pytest.raises(LivekeyError) as err:
         parse_mask_spec(spec)
     assert str(err.value).startswith(f"--mask {spec!r}: ") and message in str(err.value)
+
+
+def test_shape_editing_helpers():
+    rect = MaskLayer("shape", points=(0.1, 0.2, 0.5, 0.6))
+    assert masks.shape_handles(rect) == [(0.1, 0.2), (0.5, 0.6)]
+    assert masks.hit_handle(rect, 0.52, 0.61, 0.05) == 1 and masks.hit_handle(rect, 0.3, 0.4, 0.05) is None
+    assert masks.move_handle(rect, 1, 0.7, 0.8).points == (0.1, 0.2, 0.7, 0.8)
+    moved = masks.move_shape(rect, 0.1, -5.0)  # clamped so the shape stays in range
+    assert moved.points == pytest.approx((0.2, -1.0, 0.6, -0.6))
+    ell = MaskLayer("shape", shape="ellipse", points=(0.5, 0.5, 0.1, 0.2))
+    assert masks.move_handle(ell, 0, 0.4, 0.4).points == (0.4, 0.4, 0.1, 0.2)
+    assert masks.move_handle(ell, 1, 0.8, 0.6).points == pytest.approx((0.5, 0.5, 0.3, 0.1))
+    assert masks.move_shape(ell, 0.1, 0.1).points == pytest.approx((0.6, 0.6, 0.1, 0.2))
+    tri = masks.polygon_from_clicks([(0.1, 0.1), (0.9, 0.1), (0.5, 0.9)], mode="add")
+    assert tri.shape == "poly" and tri.mode == "add" and len(masks.shape_handles(tri)) == 3
+    with pytest.raises(LivekeyError, match="at least 3 points"):
+        masks.polygon_from_clicks([(0.1, 0.1), (0.9, 0.1)])
