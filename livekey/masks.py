@@ -46,7 +46,7 @@ import numba
 import numpy as np
 
 from livekey.errors import LivekeyError
-from livekey.settings import Setting, read_toml
+from livekey.settings import FrozenValues, Setting, read_toml
 
 MODES = ("add", "subtract", "intersect", "replace")
 SHAPES = ("rect", "ellipse", "poly")
@@ -176,7 +176,7 @@ LAYER_TYPES: dict[str, LayerType] = {t.name: t for t in (
 
 
 # --- layers and stacks -------------------------------------------------------
-class MaskLayer:
+class MaskLayer(FrozenValues):
     """One immutable, validated mask layer: ``MaskLayer("shape", shape="ellipse", points=(...))``."""
 
     __slots__ = ("type", "_values")
@@ -193,15 +193,6 @@ class MaskLayer:
             _check_points(merged["shape"], merged["points"])
         object.__setattr__(self, "type", type)
         object.__setattr__(self, "_values", merged)
-
-    def __getattr__(self, name: str) -> Any:
-        try:
-            return self._values[name]
-        except KeyError:
-            raise AttributeError(name) from None
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        raise AttributeError("mask layers are immutable; use replace()")
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, MaskLayer) and (self.type, self._values) == (other.type, other._values)
@@ -546,13 +537,11 @@ def plate_at(path: str, width: int, height: int) -> np.ndarray:
 @functools.lru_cache(maxsize=4)
 def _load_net(path: str) -> cv2.dnn.Net:
     # One net per model path; the keyer thread is its only user (cv2.dnn nets are not thread-safe).
-    p = Path(path)
-    if not p.exists():
-        raise LivekeyError(f"segment model {path} does not exist; give the path to an .onnx file")
-    if p.is_dir():
-        raise LivekeyError(f"segment model {path} is a folder, not an .onnx file")
+    from livekey.images import check_file
+
+    check_file(path, "segment model")
     try:
-        return cv2.dnn.readNetFromONNX(str(p))
+        return cv2.dnn.readNetFromONNX(str(path))
     except cv2.error as err:
         raise LivekeyError(f"segment model {path} is not an ONNX model OpenCV can load "
                            f"({_cv_message(err)})") from None

@@ -148,7 +148,22 @@ SETTINGS: tuple[Setting, ...] = (
 BY_NAME: dict[str, Setting] = {s.name: s for s in SETTINGS}
 
 
-class Settings(Mapping[str, Any]):
+class FrozenValues:
+    """Read-only attribute access to a dict of validated values held in ``_values``."""
+
+    __slots__ = ()
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self._values[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError(f"{type(self).__name__} objects are immutable; use replace()")
+
+
+class Settings(FrozenValues, Mapping[str, Any]):
     """An immutable, validated set of values for every declared setting."""
 
     __slots__ = ("_values",)
@@ -168,15 +183,6 @@ class Settings(Mapping[str, Any]):
 
     def __getitem__(self, name: str) -> Any:
         return self._values[name]
-
-    def __getattr__(self, name: str) -> Any:
-        try:
-            return self._values[name]
-        except KeyError:
-            raise AttributeError(name) from None
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        raise AttributeError("Settings are immutable; use replace()")
 
     def __iter__(self):
         return iter(self._values)
