@@ -612,6 +612,29 @@ def unmix_plate(frame, plate, mask, fg):
         _unmix_row(f2[y], p2[y], mask[y], g2[y])
 
 
+@numba.njit(**_JIT)
+def _restore_row(src, key, al, fg):
+    for x in range(al.shape[0]):
+        k = np.float32(key[x])
+        t = max(np.float32(al[x]) - k, np.float32(0.0)) / max(np.float32(255.0) - k, np.float32(1.0))
+        for c in range(3):
+            i = 3 * x + c
+            f = np.float32(fg[i])
+            fg[i] = np.uint8(f + (np.float32(src[i]) - f) * t + np.float32(0.5))
+
+
+@numba.njit(parallel=True, **_JIT)
+def restore_colour(frame, key_alpha, alpha, fg):
+    """Where the mask stack raised the matte above the key's (a core matte, a rescue mask), move
+    ``fg`` from the key's colour towards the camera's, fully where alpha reaches 255:
+    ``fg += (I - fg) (a - a_key) / (255 - a_key)``. The key's colour there is black or un-mixed
+    against a screen the masks say is not there."""
+    h, w = alpha.shape
+    f2, g2 = frame.reshape((h, w * 3)), fg.reshape((h, w * 3))
+    for y in numba.prange(h):
+        _restore_row(f2[y], key_alpha[y], alpha[y], g2[y])
+
+
 def plate_noise(frame: np.ndarray, plate: np.ndarray, luma_weight: float, step: int = 16) -> float:
     """Median colour distance of ``frame`` to ``plate`` on a sparse grid: the camera noise level
     when most of the frame is background (levels)."""
@@ -724,6 +747,9 @@ class MaskStage:
                              layer.type == "diff" and layer.unmix and i == last_replace)
                        for i, layer in enumerate(layers)]
         self._uses_key = self.stack.uses_key
+        # Layers that can raise the matte above the key's leave colour to restore afterwards.
+        self._raises = self._uses_key and any(layer.mode in ("add", "replace") or layer.invert
+                                              for layer in layers if layer.type not in ("key", "diff"))
         self._size = (width, height)
 
     def __call__(self, frame: np.ndarray, alpha: np.ndarray, fg: np.ndarray) -> None:
@@ -732,11 +758,14 @@ class MaskStage:
             self._bind(w, h)
         if not self._uses_key:
             np.copyto(fg, frame)  # no screen: the camera's colour is the foreground
-        if not self._start_at_key:
+        if not self._start_at_key or self._raises:
             np.copyto(self._key_matte, alpha)
+        if not self._start_at_key:
             alpha.fill(0)
         for step in self._steps:
             combine(alpha, step.mask(frame, fg), step.mode, step.opacity, self._scratch)
+        if self._raises:
+            restore_colour(frame, self._key_matte, alpha, fg)
 
 
 def warm_up() -> None:
@@ -745,6 +774,7 @@ def warm_up() -> None:
     mask = np.empty((4, 5), np.uint8)
     difference_key(frame, frame, 0.5, 10.0, 20.0, mask)
     unmix_plate(frame, frame, mask, frame.copy())
+    restore_colour(frame, mask, mask, frame.copy())
 
 
 # --- command line ----------------------------------------------------------------
@@ -757,9 +787,10 @@ white keeps); diff:PLATE.png (difference key against a clean plate: no green scr
 segment:MODEL.onnx (person segmentation); key (the colour key itself, to give it options).
 A FILE.toml with [[mask]] tables, or a bare image file, also works.
 OPTIONS: mode=add|subtract|intersect|replace, opacity=0..1, invert=true, feather=PX, enabled=false,
-and each type's own fields (diff: threshold, softness, noise, luma_weight, unmix; segment: size=WxH,
-scale, mean, rgb, channel, activation=sigmoid, every; image: channel=alpha|luma).
-Shorthands: a trailing @MODE sets the mode, a leading ~ inverts. Repeat --mask for several layers."""
+and each type's own fields ({fields}).
+Shorthands: a trailing @MODE sets the mode, a leading ~ inverts. Repeat --mask for several layers.""".format(
+    fields="; ".join(f"{t.name}: " + ", ".join(f.name for f in t.fields if f.name != t.main)
+                     for t in LAYER_TYPES.values() if t.fields and t.name != "shape"))
 
 _ALIASES = {"garbage": ("shape", "intersect"), "core": ("shape", "add")}
 _IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".tif", ".tiff", ".bmp")

@@ -93,8 +93,12 @@ def test_core_matte_saves_a_green_shirt_the_key_removes():
     keyed = Keyer().matte(f.image)[0].copy()
     assert (keyed[shirt] < 128).mean() > 0.9  # the key takes the green shirt for screen
     core = MaskLayer("shape", mode="add", shape="ellipse", points=(0.5, 1.02, 0.23, 0.39))
-    alpha = Keyer(mask_stack=MaskStack((KEY_LAYER, core))).matte(f.image)[0]
+    alpha, fg = Keyer(mask_stack=MaskStack((KEY_LAYER, core))).matte(f.image)
     assert (alpha[shirt] == 255).mean() > 0.99
+    # What the core saved keeps the camera's colour (not the key's black or un-mixed grey).
+    saved = shirt & (alpha == 255) & (keyed < 255)
+    assert saved.sum() > 0.9 * shirt.sum()
+    assert np.abs(fg[saved].astype(int) - f.image[saved]).max() <= 1
     outside = masks.rasterise_shape("ellipse", (0.5, 1.02, 0.23, 0.39), w, h) == 0
     assert np.array_equal(alpha[outside], keyed[outside])  # the rest keeps the key's matte
 
