@@ -151,13 +151,14 @@ LAYER_TYPES: dict[str, LayerType] = {t.name: t for t in (
     ), main="path"),
     LayerType("diff", "A difference key against a clean plate of any static background.", "replace", (
         _f("plate", "path", "plate.png", "The clean plate: the empty background, same framing."),
-        _f("threshold", "float", 12.0, "Colour distance to the plate at or below which a pixel is background.",
+        _f("threshold", "float", 15.0, "Colour distance to the plate at or below which a pixel is background.",
            "levels", 0.0, 255.0),
-        _f("softness", "float", 30.0, "Distance over which alpha rises from 0 to 1 beyond the threshold.",
+        _f("softness", "float", 15.0, "Distance beyond the threshold from which a pixel is surely foreground; "
+           "between the two, alpha is the pixel's share of the nearby foreground colour.",
            "levels", 1.0, 255.0),
         _f("noise", "float", 2.5, "Raise the threshold to this many times the frame's median distance to "
            "the plate (camera noise); 0 turns it off.", "", 0.0, 10.0),
-        _f("luma_weight", "float", 0.4, "Weight of brightness against colour differences (lower ignores "
+        _f("luma_weight", "float", 0.15, "Weight of brightness changes (I = s P) against colour changes (lower ignores "
            "shadows and exposure drift).", "", 0.0, 1.0),
         _f("unmix", "bool", True, "Recover edge colours by removing the plate's share from soft pixels."),
     ), main="plate"),
@@ -554,17 +555,19 @@ def _cv_message(err: cv2.error) -> str:
 
 
 # --- per-frame masks ------------------------------------------------------------
+MIN_SEPARATION = 20.0  # levels between foreground and plate below which alpha is not projected
 _JIT = dict(nogil=True, fastmath=True, cache=True, error_model="numpy", boundscheck=False)
 
 
 @numba.njit(inline="always", **_JIT)
 def _distance(b, g, r, pb, pg, pr, wl):
-    # Brightness and the two opponent chroma axes, so shadows (luma) can weigh less than colour.
-    db, dg, dr = b - pb, g - pg, r - pr
-    dl = np.float32(0.0722) * db + np.float32(0.7152) * dg + np.float32(0.2126) * dr
-    dx = dr - np.float32(0.5) * (dg + db)
-    dy = np.float32(0.8660254) * (dg - db)
-    return math.sqrt(wl * dl * dl + dx * dx + dy * dy)
+    # Split I - P into a change of brightness along P (a shadow, exposure drift: I = s P) and
+    # the rest (a different colour), so the brightness part can weigh less.
+    pp = pb * pb + pg * pg + pr * pr + np.float32(1.0)
+    s = (b * pb + g * pg + r * pr) / pp
+    rb, rg, rr = b - s * pb, g - s * pg, r - s * pr
+    k = np.float32(1.0) - s
+    return math.sqrt(rb * rb + rg * rg + rr * rr + wl * k * k * pp)
 
 
 @numba.njit(**_JIT)
@@ -579,13 +582,54 @@ def _diff_row(src, plate, wl, low, inv_soft, out):
 
 @numba.njit(parallel=True, **_JIT)
 def difference_key(frame, plate, luma_weight, low, softness, out):
-    """Alpha from the colour distance of ``frame`` to ``plate`` (both (H, W, 3) BGR uint8):
-    0 at or below ``low`` levels, rising linearly to 255 at ``low + softness``. Writes ``out`` (H, W)."""
+    """Alpha from the distance of ``frame`` to ``plate`` (both (H, W, 3) BGR uint8):
+    0 at or below ``low`` levels, rising linearly to 255 at ``low + softness``. Writes ``out`` (H, W).
+
+    The distance is ``sqrt(|I - s P|^2 + luma_weight |(1 - s) P|^2)`` with ``s = I.P / P.P``: the
+    colour change plus a weighted brightness change, so shadows on the background stay background."""
     h, w = out.shape
     wl, lo, inv = np.float32(luma_weight), np.float32(low), np.float32(1.0 / max(softness, 1e-3))
     f2, p2 = frame.reshape((h, w * 3)), plate.reshape((h, w * 3))
     for y in numba.prange(h):
         _diff_row(f2[y], p2[y], wl, lo, inv, out[y])
+
+
+@numba.njit(**_JIT)
+def _project_row(src, plate, dist, num, den, lo, inv_ramp, full, out):
+    for x in range(out.shape[0]):
+        i = 3 * x
+        d = np.float32(dist[x])
+        n = max(den[x] * np.float32(1.0 / 255.0), np.float32(1e-3))
+        # F: the mean of the sure-foreground neighbours; alpha = projection of I - P on F - P.
+        fpb = num[i] / n - np.float32(plate[i])
+        fpg = num[i + 1] / n - np.float32(plate[i + 1])
+        fpr = num[i + 2] / n - np.float32(plate[i + 2])
+        ipb = np.float32(src[i]) - np.float32(plate[i])
+        ipg = np.float32(src[i + 1]) - np.float32(plate[i + 1])
+        ipr = np.float32(src[i + 2]) - np.float32(plate[i + 2])
+        sep = fpb * fpb + fpg * fpg + fpr * fpr
+        proj = min(max((ipb * fpb + ipg * fpg + ipr * fpr) / max(sep, np.float32(1.0)), np.float32(0.0)),
+                   np.float32(1.0))
+        ramp = min(max((d - lo) * inv_ramp, np.float32(0.0)), np.float32(1.0))
+        # The projection needs foreground nearby that differs clearly from the plate.
+        usable = (n >= np.float32(0.5)) & (sep >= np.float32(MIN_SEPARATION * MIN_SEPARATION))
+        a = proj if usable else ramp
+        a = np.float32(1.0) if den[x] >= full else a  # inside the sure foreground
+        a = np.float32(0.0) if d <= lo else a
+        out[x] = np.uint8(a * np.float32(255.0) + np.float32(0.5))
+
+
+@numba.njit(parallel=True, **_JIT)
+def project_alpha(frame, plate, dist, num, den, low, high, full, out):
+    """Soft alpha from the difference key: where ``dist`` (levels) is above ``low``, alpha is the
+    share of the local foreground colour ``F = num / den`` in the pixel, ``(I - P).(F - P) / |F - P|^2``
+    (the mixing model ``I = a F + (1 - a) P``); a linear ramp from ``low`` to ``high`` where no
+    usable ``F`` is near; 255 where the whole neighbourhood (``den >= full``) is sure foreground."""
+    h, w = out.shape
+    lo, inv = np.float32(low), np.float32(1.0 / max(high - low, 1e-3))
+    f2, p2, n2 = frame.reshape((h, w * 3)), plate.reshape((h, w * 3)), num.reshape((h, w * 3))
+    for y in numba.prange(h):
+        _project_row(f2[y], p2[y], dist[y], n2[y], den[y], lo, inv, np.float32(full), out[y])
 
 
 @numba.njit(**_JIT)
@@ -638,13 +682,10 @@ def restore_colour(frame, key_alpha, alpha, fg):
 def plate_noise(frame: np.ndarray, plate: np.ndarray, luma_weight: float, step: int = 16) -> float:
     """Median colour distance of ``frame`` to ``plate`` on a sparse grid: the camera noise level
     when most of the frame is background (levels)."""
-    f = frame[::step, ::step].astype(np.float32)
-    p = plate[::step, ::step].astype(np.float32)
-    d = f - p
-    dl = d @ np.float32([0.0722, 0.7152, 0.2126])
-    dx = d[..., 2] - 0.5 * (d[..., 1] + d[..., 0])
-    dy = 0.8660254 * (d[..., 1] - d[..., 0])
-    return float(np.median(np.sqrt(luma_weight * dl * dl + dx * dx + dy * dy)))
+    f = np.ascontiguousarray(frame[::step, ::step])
+    d = np.empty(f.shape[:2], np.uint8)
+    difference_key(f, np.ascontiguousarray(plate[::step, ::step]), luma_weight, 0.0, 255.0, d)
+    return float(np.median(d))
 
 
 def segment_mask(net: cv2.dnn.Net, frame: np.ndarray, layer: MaskLayer, out: np.ndarray) -> np.ndarray:
@@ -699,6 +740,12 @@ class _Step:
             self._static = static_mask(layer, width, height)
         elif layer.type == "diff":
             self._plate = plate_at(layer.plate, width, height)
+            self._dist, self._sure = np.empty((height, width), np.uint8), np.empty((height, width), np.uint8)
+            self._masked = np.empty((height, width, 3), np.uint8)
+            self._num = np.empty((height, width, 3), np.float32)
+            self._den = np.empty((height, width), np.float32)
+            # The neighbourhood the foreground colour is taken from: 7 px at 360 lines, scaled.
+            self._window = 2 * max(2, round(3 * height / 360)) + 1
         elif layer.type == "segment":
             self._net = _load_net(layer.model)
             self._raw = np.empty((height, width), np.uint8)
@@ -713,8 +760,17 @@ class _Step:
             if layer.noise and self._count % NOISE_REFRESH == 0:
                 self._noise = plate_noise(frame, self._plate, layer.luma_weight) * layer.noise
             self._count += 1
-            difference_key(frame, self._plate, layer.luma_weight, max(layer.threshold, self._noise),
-                           layer.softness, self._buf)
+            low = max(layer.threshold, self._noise)
+            high = low + layer.softness
+            difference_key(frame, self._plate, layer.luma_weight, 0.0, 255.0, self._dist)  # distance in levels
+            cv2.threshold(self._dist, high - 0.5, 255, cv2.THRESH_BINARY, dst=self._sure)
+            self._masked.fill(0)  # a masked operation leaves the pixels outside the mask as they were
+            cv2.copyTo(frame, self._sure, self._masked)
+            k = self._window
+            cv2.boxFilter(self._masked, cv2.CV_32F, (k, k), dst=self._num, normalize=False)
+            cv2.boxFilter(self._sure, cv2.CV_32F, (k, k), dst=self._den, normalize=False)
+            project_alpha(frame, self._plate, self._dist, self._num, self._den, low, high, 255.0 * k * k - 0.5,
+                          self._buf)
             if self._unmix:
                 unmix_plate(frame, self._plate, self._buf, fg)
             return feather_invert(self._buf, layer.feather, layer.invert, self._buf)
@@ -775,6 +831,8 @@ def warm_up() -> None:
     difference_key(frame, frame, 0.5, 10.0, 20.0, mask)
     unmix_plate(frame, frame, mask, frame.copy())
     restore_colour(frame, mask, mask, frame.copy())
+    project_alpha(frame, frame, mask, np.zeros((4, 5, 3), np.float32), np.zeros((4, 5), np.float32), 1.0, 2.0,
+                  10.0, mask)
 
 
 # --- command line ----------------------------------------------------------------

@@ -114,7 +114,7 @@ def test_difference_key_on_a_room_without_a_screen(tmp_path):
     assert not stack.uses_key
     alpha, comp = Keyer(mask_stack=stack).composite(f.image, back)  # no green: must not ask for one
     s = quality.score(alpha, comp, truth, regions)
-    assert s.edge < 9.0 and s.holes < 4.0 and s.leaks < 4.0, s
+    assert s.edge < 6.0 and s.holes < 1.0 and s.leaks < 1.0, s
     # The naive recipe (absdiff, threshold at 30, hard matte) does worse on the edges.
     naive = (cv2.absdiff(f.image, plate).max(axis=2) > 30).astype(np.uint8) * 255
     a = naive[..., None] / 255.0
