@@ -598,12 +598,13 @@ def difference_key(frame, plate, luma_weight, low, softness, out):
 def _project_row(src, plate, dist, num, den, lo, inv_ramp, full, out):
     for x in range(out.shape[0]):
         i = 3 * x
+        j = x >> 1  # num and den are at half resolution
         d = np.float32(dist[x])
-        n = max(den[x] * np.float32(1.0 / 255.0), np.float32(1e-3))
+        n = max(den[j] * np.float32(1.0 / 255.0), np.float32(1e-3))
         # F: the mean of the sure-foreground neighbours; alpha = projection of I - P on F - P.
-        fpb = num[i] / n - np.float32(plate[i])
-        fpg = num[i + 1] / n - np.float32(plate[i + 1])
-        fpr = num[i + 2] / n - np.float32(plate[i + 2])
+        fpb = num[3 * j] / n - np.float32(plate[i])
+        fpg = num[3 * j + 1] / n - np.float32(plate[i + 1])
+        fpr = num[3 * j + 2] / n - np.float32(plate[i + 2])
         ipb = np.float32(src[i]) - np.float32(plate[i])
         ipg = np.float32(src[i + 1]) - np.float32(plate[i + 1])
         ipr = np.float32(src[i + 2]) - np.float32(plate[i + 2])
@@ -614,7 +615,7 @@ def _project_row(src, plate, dist, num, den, lo, inv_ramp, full, out):
         # The projection needs foreground nearby that differs clearly from the plate.
         usable = (n >= np.float32(0.5)) & (sep >= np.float32(MIN_SEPARATION * MIN_SEPARATION))
         a = proj if usable else ramp
-        a = np.float32(1.0) if den[x] >= full else a  # inside the sure foreground
+        a = np.float32(1.0) if den[j] >= full else a  # inside the sure foreground
         a = np.float32(0.0) if d <= lo else a
         out[x] = np.uint8(a * np.float32(255.0) + np.float32(0.5))
 
@@ -624,12 +625,15 @@ def project_alpha(frame, plate, dist, num, den, low, high, full, out):
     """Soft alpha from the difference key: where ``dist`` (levels) is above ``low``, alpha is the
     share of the local foreground colour ``F = num / den`` in the pixel, ``(I - P).(F - P) / |F - P|^2``
     (the mixing model ``I = a F + (1 - a) P``); a linear ramp from ``low`` to ``high`` where no
-    usable ``F`` is near; 255 where the whole neighbourhood (``den >= full``) is sure foreground."""
+    usable ``F`` is near; 255 where the whole neighbourhood (``den >= full``) is sure foreground.
+    ``num`` (sums of sure-foreground colour) and ``den`` (255 x their count) are at half resolution,
+    ``((H + 1) // 2, (W + 1) // 2)``: a local mean needs no more, at a quarter of the cost."""
     h, w = out.shape
+    hh, hw = den.shape
     lo, inv = np.float32(low), np.float32(1.0 / max(high - low, 1e-3))
-    f2, p2, n2 = frame.reshape((h, w * 3)), plate.reshape((h, w * 3)), num.reshape((h, w * 3))
+    f2, p2, n2 = frame.reshape((h, w * 3)), plate.reshape((h, w * 3)), num.reshape((hh, hw * 3))
     for y in numba.prange(h):
-        _project_row(f2[y], p2[y], dist[y], n2[y], den[y], lo, inv, np.float32(full), out[y])
+        _project_row(f2[y], p2[y], dist[y], n2[y >> 1], den[y >> 1], lo, inv, np.float32(full), out[y])
 
 
 @numba.njit(**_JIT)
@@ -742,10 +746,14 @@ class _Step:
             self._plate = plate_at(layer.plate, width, height)
             self._dist, self._sure = np.empty((height, width), np.uint8), np.empty((height, width), np.uint8)
             self._masked = np.empty((height, width, 3), np.uint8)
-            self._num = np.empty((height, width, 3), np.float32)
-            self._den = np.empty((height, width), np.float32)
-            # The neighbourhood the foreground colour is taken from: 7 px at 360 lines, scaled.
-            self._window = 2 * max(2, round(3 * height / 360)) + 1
+            hh, hw = (height + 1) // 2, (width + 1) // 2
+            self._half_masked = np.empty((hh, hw, 3), np.uint8)
+            self._half_sure = np.empty((hh, hw), np.uint8)
+            self._num = np.empty((hh, hw, 3), np.float32)
+            self._den = np.empty((hh, hw), np.float32)
+            # The neighbourhood the foreground colour is taken from: about 7 px at 360 lines, scaled,
+            # counted in half-resolution pixels.
+            self._window = 2 * max(1, round(1.5 * height / 360)) + 1
         elif layer.type == "segment":
             self._net = _load_net(layer.model)
             self._raw = np.empty((height, width), np.uint8)
@@ -766,9 +774,12 @@ class _Step:
             cv2.threshold(self._dist, high - 0.5, 255, cv2.THRESH_BINARY, dst=self._sure)
             self._masked.fill(0)  # a masked operation leaves the pixels outside the mask as they were
             cv2.copyTo(frame, self._sure, self._masked)
+            half = self._half_sure.shape[::-1]
+            cv2.resize(self._masked, half, dst=self._half_masked, interpolation=cv2.INTER_AREA)
+            cv2.resize(self._sure, half, dst=self._half_sure, interpolation=cv2.INTER_AREA)
             k = self._window
-            cv2.boxFilter(self._masked, cv2.CV_32F, (k, k), dst=self._num, normalize=False)
-            cv2.boxFilter(self._sure, cv2.CV_32F, (k, k), dst=self._den, normalize=False)
+            cv2.boxFilter(self._half_masked, cv2.CV_32F, (k, k), dst=self._num, normalize=False)
+            cv2.boxFilter(self._half_sure, cv2.CV_32F, (k, k), dst=self._den, normalize=False)
             project_alpha(frame, self._plate, self._dist, self._num, self._den, low, high, 255.0 * k * k - 0.5,
                           self._buf)
             if self._unmix:
@@ -831,7 +842,7 @@ def warm_up() -> None:
     difference_key(frame, frame, 0.5, 10.0, 20.0, mask)
     unmix_plate(frame, frame, mask, frame.copy())
     restore_colour(frame, mask, mask, frame.copy())
-    project_alpha(frame, frame, mask, np.zeros((4, 5, 3), np.float32), np.zeros((4, 5), np.float32), 1.0, 2.0,
+    project_alpha(frame, frame, mask, np.zeros((2, 3, 3), np.float32), np.zeros((2, 3), np.float32), 1.0, 2.0,
                   10.0, mask)
 
 
