@@ -594,46 +594,66 @@ def difference_key(frame, plate, luma_weight, low, softness, out):
         _diff_row(f2[y], p2[y], wl, lo, inv, out[y])
 
 
+@numba.njit(parallel=True, **_JIT)
+def sure_samples(frame, dist, high, colour_out, sure_out):
+    """Every other pixel both ways: ``sure_out`` 255 where ``dist`` >= ``high`` (sure foreground),
+    else 0, and ``colour_out`` the pixel's colour there, else black. Outputs are (H+1)//2 x (W+1)//2."""
+    hh, hw = sure_out.shape
+    for y in numba.prange(hh):
+        for x in range(hw):
+            sure = dist[2 * y, 2 * x] >= high
+            sure_out[y, x] = np.uint8(255 if sure else 0)
+            for c in range(3):
+                colour_out[y, x, c] = frame[2 * y, 2 * x, c] if sure else np.uint8(0)
+
+
+@numba.njit(parallel=True, **_JIT)
+def foreground_mean(num, den, full, fg_out, state_out):
+    """The local foreground colour ``num / count`` (``den`` = 255 x count) into ``fg_out`` (h, w, 3)
+    uint8, and ``state_out`` (h, w): 0 no sure foreground near, 1 some, 2 only sure foreground."""
+    h, w = den.shape
+    for y in numba.prange(h):
+        for x in range(w):
+            n = den[y, x] * np.float32(1.0 / 255.0)
+            inv = np.float32(1.0) / max(n, np.float32(1e-3))
+            for c in range(3):
+                fg_out[y, x, c] = np.uint8(min(num[y, x, c] * inv, np.float32(255.0)) + np.float32(0.5))
+            state_out[y, x] = np.uint8(2 if den[y, x] >= full else (1 if n >= np.float32(0.5) else 0))
+
+
 @numba.njit(**_JIT)
-def _project_row(src, plate, dist, num, den, lo, inv_ramp, full, out):
+def _project_row(src, plate, dist, fgm, state, lo, inv_ramp, out):
     for x in range(out.shape[0]):
         i = 3 * x
-        j = x >> 1  # num and den are at half resolution
-        d = np.float32(dist[x])
-        n = max(den[j] * np.float32(1.0 / 255.0), np.float32(1e-3))
+        pb, pg, pr = np.float32(plate[i]), np.float32(plate[i + 1]), np.float32(plate[i + 2])
         # F: the mean of the sure-foreground neighbours; alpha = projection of I - P on F - P.
-        fpb = num[3 * j] / n - np.float32(plate[i])
-        fpg = num[3 * j + 1] / n - np.float32(plate[i + 1])
-        fpr = num[3 * j + 2] / n - np.float32(plate[i + 2])
-        ipb = np.float32(src[i]) - np.float32(plate[i])
-        ipg = np.float32(src[i + 1]) - np.float32(plate[i + 1])
-        ipr = np.float32(src[i + 2]) - np.float32(plate[i + 2])
+        fpb, fpg, fpr = np.float32(fgm[i]) - pb, np.float32(fgm[i + 1]) - pg, np.float32(fgm[i + 2]) - pr
+        ipb, ipg, ipr = np.float32(src[i]) - pb, np.float32(src[i + 1]) - pg, np.float32(src[i + 2]) - pr
         sep = fpb * fpb + fpg * fpg + fpr * fpr
         proj = min(max((ipb * fpb + ipg * fpg + ipr * fpr) / max(sep, np.float32(1.0)), np.float32(0.0)),
                    np.float32(1.0))
+        d = np.float32(dist[x])
         ramp = min(max((d - lo) * inv_ramp, np.float32(0.0)), np.float32(1.0))
+        st = state[x]
         # The projection needs foreground nearby that differs clearly from the plate.
-        usable = (n >= np.float32(0.5)) & (sep >= np.float32(MIN_SEPARATION * MIN_SEPARATION))
+        usable = (st > 0) & (sep >= np.float32(MIN_SEPARATION * MIN_SEPARATION))
         a = proj if usable else ramp
-        a = np.float32(1.0) if den[j] >= full else a  # inside the sure foreground
+        a = np.float32(1.0) if st == 2 else a  # inside the sure foreground
         a = np.float32(0.0) if d <= lo else a
         out[x] = np.uint8(a * np.float32(255.0) + np.float32(0.5))
 
 
 @numba.njit(parallel=True, **_JIT)
-def project_alpha(frame, plate, dist, num, den, low, high, full, out):
+def project_alpha(frame, plate, dist, fg_mean, state, low, high, out):
     """Soft alpha from the difference key: where ``dist`` (levels) is above ``low``, alpha is the
-    share of the local foreground colour ``F = num / den`` in the pixel, ``(I - P).(F - P) / |F - P|^2``
+    share of the local foreground colour ``F = fg_mean`` in the pixel, ``(I - P).(F - P) / |F - P|^2``
     (the mixing model ``I = a F + (1 - a) P``); a linear ramp from ``low`` to ``high`` where no
-    usable ``F`` is near; 255 where the whole neighbourhood (``den >= full``) is sure foreground.
-    ``num`` (sums of sure-foreground colour) and ``den`` (255 x their count) are at half resolution,
-    ``((H + 1) // 2, (W + 1) // 2)``: a local mean needs no more, at a quarter of the cost."""
+    usable ``F`` is near (``state`` 0); 255 where the neighbourhood is all sure foreground (``state`` 2)."""
     h, w = out.shape
-    hh, hw = den.shape
     lo, inv = np.float32(low), np.float32(1.0 / max(high - low, 1e-3))
-    f2, p2, n2 = frame.reshape((h, w * 3)), plate.reshape((h, w * 3)), num.reshape((hh, hw * 3))
+    f2, p2, m2 = frame.reshape((h, w * 3)), plate.reshape((h, w * 3)), fg_mean.reshape((h, w * 3))
     for y in numba.prange(h):
-        _project_row(f2[y], p2[y], dist[y], n2[y >> 1], den[y >> 1], lo, inv, np.float32(full), out[y])
+        _project_row(f2[y], p2[y], dist[y], m2[y], state[y], lo, inv, out[y])
 
 
 @numba.njit(**_JIT)
@@ -744,13 +764,14 @@ class _Step:
             self._static = static_mask(layer, width, height)
         elif layer.type == "diff":
             self._plate = plate_at(layer.plate, width, height)
-            self._dist, self._sure = np.empty((height, width), np.uint8), np.empty((height, width), np.uint8)
-            self._masked = np.empty((height, width, 3), np.uint8)
+            self._dist = np.empty((height, width), np.uint8)
             hh, hw = (height + 1) // 2, (width + 1) // 2
             self._half_masked = np.empty((hh, hw, 3), np.uint8)
             self._half_sure = np.empty((hh, hw), np.uint8)
             self._num = np.empty((hh, hw, 3), np.float32)
             self._den = np.empty((hh, hw), np.float32)
+            self._half_fg, self._half_state = np.empty((hh, hw, 3), np.uint8), np.empty((hh, hw), np.uint8)
+            self._fg_mean, self._state = np.empty((height, width, 3), np.uint8), np.empty((height, width), np.uint8)
             # The neighbourhood the foreground colour is taken from: about 7 px at 360 lines, scaled,
             # counted in half-resolution pixels.
             self._window = 2 * max(1, round(1.5 * height / 360)) + 1
@@ -771,17 +792,15 @@ class _Step:
             low = max(layer.threshold, self._noise)
             high = low + layer.softness
             difference_key(frame, self._plate, layer.luma_weight, 0.0, 255.0, self._dist)  # distance in levels
-            cv2.threshold(self._dist, high - 0.5, 255, cv2.THRESH_BINARY, dst=self._sure)
-            self._masked.fill(0)  # a masked operation leaves the pixels outside the mask as they were
-            cv2.copyTo(frame, self._sure, self._masked)
-            half = self._half_sure.shape[::-1]
-            cv2.resize(self._masked, half, dst=self._half_masked, interpolation=cv2.INTER_AREA)
-            cv2.resize(self._sure, half, dst=self._half_sure, interpolation=cv2.INTER_AREA)
+            sure_samples(frame, self._dist, np.float32(high), self._half_masked, self._half_sure)
             k = self._window
             cv2.boxFilter(self._half_masked, cv2.CV_32F, (k, k), dst=self._num, normalize=False)
             cv2.boxFilter(self._half_sure, cv2.CV_32F, (k, k), dst=self._den, normalize=False)
-            project_alpha(frame, self._plate, self._dist, self._num, self._den, low, high, 255.0 * k * k - 0.5,
-                          self._buf)
+            foreground_mean(self._num, self._den, 255.0 * k * k - 0.5, self._half_fg, self._half_state)
+            size = (frame.shape[1], frame.shape[0])
+            cv2.resize(self._half_fg, size, dst=self._fg_mean, interpolation=cv2.INTER_NEAREST)
+            cv2.resize(self._half_state, size, dst=self._state, interpolation=cv2.INTER_NEAREST)
+            project_alpha(frame, self._plate, self._dist, self._fg_mean, self._state, low, high, self._buf)
             if self._unmix:
                 unmix_plate(frame, self._plate, self._buf, fg)
             return feather_invert(self._buf, layer.feather, layer.invert, self._buf)
@@ -842,8 +861,10 @@ def warm_up() -> None:
     difference_key(frame, frame, 0.5, 10.0, 20.0, mask)
     unmix_plate(frame, frame, mask, frame.copy())
     restore_colour(frame, mask, mask, frame.copy())
-    project_alpha(frame, frame, mask, np.zeros((2, 3, 3), np.float32), np.zeros((2, 3), np.float32), 1.0, 2.0,
-                  10.0, mask)
+    sure_samples(frame, mask, np.float32(1.0), np.empty((2, 3, 3), np.uint8), np.empty((2, 3), np.uint8))
+    foreground_mean(np.zeros((2, 3, 3), np.float32), np.zeros((2, 3), np.float32), 10.0,
+                    np.empty((2, 3, 3), np.uint8), np.empty((2, 3), np.uint8))
+    project_alpha(frame, frame, mask, frame, mask, 1.0, 2.0, mask)
 
 
 # --- command line ----------------------------------------------------------------
