@@ -354,3 +354,15 @@ def test_shape_editing_helpers():
     assert tri.shape == "poly" and tri.mode == "add" and len(masks.shape_handles(tri)) == 3
     with pytest.raises(LivekeyError, match="at least 3 points"):
         masks.polygon_from_clicks([(0.1, 0.1), (0.9, 0.1)])
+
+
+def test_keyer_finds_the_screen_again_when_masks_need_the_key(tmp_path):
+    room, plate = synthetic.room_scene("portrait", 160, 90)
+    cv2.imwrite(str(tmp_path / "plate.png"), plate)
+    k = Keyer(mask_stack=MaskStack().add(MaskLayer("diff", plate=str(tmp_path / "plate.png"))))
+    k.matte(room.image)  # no screen here: must not try to detect one
+    green = synthetic.scene("portrait", 160, 90)
+    k.update_masks(MaskStack())
+    alpha = k.matte(green.image)[0]
+    fresh = Keyer()
+    assert np.array_equal(alpha, fresh.matte(green.image)[0]) and k.key_bgr == fresh.key_bgr
