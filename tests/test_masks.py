@@ -1,5 +1,8 @@
 """The mask stack: merge maths, shapes, image masks, difference key, segmentation, profiles."""
 
+import importlib.util
+from pathlib import Path
+
 import cv2
 import numpy as np
 import pytest
@@ -151,32 +154,21 @@ def test_image_mask_uses_png_alpha_or_luma_and_is_scaled(tmp_path):
 
 
 # --- segmentation with a tiny ONNX model the test builds ---------------------
-WEIGHTS = np.array([0.5, -1.0, 0.25], np.float32)  # over the R, G, B input planes
-BIAS = 0.1
+def _tiny_onnx():
+    spec = importlib.util.spec_from_file_location("tiny_onnx", Path(__file__).parent / "bench" / "tiny_onnx.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+tiny_onnx = _tiny_onnx()
+expected_segment = tiny_onnx.expected
 
 
 @pytest.fixture(scope="module")
 def tiny_model(tmp_path_factory):
-    onnx = pytest.importorskip("onnx")
-    from onnx import TensorProto, helper, numpy_helper
-
-    graph = helper.make_graph(
-        [helper.make_node("Conv", ["x", "w", "b"], ["c"]), helper.make_node("Sigmoid", ["c"], ["y"])],
-        "tiny_segmenter", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, "h", "w"])],
-        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 1, "h", "w"])],
-        [numpy_helper.from_array(WEIGHTS.reshape(1, 3, 1, 1), "w"),
-         numpy_helper.from_array(np.array([BIAS], np.float32), "b")])
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
-    model.ir_version = 8
-    onnx.checker.check_model(model)
-    path = tmp_path_factory.mktemp("model") / "tiny.onnx"
-    onnx.save(model, str(path))
-    return str(path)
-
-
-def expected_segment(frame_bgr: np.ndarray) -> np.ndarray:
-    rgb = frame_bgr[..., ::-1].astype(np.float32) / 255.0
-    return 1.0 / (1.0 + np.exp(-(rgb @ WEIGHTS + BIAS)))
+    pytest.importorskip("onnx")
+    return tiny_onnx.build(str(tmp_path_factory.mktemp("model") / "tiny.onnx"))
 
 
 def test_segment_layer_runs_the_model(tiny_model):
