@@ -762,6 +762,8 @@ class _Step:
         self._unmix = apply_unmix
         if layer.static:
             self._static = static_mask(layer, width, height)
+            if self.mode == "subtract":  # min(a, 255 - m): fold the complement in once, not per frame
+                self._static, self.mode = 255 - self._static, "intersect"
         elif layer.type == "diff":
             self._plate = plate_at(layer.plate, width, height)
             self._dist = np.empty((height, width), np.uint8)
