@@ -836,7 +836,7 @@ class MaskStage:
                        for i, layer in enumerate(layers)]
         self._uses_key = self.stack.uses_key
         # Layers that can raise the matte above the key's leave colour to restore afterwards.
-        self._raises = self._uses_key and any(layer.mode in ("add", "replace") or layer.invert
+        self._raises = self._uses_key and any(layer.mode in ("add", "replace")
                                               for layer in layers if layer.type not in ("key", "diff"))
         self._size = (width, height)
 
