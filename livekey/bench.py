@@ -18,7 +18,9 @@ import cv2
 import numpy as np
 
 from livekey import keying, matte, screen, synthetic
+from livekey import masks as masks_module
 from livekey.keyer import Keyer
+from livekey.masks import KEY_LAYER, MaskLayer, MaskStack
 from livekey.settings import Settings
 
 SIZES = ((1280, 720), (1920, 1080), (3840, 2160))
@@ -143,11 +145,60 @@ def ffmpeg_chain_ms(width: int, height: int, frames: int = 40) -> float | None:
         return round(max(chain_ms - plain_ms, 0.0), 3)
 
 
-def run(sizes=SIZES, repeats: int = 40, with_ffmpeg: bool = True) -> dict:
+def bench_masks(width: int, height: int, folder: Path, segment_model: str | None = None) -> dict[str, MaskLayer]:
+    """One typical layer per mask type, its files written to ``folder``."""
+    vignette = np.zeros((height // 4, width // 4), np.uint8)
+    cv2.ellipse(vignette, (width // 8, height // 8), (width // 9, height // 7), 0, 0, 360, 255, -1)
+    cv2.imwrite(str(folder / "vignette.png"), vignette)
+    cv2.imwrite(str(folder / "plate.png"), synthetic.backdrop(width, height))
+    layers = {
+        "shape": MaskLayer("shape", shape="poly", points=(0.1, 0.0, 0.9, 0.0, 0.95, 1.0, 0.05, 1.0), feather=8.0),
+        "image": MaskLayer("image", path=str(folder / "vignette.png"), mode="subtract", invert=True),
+        "diff": MaskLayer("diff", plate=str(folder / "plate.png"), mode="intersect"),
+    }
+    if segment_model:
+        layers["segment"] = MaskLayer("segment", model=segment_model)
+    return layers
+
+
+def measure_masks(width: int, height: int, repeats: int = 40, segment_model: str | None = None) -> dict:
+    """Per mask type: ms per frame of its stage alone (the merge, and for diff/segment the mask
+    itself) and of the keyer's full path with the key plus that one layer. ``none`` is the full
+    path split into key + stage + composite with an empty stage, the base the others add to."""
+    frames = bench_frames(width, height)
+    back = synthetic.backdrop(width, height)
+    alpha, out = np.empty((height, width), np.uint8), np.empty((height, width, 3), np.uint8)
+    results: dict[str, dict] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        layers = bench_masks(width, height, Path(tmp), segment_model)
+        plain = Keyer()
+        plain.composite(frames[0], back)
+        plain.stages = [lambda frame, a, fg: None]
+        counter = iter(range(10**9))
+        results["none"] = {"full_ms": round(_median_ms(
+            lambda: plain.composite(frames[next(counter) % 3], back, out=out, alpha_out=alpha), repeats)[0], 3)}
+        for name, layer in layers.items():
+            stack = MaskStack((KEY_LAYER, layer))
+            keyer = Keyer(mask_stack=stack)
+            keyer.composite(frames[0], back)  # binds the stage: rasters and files load here, once
+            a, fg = (x.copy() for x in keyer.matte(frames[0]))
+            stage = keyer.stages[-1]
+            stage_ms = _median_ms(lambda stage=stage, a=a, fg=fg: stage(frames[0], a, fg), repeats)[0]
+            full_ms = _median_ms(lambda keyer=keyer: keyer.composite(frames[next(counter) % 3], back,
+                                                                      out=out, alpha_out=alpha), repeats)[0]
+            results[name] = {"stage_ms": round(stage_ms, 3), "full_ms": round(full_ms, 3)}
+    return results
+
+
+def run(sizes=SIZES, repeats: int = 40, with_ffmpeg: bool = True, with_masks: bool = False,
+        segment_model: str | None = None) -> dict:
     keying.warm_up()
+    masks_module.warm_up()
     results: dict[str, dict] = {}
     for w, h in sizes:
         entry = measure_size(w, h, repeats)
+        if with_masks:
+            entry["masks"] = measure_masks(w, h, repeats, segment_model)
         if with_ffmpeg and (w, h) == (1920, 1080):
             ff = ffmpeg_chain_ms(w, h)
             if ff is not None:
@@ -171,4 +222,7 @@ def format_results(results: dict) -> str:
             copy = r["stages"]["copy_alpha"]
             lines.append(f"{size} stages (ms; refine/temporal/clip/grow/fill/soften include a {copy}"
                          f" ms matte copy): " + ", ".join(f"{k} {v:.2f}" for k, v in r["stages"].items()))
+        for name, m in r.get("masks", {}).items():
+            stage = f"stage {m['stage_ms']:.2f} ms, " if "stage_ms" in m else ""
+            lines.append(f"{size:<11} mask {name:<8} {stage}full path {m['full_ms']:.2f} ms")
     return "\n".join(lines)

@@ -16,13 +16,20 @@ import time
 
 from livekey import __version__
 from livekey.errors import LivekeyError
+from livekey.masks import add_mask_arguments, stack_from_args
+from livekey.profile import Profile
 from livekey.settings import Settings, add_arguments, settings_from_args
+
+
+def load_profile(args: argparse.Namespace) -> Profile:
+    """The profile (if any) with the command-line setting flags and ``--mask`` layers applied on top."""
+    base = Profile.load(args.profile) if getattr(args, "profile", None) else Profile()
+    return Profile(settings_from_args(args, base.settings), stack_from_args(args, base.masks))
 
 
 def load_settings(args: argparse.Namespace) -> Settings:
     """The profile (if any) with the command-line setting flags applied on top."""
-    base = Settings.load(args.profile) if getattr(args, "profile", None) else Settings()
-    return settings_from_args(args, base)
+    return load_profile(args).settings
 
 
 # --- livekey key -----------------------------------------------------------
@@ -33,7 +40,11 @@ def configure_key(sub: argparse._SubParsersAction) -> None:
     p.add_argument("input", help="the image to key")
     p.add_argument("-o", "--output", required=True, help="where to write the result (.png keeps alpha)")
     p.add_argument("--profile", help="a TOML key profile (see calibration/)")
-    p.add_argument("--backdrop", help="an image to composite over (scaled to cover the input)")
+    p.add_argument("--backdrop", help="an image to composite over (scaled to cover the input); an RGBA "
+                                      "backdrop gives an RGBA result whose alpha is the union of both")
+    p.add_argument("--overlay", metavar="IMAGE", help="an RGBA image (logo, lower third) put over the result, "
+                                                     "scaled to cover it")
+    add_mask_arguments(p)
     p.add_argument("--clean-plate", dest="plate", metavar="PLATE",
                    help="an image of the empty screen: key against the screen's real colour at every pixel")
     p.add_argument("--status", metavar="PATH", help="also write the status view: solid foreground white, "
@@ -43,31 +54,55 @@ def configure_key(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_key(args: argparse.Namespace) -> int:
-    from livekey import images
+    from livekey import images, overlay
     from livekey.keyer import Keyer
+    from livekey.masks import stack_summary
 
-    settings = load_settings(args)
+    profile = load_profile(args)
+    settings, stack = profile.settings, profile.masks
+    stack.validate()
     frame = images.read_image(args.input, "input")
-    keyer = Keyer(settings)
     h, w = frame.shape[:2]
+    top = _read_overlay(args.overlay, w, h) if args.overlay else None
+    keyer = Keyer(settings, mask_stack=stack)
     if args.backdrop:
-        back = images.read_image(args.backdrop, "backdrop")
+        back = images.read_image(args.backdrop, "backdrop", keep_alpha=True)
         if back.shape[:2] != (h, w):
             bh, bw = back.shape[:2]
             print(f"backdrop {bw}x{bh} scaled to cover {w}x{h} (centre crop)", file=sys.stderr)
-            back = images.fit_cover(back, w, h)
-        _, out = keyer.composite(frame, back)
+            back = overlay.fit_overlay(back, w, h) if back.shape[2] == 4 else images.fit_cover(back, w, h)
+        if back.shape[2] == 4:
+            alpha, fg = keyer.matte(frame)
+            out = overlay.composite_over_rgba(fg, alpha, back)
+        else:
+            _, out = keyer.composite(frame, back)
     else:
         out = keyer.rgba(frame)
+    if top is not None:
+        overlay.overlay_rgba(out, top)
     images.write_image(args.output, out)
     if args.status:
         from livekey.matte import status_view
 
         images.write_image(args.status, status_view(keyer.matte(frame)[0]))
-    b, g, r = keyer.key_bgr
-    how = "detected" if settings.key_color == "auto" else "given"
-    print(f"keyed {args.input} ({w}x{h}) with key colour #{r:02x}{g:02x}{b:02x} ({how}) -> {args.output}")
+    if stack.uses_key:
+        b, g, r = keyer.key_bgr
+        how = "detected" if settings.key_color == "auto" else "given"
+        what = f"key colour #{r:02x}{g:02x}{b:02x} ({how})"
+    else:
+        what = "no colour key"
+    masks = f", masks {stack_summary(stack)}" if stack.active else ""
+    print(f"keyed {args.input} ({w}x{h}) with {what}{masks} -> {args.output}")
     return 0
+
+
+def _read_overlay(path: str, width: int, height: int):
+    from livekey import images, overlay
+
+    top = images.read_image(path, "overlay", keep_alpha=True)
+    if top.shape[2] != 4:
+        raise LivekeyError(f"overlay {path} has no alpha channel; use a PNG with transparency")
+    return overlay.fit_overlay(top, width, height)
 
 
 # --- livekey calibrate -----------------------------------------------------
@@ -76,7 +111,8 @@ def configure_calibrate(sub: argparse._SubParsersAction) -> None:
                        description="Step out of frame: livekey averages frames of the empty screen into a "
                                    "clean plate (saved beside the profile as NAME-plate.png), measures the "
                                    "key colour, the screen's spread and the noise, and writes a profile.")
-    p.add_argument("--source", default="demo", help="an image or video of the empty screen, or demo (default)")
+    p.add_argument("--source", default="demo", help="a camera (0, /dev/video0), an image or video of the empty "
+                                                    "screen, or demo (the demo screen; default)")
     p.add_argument("--frames", type=int, default=30, help="frames to average (default 30)")
     p.add_argument("-o", "--output", required=True, help="the profile to write, e.g. calibration/studio.toml")
     p.set_defaults(func=cmd_calibrate)
@@ -102,6 +138,9 @@ def configure_bench(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--repeats", type=int, default=40, help="frames timed per size (default 40)")
     p.add_argument("--sizes", nargs="+", metavar="WxH", help="sizes to time (default 1280x720 1920x1080 3840x2160)")
     p.add_argument("--no-ffmpeg", action="store_true", help="skip timing ffmpeg's chromakey chain")
+    p.add_argument("--masks", action="store_true", help='also time each mask type (adds "masks": {type: '
+                   '{"stage_ms", "full_ms"}} per size; "none" is the split path with no mask)')
+    p.add_argument("--segment-model", metavar="MODEL.onnx", help="with --masks, also time this segmentation model")
     p.set_defaults(func=cmd_bench)
 
 
@@ -121,7 +160,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
     sizes = [_parse_size(s) for s in args.sizes] if args.sizes else bench.SIZES
     if args.repeats < 1:
         raise LivekeyError("--repeats must be at least 1")
-    results = bench.run(sizes, args.repeats, with_ffmpeg=not args.no_ffmpeg)
+    results = bench.run(sizes, args.repeats, with_ffmpeg=not args.no_ffmpeg, with_masks=args.masks,
+                        segment_model=args.segment_model)
     print(json.dumps(results) if args.json else bench.format_results(results))
     return 0
 

@@ -12,13 +12,19 @@ from livekey.errors import LivekeyError
 ALPHA_FORMATS = (".png", ".webp", ".tif", ".tiff")
 
 
-def read_image(path: str | Path, what: str = "input", keep_alpha: bool = False) -> np.ndarray:
-    """Read an image as BGR uint8 (BGRA when ``keep_alpha`` and the file has alpha)."""
+def check_file(path: str | Path, what: str) -> Path:
+    """``path`` as a Path, or a LivekeyError when it does not exist or is a folder."""
     path = Path(path)
     if not path.exists():
         raise LivekeyError(f"{what} {path} does not exist; check the path")
     if path.is_dir():
-        raise LivekeyError(f"{what} {path} is a folder, not an image file")
+        raise LivekeyError(f"{what} {path} is a folder, not a file")
+    return path
+
+
+def read_image(path: str | Path, what: str = "input", keep_alpha: bool = False) -> np.ndarray:
+    """Read an image as BGR uint8 (BGRA when ``keep_alpha`` and the file has alpha)."""
+    path = check_file(path, what)
     try:
         data = np.fromfile(path, np.uint8)
     except OSError as err:

@@ -13,13 +13,16 @@ from collections.abc import Callable
 
 import numpy as np
 
-from livekey import keying, matte, screen
+from livekey import keying, masks, matte, screen
 from livekey.errors import LivekeyError
 from livekey.settings import Settings
 
 # A spatial step on the matte between the key and the composite: called as
 # ``stage(frame, alpha, fg)`` and changes ``alpha`` (H, W uint8) and/or ``fg`` (H, W, 3) in place.
 MatteStage = Callable[[np.ndarray, np.ndarray, np.ndarray], None]
+# The key colour used when the mask stack does not use the colour key (the matte comes from
+# other layers); its matte is discarded, so it only has to be valid.
+NO_SCREEN_KEY = (48, 177, 62)
 
 
 def matte_stages(settings: Settings, keyer: Keyer) -> list[MatteStage]:
@@ -28,7 +31,10 @@ def matte_stages(settings: Settings, keyer: Keyer) -> list[MatteStage]:
 
     Matte operations (livekey.matte) and the mask stack (livekey.masks) add their steps here.
     """
-    return _matte_operations(settings, keyer)
+    stages: list[MatteStage] = []
+    if keyer.masks.active:
+        stages.append(masks.MaskStage(keyer.masks))
+    return stages + _matte_operations(settings, keyer)
 
 
 def _matte_operations(settings: Settings, keyer: Keyer) -> list[MatteStage]:
@@ -67,8 +73,11 @@ class Keyer:
     """Keys BGR uint8 frames. Not thread-safe: one thread calls the keying methods;
     :meth:`update` may be called from any thread."""
 
-    def __init__(self, settings: Settings | None = None, screen_refresh: int = 15) -> None:
+    def __init__(self, settings: Settings | None = None, screen_refresh: int = 15,
+                 mask_stack: masks.MaskStack | None = None) -> None:
         self._pending: Settings | None = settings or Settings()
+        self.masks = mask_stack or masks.MaskStack()
+        self._pending_masks: masks.MaskStack | None = None
         self.settings = self._pending
         self.screen_refresh = max(1, screen_refresh)
         self.key_bgr: tuple[int, int, int] | None = None
@@ -86,10 +95,20 @@ class Keyer:
         """Use ``settings`` from the next frame on (a reference swap, safe from any thread)."""
         self._pending = settings
 
+    def update_masks(self, stack: masks.MaskStack) -> None:
+        """Use the mask ``stack`` from the next frame on (a reference swap, safe from any thread)."""
+        self._pending_masks = stack
+
     def _prepare(self, frame: np.ndarray) -> None:
         if frame.ndim != 3 or frame.shape[2] != 3 or frame.dtype != np.uint8:
             raise ValueError(f"expected a BGR uint8 frame (H, W, 3), got {frame.dtype} {frame.shape}")
         pending, self._pending = self._pending, None
+        pending_masks, self._pending_masks = self._pending_masks, None
+        if pending_masks is not None:
+            if pending_masks.uses_key != self.masks.uses_key:
+                self.key_bgr = None  # resolve the key colour again (detect, or the no-screen one)
+            self.masks = pending_masks
+            self.stages = matte_stages(self.settings, self)
         h, w = frame.shape[:2]
         size_changed = self._alpha is None or self._alpha.shape != (h, w)
         if size_changed:
@@ -102,6 +121,8 @@ class Keyer:
             explicit = self.settings.key_bgr()
             if explicit is not None:
                 self.key_bgr = explicit
+            elif not self.masks.uses_key:  # no screen in the picture: any key colour will do
+                self.key_bgr = NO_SCREEN_KEY
             elif self.key_bgr is None or (pending is not None and pending.key_color != "auto"):
                 # The empty screen is the surest place to find its colour.
                 source = self._load_plate(w, h) if self.uses_plate else frame

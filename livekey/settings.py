@@ -117,6 +117,8 @@ class Setting:
 
 
 GROUPS = ("key", "spill", "matte")
+# Profile sections other modules own (livekey.profile reads them); Settings skips them.
+OTHER_SECTIONS = ("mask",)
 
 SETTINGS: tuple[Setting, ...] = (
     Setting("key_color", "color", "auto", "Screen colour; auto detects green or blue and its exact shade "
@@ -178,7 +180,22 @@ SETTINGS = SETTINGS + MATTE_SETTINGS
 BY_NAME: dict[str, Setting] = {s.name: s for s in SETTINGS}
 
 
-class Settings(Mapping[str, Any]):
+class FrozenValues:
+    """Read-only attribute access to a dict of validated values held in ``_values``."""
+
+    __slots__ = ()
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self._values[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError(f"{type(self).__name__} objects are immutable; use replace()")
+
+
+class Settings(FrozenValues, Mapping[str, Any]):
     """An immutable, validated set of values for every declared setting."""
 
     __slots__ = ("_values",)
@@ -203,15 +220,6 @@ class Settings(Mapping[str, Any]):
     def __getitem__(self, name: str) -> Any:
         return self._values[name]
 
-    def __getattr__(self, name: str) -> Any:
-        try:
-            return self._values[name]
-        except KeyError:
-            raise AttributeError(name) from None
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        raise AttributeError("Settings are immutable; use replace()")
-
     def __iter__(self):
         return iter(self._values)
 
@@ -233,13 +241,25 @@ class Settings(Mapping[str, Any]):
         return (rgb & 255, (rgb >> 8) & 255, rgb >> 16)
 
     # --- TOML profiles -------------------------------------------------
-    def to_toml_dict(self) -> dict[str, dict[str, Any]]:
-        return {g: {s.name: self._values[s.name] for s in SETTINGS if s.group == g} for g in GROUPS}
+    def to_toml_dict(self, relative_to: Path | None = None) -> dict[str, dict[str, Any]]:
+        """The profile tables. The plate travels with a profile saved in ``relative_to``: it is
+        stored relative to that folder when it lies inside it."""
+        data = {g: {s.name: self._values[s.name] for s in SETTINGS if s.group == g} for g in GROUPS}
+        if self.plate and relative_to is not None:
+            try:
+                data["key"]["plate"] = str(Path(self.plate).resolve().relative_to(Path(relative_to).resolve()))
+            except ValueError:
+                pass
+        return data
 
     @classmethod
-    def from_toml_dict(cls, data: Mapping[str, Any], where: str = "profile") -> Settings:
+    def from_toml_dict(cls, data: Mapping[str, Any], where: str = "profile",
+                       folder: Path | None = None) -> Settings:
+        """Settings from profile tables; a relative plate path is taken relative to ``folder``."""
         flat: dict[str, Any] = {}
         for group, table in data.items():
+            if group in OTHER_SECTIONS:
+                continue
             if group not in GROUPS or not isinstance(table, Mapping):
                 raise LivekeyError(f"{where}: unknown section [{group}]; allowed: {', '.join(GROUPS)}")
             for name, value in table.items():
@@ -251,6 +271,8 @@ class Settings(Mapping[str, Any]):
                     flat[name] = setting.check(value)
                 except LivekeyError as err:
                     raise LivekeyError(f"{where}: {group}.{err}") from None
+        if folder is not None and flat.get("plate") and not Path(flat["plate"]).is_absolute():
+            flat["plate"] = str(Path(folder) / flat["plate"])
         try:
             return cls(flat)
         except LivekeyError as err:
@@ -259,33 +281,34 @@ class Settings(Mapping[str, Any]):
     @classmethod
     def load(cls, path: str | Path) -> Settings:
         path = Path(path)
-        try:
-            text = path.read_text(encoding="utf-8")
-        except OSError as err:
-            raise LivekeyError(f"cannot read profile {path}: {err.strerror or err}") from None
-        try:
-            data = tomllib.loads(text)
-        except tomllib.TOMLDecodeError as err:
-            raise LivekeyError(f"profile {path} is not valid TOML: {err}") from None
-        settings = cls.from_toml_dict(data, where=str(path))
-        if settings.plate and not Path(settings.plate).is_absolute():
-            settings = settings.replace(plate=str(path.parent / settings.plate))
-        return settings
+        return cls.from_toml_dict(read_toml(path), where=str(path), folder=path.parent)
 
     def save(self, path: str | Path) -> None:
         path = Path(path)
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            data = self.to_toml_dict()
-            if self.plate:  # the plate travels with the profile: store it relative when beside it
-                plate = Path(self.plate)
-                try:
-                    data["key"]["plate"] = str(plate.resolve().relative_to(path.parent.resolve()))
-                except ValueError:
-                    data["key"]["plate"] = str(plate)
-            path.write_text(tomli_w.dumps(data), encoding="utf-8")
-        except OSError as err:
-            raise LivekeyError(f"cannot write profile {path}: {err.strerror or err}") from None
+        write_toml(path, self.to_toml_dict(relative_to=path.parent))
+
+
+def read_toml(path: str | Path, what: str = "profile") -> dict[str, Any]:
+    """Parse a TOML file, with one-line errors for a missing or malformed file."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as err:
+        raise LivekeyError(f"cannot read {what} {path}: {err.strerror or err}") from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as err:
+        raise LivekeyError(f"{what} {path} is not valid TOML: {err}") from None
+
+
+def write_toml(path: str | Path, data: Mapping[str, Any]) -> None:
+    """Write ``data`` as TOML, creating the folder, with a one-line error when that fails."""
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(tomli_w.dumps(data), encoding="utf-8")
+    except OSError as err:
+        raise LivekeyError(f"cannot write profile {path}: {err.strerror or err}") from None
 
 
 # --- command line ---------------------------------------------------------

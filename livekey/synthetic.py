@@ -223,6 +223,50 @@ def backdrop(width: int, height: int, seed: int = 7) -> np.ndarray:
     return np.clip(img + stripes, 0, 255).astype(np.uint8)
 
 
+def with_light_stand(image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A copy of ``image`` with a grey light stand near its left edge (something a colour key keeps
+    that a garbage matte must remove), and the stand's pixels as a bool mask."""
+    h, w = image.shape[:2]
+    out = image.copy()
+    stand = np.zeros((h, w), np.uint8)
+    cv2.rectangle(stand, (int(w * 0.056), int(h * 0.17)), (int(w * 0.069), int(h * 0.97)), 1, -1)  # pole
+    head = np.zeros((h, w), np.uint8)
+    cv2.rectangle(head, (int(w * 0.025), int(h * 0.1)), (int(w * 0.106), int(h * 0.22)), 1, -1)  # lamp
+    out[stand > 0] = (128, 128, 128)
+    out[head > 0] = (70, 70, 75)
+    return out, (stand | head) > 0
+
+
+def room(width: int, height: int, seed: int = 11) -> np.ndarray:
+    """A static, textured room (float32 BGR 0..255) to stand in front of instead of a screen:
+    soft coloured shapes, a wall texture and a few hard-edged objects (shelves, a frame)."""
+    rng = np.random.default_rng(seed)
+    img = backdrop(width, height, seed).astype(np.float32) * 0.8 + 20
+    img += rng.normal(0, 6, (height // 8 + 1, width // 8 + 1, 1)).astype(np.float32).repeat(8, 0).repeat(
+        8, 1)[:height, :width]
+    for _ in range(6):
+        x0, y0 = int(rng.uniform(0, width)), int(rng.uniform(0, height))
+        x1, y1 = x0 + int(rng.uniform(0.05, 0.3) * width), y0 + int(rng.uniform(0.02, 0.1) * height)
+        cv2.rectangle(img, (x0, y0), (x1, y1), tuple(float(v) for v in rng.uniform(30, 230, 3)), -1)
+    return np.clip(img, 0, 255)
+
+
+def room_scene(spec: SceneSpec | str, width: int, height: int, seed: int = 0) -> tuple[Frame, np.ndarray]:
+    """A scene's subject in front of :func:`room` (no screen, no spill, a faint shadow) and a
+    clean plate of the empty room taken with its own camera noise. Returns (frame, plate uint8)."""
+    spec = SCENES[spec] if isinstance(spec, str) else spec
+    layers = build_layers(spec, width, height, seed)
+    back = room(width, height, seed + 11)
+    cast = (1 - layers.shadow) / max(1 - spec.shadow, 1e-6)
+    a = layers.alpha[..., None]
+    seen = layers.fg * a + back * (1 - 0.15 * cast)[..., None] * (1 - a)
+    image = degrade(seen, np.random.default_rng(seed + 1))
+    plate = degrade(back, np.random.default_rng(seed + 2))
+    frame = Frame(image=image, alpha=layers.alpha, fg=np.minimum(layers.fg, 255),
+                  screen=np.clip(back + 0.5, 0, 255).astype(np.uint8))
+    return frame, plate
+
+
 def truth_composite(frame: Frame, back: np.ndarray) -> np.ndarray:
     """The ideal composite ``F a + B (1 - a)`` as float32."""
     a = frame.alpha[..., None]
