@@ -207,6 +207,7 @@ def configure_run(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--as-fast-as-possible", action="store_true",
                    help="read files (and demo) as fast as they can be processed, without pacing or drops")
     p.add_argument("--no-loop", action="store_true", help="stop at the end of a video file instead of looping")
+    add_mask_arguments(p)
     add_arguments(p)
     p.set_defaults(func=cmd_run)
 
@@ -226,7 +227,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     if args.duration is not None and args.duration <= 0:
         raise LivekeyError("--duration must be a positive number of seconds")
-    settings = load_settings(args)
+    profile = load_profile(args)
+    profile.masks.validate()  # a bad mask file fails now, not on the first frame
     backdrop = open_backdrop(args.backdrop)
     source = open_source(args.source, paced=not args.as_fast_as_possible, loop=not args.no_loop)
     width, height = source.size
@@ -243,7 +245,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             sink.close()
         source.close()
         raise
-    pipeline = Pipeline(source, settings, backdrop, sinks)
+    pipeline = Pipeline(source, profile.settings, backdrop, sinks, masks=profile.masks)
     preview = not args.no_preview and has_screen()
     described = (f"source {source.info}; backdrop {backdrop.info}; sinks: "
                  + (", ".join(getattr(s, "info", s.name) for s in sinks) or "none"))

@@ -48,6 +48,7 @@ from livekey.settings import Settings  # noqa: E402
 
 if TYPE_CHECKING:
     from livekey.backdrops import Backdrop
+    from livekey.masks import MaskStack
     from livekey.sinks import Sink
     from livekey.sources import Source
 
@@ -157,13 +158,14 @@ class _SinkWorker:
 class Pipeline:
     """Capture -> key -> composite -> sinks, on threads. See the module docstring."""
 
-    def __init__(self, source: Source, settings: Settings, backdrop: Backdrop, sinks: Sequence[Sink] = ()) -> None:
+    def __init__(self, source: Source, settings: Settings, backdrop: Backdrop, sinks: Sequence[Sink] = (),
+                 masks: MaskStack | None = None) -> None:
         self._source = source
         self._next_source: Source | None = None
         self._settings = settings
         self._backdrop = backdrop
         self._next_backdrop: Backdrop | None = None
-        self._keyer = Keyer(settings)
+        self._keyer = Keyer(settings, mask_stack=masks)
         self._latency = LatencyHistogram()
         self._process_ms = LatencyHistogram()
         self._workers: list[_SinkWorker] = []
@@ -190,6 +192,10 @@ class Pipeline:
     def start(self) -> None:
         """Warm up Numba (compile or load from cache) and start the threads."""
         keying.warm_up()
+        if self._keyer.masks.active:
+            from livekey import masks
+
+            masks.warm_up()
         for sink in self._pending_sinks:
             self._workers.append(_SinkWorker(sink, self._latency, self._message))
         self._pending_sinks = []
@@ -234,6 +240,10 @@ class Pipeline:
     @property
     def settings(self) -> Settings:
         return self._settings
+
+    def update_masks(self, masks: MaskStack) -> None:
+        """Use the mask stack ``masks`` from the next frame on (thread-safe)."""
+        self._keyer.update_masks(masks)
 
     def set_source(self, source: Source) -> None:
         """Switch to ``source`` at the next frame; the old one is closed by the capture thread."""

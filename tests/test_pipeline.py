@@ -258,3 +258,22 @@ def test_virtual_camera_without_backend_names_the_fix():
         VirtualCamera(64, 48, 30)
     assert "no virtual camera" in str(err.value) and VCAM_FIX in str(err.value)
     assert "\n" not in str(err.value)
+
+
+def test_mask_stack_applies_in_the_pipeline_and_changes_live():
+    from livekey.masks import MaskStack, parse_mask_spec
+
+    garbage = MaskStack().add(parse_mask_spec("garbage:rect:0,0,0.5,1")[0])  # keep only the left half
+    src = sources.open_source("demo:160x96@60")
+    pipe = Pipeline(src, FLAT, backdrops.open_backdrop("#0000ff"), masks=garbage)
+    swapped = {}
+
+    def swap(output: Output, n: int) -> None:
+        if n == 5:
+            pipe.update_masks(MaskStack())
+            swapped["at"] = output.index
+
+    outputs = collect_with(pipe, swap, 30)
+    early, late = outputs[1], outputs[-1]
+    assert early.alpha[:, 90:].max() == 0  # the right half is garbage: all screen
+    assert late.alpha[:, 90:].max() == 255  # without the mask the subject's right side is back
