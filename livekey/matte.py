@@ -215,3 +215,62 @@ def status_view(alpha: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     out[alpha >= 253] = 255
     out[alpha <= 2] = 0
     return out
+
+
+@numba.njit(**_JIT)
+def _spread_row(al, dst, est, ok, scale):
+    for xx in range(al.shape[0]):
+        j = xx // scale
+        a = al[xx]
+        # Soft pixels, and solid ones whose neighbourhood is not all solid (their colour is
+        # smeared with the screen's by chroma subsampling), take the spread colour.
+        take = (a > 0) & ((a < 255) | (ok[j] == 1)) & (ok[j] > 0)
+        i, k = 3 * xx, 3 * j
+        dst[i] = est[k] if take else dst[i]
+        dst[i + 1] = est[k + 1] if take else dst[i + 1]
+        dst[i + 2] = est[k + 2] if take else dst[i + 2]
+
+
+@numba.njit(parallel=True, **_JIT)
+def _spread(alpha, fg, est, ok, scale):
+    h, w = alpha.shape
+    fg2, est2 = fg.reshape((h, w * 3)), est.reshape((est.shape[0], est.shape[1] * 3))
+    for yy in numba.prange(h):
+        j = min(yy // scale, est.shape[0] - 1)
+        _spread_row(alpha[yy], fg2[yy], est2[j], ok[j], scale)
+
+
+class ForegroundEstimator:
+    """Edge colour from the solid foreground nearby, not from the edge pixel itself.
+
+    A webcam sends colour at half resolution (4:2:0) and JPEG smears it further, so the colour of
+    an edge pixel is mixed with the screen's and un-mixing cannot undo that. Here the colour of
+    solid pixels (alpha >= 250 over a whole ``scale`` x ``scale`` block) is spread outwards by
+    normalised convolution, ``F = box(F w) / box(w)`` (the idea of blur-fusion foreground
+    estimation, Forte and Pitie 2021), at 1/``scale`` size; pixels of the edge band (soft, or solid
+    next to a soft block) within ``radius`` blocks of solid take that colour.
+    """
+
+    def __init__(self, radius: int = 2, scale: int = 2) -> None:
+        self.radius = radius
+        self.scale = scale
+        self._shape: tuple[int, int] | None = None
+
+    def __call__(self, alpha: np.ndarray, fg: np.ndarray) -> None:
+        h, w = alpha.shape
+        s = self.scale
+        sw, sh = max(1, w // s), max(1, h // s)
+        if self._shape != (h, w):
+            self._shape = (h, w)
+            self._est = np.empty((sh, sw, 3), np.uint8)
+            self._ok = np.empty((sh, sw), np.uint8)
+        a_small = cv2.resize(alpha, (sw, sh), interpolation=cv2.INTER_AREA)
+        solid = (a_small >= 250).astype(np.float32)
+        f_small = cv2.resize(fg, (sw, sh), interpolation=cv2.INTER_AREA).astype(np.float32)
+        k = (2 * self.radius + 1, 2 * self.radius + 1)
+        num = cv2.boxFilter(f_small * solid[..., None], -1, k, normalize=False)
+        den = cv2.boxFilter(solid, -1, k, normalize=False)
+        np.copyto(self._est, np.clip(num / np.maximum(den, 1e-3)[..., None] + 0.5, 0, 255).astype(np.uint8))
+        # ok: 0 far from solid, 1 near solid but not solid itself, 2 a solid block.
+        self._ok[:] = (den > 0.5).astype(np.uint8) * (2 - solid.astype(np.uint8))
+        _spread(alpha, fg, self._est, self._ok, s)
