@@ -77,6 +77,8 @@ def stage_costs(frames: list[np.ndarray], back: np.ndarray, scr: np.ndarray, par
     keying.key_frame(frame, scr, params, alpha, fg)
     keyed = alpha.copy()
     refiner, stabilizer = matte.EdgeRefiner(4), matte.Stabilizer(0.7)
+    estimator = matte.ForegroundEstimator()
+    edge_fg = fg.copy()
     stabilizer(frames[1], alpha)
     work = np.empty_like(alpha)
     table = matte.levels_table(0.1, 0.9)
@@ -97,6 +99,7 @@ def stage_costs(frames: list[np.ndarray], back: np.ndarray, scr: np.ndarray, par
         "grow_1.5px": fresh(lambda: matte.grow(alpha, 1.5, work)),
         "fill_holes_9px": fresh(lambda: matte.fill_holes(alpha, 9, work)),
         "soften_2px": fresh(lambda: matte.soften(alpha, 2.0)),
+        "edge_color": lambda: (np.copyto(edge_fg, fg), estimator(keyed, edge_fg)),
         "recover_fg": lambda: keying.recover_foreground(frame, scr, keyed, params, fg),
         "composite": lambda: keying.composite(fg, keyed, back, out),
         "copy_alpha": lambda: np.copyto(alpha, keyed),

@@ -80,7 +80,7 @@ def _luma(b, g, r):
 
 
 @numba.njit(**_JIT)
-def _refine_row(src, scr, yf, band, al, lo, inv_span, black):
+def _refine_row(src, scr, yf, band, al, lo, inv_span, black, gate):
     for xx in range(al.shape[0]):
         i = 3 * xx
         y = _luma(np.float32(src[i]), np.float32(src[i + 1]), np.float32(src[i + 2]))
@@ -91,18 +91,18 @@ def _refine_row(src, scr, yf, band, al, lo, inv_span, black):
         # Clip black on the luma estimate: sensor noise alone must not make the screen visible.
         a_luma = max(a_luma - black, _F0) / (_F1 - black)
         # Trust luma only where foreground and screen differ enough in brightness.
-        w = min(max((ad - lo) * inv_span, _F0), _F1) * np.float32(band[xx] > 0)
+        w = min(max((ad - lo) * inv_span, _F0), _F1) * np.float32(band[xx] > 0) * np.float32(al[xx] > gate)
         a0 = np.float32(al[xx]) * np.float32(1.0 / 255.0)
         a = w * a_luma + (_F1 - w) * a0
         al[xx] = np.uint8(a * np.float32(255.0) + np.float32(0.5))
 
 
 @numba.njit(parallel=True, **_JIT)
-def _refine(frame, screen, yf, band, alpha, lo, inv_span, black):
+def _refine(frame, screen, yf, band, alpha, lo, inv_span, black, gate):
     h, w = alpha.shape
     frame2, screen2 = frame.reshape((h, w * 3)), screen.reshape((h, w * 3))
     for yy in numba.prange(h):
-        _refine_row(frame2[yy], screen2[yy], yf[yy], band[yy], alpha[yy], lo, inv_span, black)
+        _refine_row(frame2[yy], screen2[yy], yf[yy], band[yy], alpha[yy], lo, inv_span, black, gate)
 
 
 class EdgeRefiner:
@@ -110,13 +110,15 @@ class EdgeRefiner:
     ``alpha = (Y - Y_screen) / (Y_fg - Y_screen)`` where the foreground's luma ``Y_fg`` is spread
     outwards from nearby solid pixels (normalised box filters at quarter size, O(N)). Blended with
     the key's alpha by how much the two lumas differ (12..40 levels), so a subject as bright as
-    the screen keeps the colour key."""
+    the screen keeps the colour key. Pixels the key left at ``gate``/255 or below stay as keyed: luma
+    alone must not raise the screen's shadows and JPEG ringing into leaks."""
 
     LOW, HIGH = 12.0, 40.0
     SCALE = 4
 
-    def __init__(self, radius: int = 4, black: float = 0.2) -> None:
+    def __init__(self, radius: int = 4, black: float = 0.25, gate: int = 20) -> None:
         self.radius = radius
+        self.gate = gate
         self.black = black
         self._shape: tuple[int, int] | None = None
 
@@ -155,7 +157,7 @@ class EdgeRefiner:
         self._band[alpha >= 253] = 0
         self._band[cv2.resize(cover, (w, h), interpolation=cv2.INTER_NEAREST) == 0] = 0
         _refine(frame, screen, self._yf, self._band, alpha, np.float32(self.LOW),
-                np.float32(1.0 / (self.HIGH - self.LOW)), np.float32(self.black))
+                np.float32(1.0 / (self.HIGH - self.LOW)), np.float32(self.black), np.uint8(self.gate))
 
 
 @numba.njit(**_JIT)
@@ -247,8 +249,8 @@ class ForegroundEstimator:
     an edge pixel is mixed with the screen's and un-mixing cannot undo that. Here the colour of
     solid pixels (alpha >= 250 over a whole ``scale`` x ``scale`` block) is spread outwards by
     normalised convolution, ``F = box(F w) / box(w)`` (the idea of blur-fusion foreground
-    estimation, Forte and Pitie 2021), at 1/``scale`` size; pixels of the edge band (soft, or solid
-    next to a soft block) within ``radius`` blocks of solid take that colour.
+    estimation, Forte and Pitie 2021), at 1/``scale`` size; the other visible pixels within
+    ``radius`` blocks of solid (the edge band) take that colour.
     """
 
     def __init__(self, radius: int = 2, scale: int = 2) -> None:
