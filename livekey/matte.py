@@ -220,26 +220,62 @@ def status_view(alpha: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
 
 
 @numba.njit(**_JIT)
-def _spread_row(al, dst, est, ok, scale):
-    for xx in range(al.shape[0]):
-        j = xx // scale
-        a = al[xx]
-        # Soft pixels, and solid ones whose neighbourhood is not all solid (their colour is
-        # smeared with the screen's by chroma subsampling), take the spread colour.
-        take = (a > 0) & ((a < 255) | (ok[j] == 1)) & (ok[j] > 0)
-        i, k = 3 * xx, 3 * j
-        dst[i] = est[k] if take else dst[i]
-        dst[i + 1] = est[k + 1] if take else dst[i + 1]
-        dst[i + 2] = est[k + 2] if take else dst[i + 2]
+def _spread_small(a_small, f_small, radius, acc, acc2, est, ok):
+    """Normalised box filter of the solid blocks' colour at small size, then ``est`` (the spread
+    colour) and ``ok`` (the block's class). ``acc`` and ``acc2`` are (h, 4 w) float32 scratch:
+    per block the solid-weighted colour and the solid count, as flat rows so the loops vectorise."""
+    sh, sw = a_small.shape
+    for y in range(sh):
+        for x in range(sw):
+            solid = np.float32(a_small[y, x] >= 250)
+            acc[y, 4 * x] = solid * np.float32(f_small[y, x, 0])
+            acc[y, 4 * x + 1] = solid * np.float32(f_small[y, x, 1])
+            acc[y, 4 * x + 2] = solid * np.float32(f_small[y, x, 2])
+            acc[y, 4 * x + 3] = solid
+    for y in range(sh):  # vertical window sums, row by row
+        for i in range(4 * sw):
+            acc2[y, i] = _F0
+        for t in range(max(0, y - radius), min(sh, y + radius + 1)):
+            for i in range(4 * sw):
+                acc2[y, i] += acc[t, i]
+    for y in range(sh):  # horizontal window sums, then the normalised colour
+        for x in range(sw):
+            b = g = r = n = _F0
+            for t in range(max(0, x - radius), min(sw, x + radius + 1)):
+                b += acc2[y, 4 * t]
+                g += acc2[y, 4 * t + 1]
+                r += acc2[y, 4 * t + 2]
+                n += acc2[y, 4 * t + 3]
+            inv = _F1 / max(n, np.float32(1e-3))
+            est[y, x, 0] = np.uint8(min(b * inv + np.float32(0.5), np.float32(255.0)))
+            est[y, x, 1] = np.uint8(min(g * inv + np.float32(0.5), np.float32(255.0)))
+            est[y, x, 2] = np.uint8(min(r * inv + np.float32(0.5), np.float32(255.0)))
+            a = a_small[y, x]
+            # 0: nothing to do (far from solid, all screen, or all solid); 1: near solid, every
+            # visible pixel takes the spread colour; 2: a solid block, only its soft pixels do.
+            near = n > np.float32(0.5)
+            ok[y, x] = 0 if (not near or a == 0 or a == 255) else (2 if a >= 250 else 1)
 
 
 @numba.njit(parallel=True, **_JIT)
 def _spread(alpha, fg, est, ok, scale):
+    """Write the spread colour into the edge band, visiting only the blocks ``ok`` marks."""
     h, w = alpha.shape
-    fg2, est2 = fg.reshape((h, w * 3)), est.reshape((est.shape[0], est.shape[1] * 3))
-    for yy in numba.prange(h):
-        j = min(yy // scale, est.shape[0] - 1)
-        _spread_row(alpha[yy], fg2[yy], est2[j], ok[j], scale)
+    sh, sw = ok.shape
+    for j in numba.prange(sh):
+        y1 = h if j == sh - 1 else (j + 1) * scale
+        for jx in range(sw):
+            o = ok[j, jx]
+            if o == 0:
+                continue
+            x1 = w if jx == sw - 1 else (jx + 1) * scale
+            for y in range(j * scale, y1):
+                for x in range(jx * scale, x1):
+                    a = alpha[y, x]
+                    if a > 0 and (a < 255 or o == 1):
+                        fg[y, x, 0] = est[j, jx, 0]
+                        fg[y, x, 1] = est[j, jx, 1]
+                        fg[y, x, 2] = est[j, jx, 2]
 
 
 class ForegroundEstimator:
@@ -250,10 +286,11 @@ class ForegroundEstimator:
     solid pixels (alpha >= 250 over a whole ``scale`` x ``scale`` block) is spread outwards by
     normalised convolution, ``F = box(F w) / box(w)`` (the idea of blur-fusion foreground
     estimation, Forte and Pitie 2021), at 1/``scale`` size; the other visible pixels within
-    ``radius`` blocks of solid (the edge band) take that colour.
+    ``radius`` blocks of solid (the edge band) take that colour. Only the band's blocks are
+    visited at full size, so the cost is one area resize plus the band.
     """
 
-    def __init__(self, radius: int = 2, scale: int = 2) -> None:
+    def __init__(self, radius: int = 1, scale: int = 4) -> None:
         self.radius = radius
         self.scale = scale
         self._shape: tuple[int, int] | None = None
@@ -264,15 +301,13 @@ class ForegroundEstimator:
         sw, sh = max(1, w // s), max(1, h // s)
         if self._shape != (h, w):
             self._shape = (h, w)
+            self._a = np.empty((sh, sw), np.uint8)
+            self._f = np.empty((sh, sw, 3), np.uint8)
+            self._acc = np.empty((sh, 4 * sw), np.float32)
+            self._acc2 = np.empty((sh, 4 * sw), np.float32)
             self._est = np.empty((sh, sw, 3), np.uint8)
             self._ok = np.empty((sh, sw), np.uint8)
-        a_small = cv2.resize(alpha, (sw, sh), interpolation=cv2.INTER_AREA)
-        solid = (a_small >= 250).astype(np.float32)
-        f_small = cv2.resize(fg, (sw, sh), interpolation=cv2.INTER_AREA).astype(np.float32)
-        k = (2 * self.radius + 1, 2 * self.radius + 1)
-        num = cv2.boxFilter(f_small * solid[..., None], -1, k, normalize=False)
-        den = cv2.boxFilter(solid, -1, k, normalize=False)
-        np.copyto(self._est, np.clip(num / np.maximum(den, 1e-3)[..., None] + 0.5, 0, 255).astype(np.uint8))
-        # ok: 0 far from solid, 1 near solid but not solid itself, 2 a solid block.
-        self._ok[:] = (den > 0.5).astype(np.uint8) * (2 - solid.astype(np.uint8))
+        cv2.resize(alpha, (sw, sh), dst=self._a, interpolation=cv2.INTER_AREA)
+        cv2.resize(fg, (sw, sh), dst=self._f, interpolation=cv2.INTER_AREA)
+        _spread_small(self._a, self._f, self.radius, self._acc, self._acc2, self._est, self._ok)
         _spread(alpha, fg, self._est, self._ok, s)
