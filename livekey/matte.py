@@ -220,25 +220,58 @@ def status_view(alpha: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
 
 
 @numba.njit(**_JIT)
-def _spread_small(a_small, f_small, radius, acc, acc2, est, ok):
+def _block_row(al, src, lo, hi, col):
+    """Accumulate one pixel row into its row of 4-pixel blocks: alpha min/max and the colour sum
+    (flat views; the block width is a constant so the loop vectorises)."""
+    for j in range(lo.shape[0]):
+        x = 4 * j
+        lo[j] = min(min(min(al[x], al[x + 1]), min(al[x + 2], al[x + 3])), lo[j])
+        hi[j] = max(max(max(al[x], al[x + 1]), max(al[x + 2], al[x + 3])), hi[j])
+        i = 3 * x
+        for c in range(3):
+            col[3 * j + c] += (np.float32(src[i + c]) + np.float32(src[i + 3 + c]) + np.float32(src[i + 6 + c])
+                               + np.float32(src[i + 9 + c]))
+
+
+@numba.njit(parallel=True, **_JIT)
+def _block_stats(alpha, fg, a_lo, a_hi, f_small, col):
+    """Per 4 x 4 block: alpha min and max, and the mean colour, in one pass."""
+    scale = 4
+    h, w = alpha.shape
+    sh, sw = a_lo.shape
+    fg2 = fg.reshape((h, w * 3))
+    inv = np.float32(1.0 / (scale * scale))
+    for j in numba.prange(sh):
+        a_lo[j, :] = 255
+        a_hi[j, :] = 0
+        col[j, :] = _F0
+        for y in range(j * scale, (j + 1) * scale):
+            _block_row(alpha[y], fg2[y], a_lo[j], a_hi[j], col[j])
+        for x in range(sw):
+            for c in range(3):
+                f_small[j, x, c] = np.uint8(col[j, 3 * x + c] * inv + np.float32(0.5))
+
+
+@numba.njit(parallel=True, **_JIT)
+def _spread_small(a_lo, a_hi, f_small, radius, acc, acc2, est, ok):
     """Normalised box filter of the solid blocks' colour at small size, then ``est`` (the spread
     colour) and ``ok`` (the block's class). ``acc`` and ``acc2`` are (h, 4 w) float32 scratch:
     per block the solid-weighted colour and the solid count, as flat rows so the loops vectorise."""
-    sh, sw = a_small.shape
-    for y in range(sh):
+    sh, sw = a_lo.shape
+    for y in numba.prange(sh):
         for x in range(sw):
-            solid = np.float32(a_small[y, x] >= 250)
+            solid = np.float32(a_lo[y, x] >= 250)
             acc[y, 4 * x] = solid * np.float32(f_small[y, x, 0])
             acc[y, 4 * x + 1] = solid * np.float32(f_small[y, x, 1])
             acc[y, 4 * x + 2] = solid * np.float32(f_small[y, x, 2])
             acc[y, 4 * x + 3] = solid
-    for y in range(sh):  # vertical window sums, row by row
+    for y in numba.prange(sh):  # vertical window sums, row by row
         for i in range(4 * sw):
             acc2[y, i] = _F0
         for t in range(max(0, y - radius), min(sh, y + radius + 1)):
             for i in range(4 * sw):
                 acc2[y, i] += acc[t, i]
-    for y in range(sh):  # horizontal window sums, then the normalised colour
+    for y in numba.prange(sh):  # horizontal window sums, then the normalised colour
         for x in range(sw):
             b = g = r = n = _F0
             for t in range(max(0, x - radius), min(sw, x + radius + 1)):
@@ -250,11 +283,11 @@ def _spread_small(a_small, f_small, radius, acc, acc2, est, ok):
             est[y, x, 0] = np.uint8(min(b * inv + np.float32(0.5), np.float32(255.0)))
             est[y, x, 1] = np.uint8(min(g * inv + np.float32(0.5), np.float32(255.0)))
             est[y, x, 2] = np.uint8(min(r * inv + np.float32(0.5), np.float32(255.0)))
-            a = a_small[y, x]
-            # 0: nothing to do (far from solid, all screen, or all solid); 1: near solid, every
+            # 0: nothing to do (far from solid, all screen, or all 255); 1: near solid, every
             # visible pixel takes the spread colour; 2: a solid block, only its soft pixels do.
             near = n > np.float32(0.5)
-            ok[y, x] = 0 if (not near or a == 0 or a == 255) else (2 if a >= 250 else 1)
+            lo, hi = a_lo[y, x], a_hi[y, x]
+            ok[y, x] = 0 if (not near or hi == 0 or lo == 255) else (2 if lo >= 250 else 1)
 
 
 @numba.njit(parallel=True, **_JIT)
@@ -283,31 +316,35 @@ class ForegroundEstimator:
 
     A webcam sends colour at half resolution (4:2:0) and JPEG smears it further, so the colour of
     an edge pixel is mixed with the screen's and un-mixing cannot undo that. Here the colour of
-    solid pixels (alpha >= 250 over a whole ``scale`` x ``scale`` block) is spread outwards by
+    solid blocks (alpha >= 250 over a whole 4 x 4 block) is spread outwards by
     normalised convolution, ``F = box(F w) / box(w)`` (the idea of blur-fusion foreground
-    estimation, Forte and Pitie 2021), at 1/``scale`` size; the other visible pixels within
+    estimation, Forte and Pitie 2021), at quarter size; the other visible pixels within
     ``radius`` blocks of solid (the edge band) take that colour. Only the band's blocks are
-    visited at full size, so the cost is one area resize plus the band.
+    visited at full size, so the cost is one pass of block statistics plus the band.
     """
 
-    def __init__(self, radius: int = 1, scale: int = 4) -> None:
+    SCALE = 4
+
+    def __init__(self, radius: int = 1) -> None:
         self.radius = radius
-        self.scale = scale
         self._shape: tuple[int, int] | None = None
 
     def __call__(self, alpha: np.ndarray, fg: np.ndarray) -> None:
         h, w = alpha.shape
-        s = self.scale
-        sw, sh = max(1, w // s), max(1, h // s)
+        s = self.SCALE
+        if h < s or w < s:
+            return
+        sw, sh = w // s, h // s
         if self._shape != (h, w):
             self._shape = (h, w)
-            self._a = np.empty((sh, sw), np.uint8)
+            self._lo = np.empty((sh, sw), np.uint8)
+            self._hi = np.empty((sh, sw), np.uint8)
+            self._col = np.empty((sh, 3 * sw), np.float32)
             self._f = np.empty((sh, sw, 3), np.uint8)
             self._acc = np.empty((sh, 4 * sw), np.float32)
             self._acc2 = np.empty((sh, 4 * sw), np.float32)
             self._est = np.empty((sh, sw, 3), np.uint8)
             self._ok = np.empty((sh, sw), np.uint8)
-        cv2.resize(alpha, (sw, sh), dst=self._a, interpolation=cv2.INTER_AREA)
-        cv2.resize(fg, (sw, sh), dst=self._f, interpolation=cv2.INTER_AREA)
-        _spread_small(self._a, self._f, self.radius, self._acc, self._acc2, self._est, self._ok)
+        _block_stats(alpha, fg, self._lo, self._hi, self._f, self._col)
+        _spread_small(self._lo, self._hi, self._f, self.radius, self._acc, self._acc2, self._est, self._ok)
         _spread(alpha, fg, self._est, self._ok, s)
