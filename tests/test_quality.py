@@ -79,7 +79,7 @@ def test_screen_estimate_follows_uneven_light_and_shadow():
 @pytest.mark.parametrize("variant", ["livekey_edge", "livekey_refine", "livekey_plate"])
 @pytest.mark.parametrize("scene", list(synthetic.SCENES))
 def test_edge_colour_refined_and_plate_keys_beat_best_obs(report, scene, variant):
-    """Achieved: edge colour alone 0.80-0.94x OBS best, with refinement 0.69-0.94x (auto and
+    """Achieved: edge colour alone 0.77-0.95x OBS best, with refinement 0.64-0.94x (auto and
     plate); the 0.5x target is not reached. Leaks: auto < 0.2%, plate up to 0.29%."""
     row = report[scene]
     assert row[variant]["edge"] <= 0.96 * row["obs_best"]["edge"], row
@@ -91,4 +91,4 @@ def test_edge_colour_refined_and_plate_keys_beat_best_obs(report, scene, variant
 @pytest.mark.parametrize("variant", ["livekey_refine", "livekey_plate"])
 def test_refinement_mean_ratio(report, variant):
     ratios = [row[variant]["edge"] / row["obs_best"]["edge"] for row in report.values()]
-    assert np.mean(ratios) <= 0.83, ratios
+    assert np.mean(ratios) <= 0.81, ratios  # achieved 0.78
