@@ -49,7 +49,8 @@ def _median_ms(fn, repeats: int) -> tuple[float, float]:
 
 
 def measure_size(width: int, height: int, repeats: int = 40, settings: Settings | None = None) -> dict:
-    """Median (and mean) ms of the keyer's full path and of the kernel alone, plus a frame copy."""
+    """Median (and mean) ms of the keyer's full path, of it with edge_color on, and of the kernel
+    alone, plus a frame copy."""
     frames = bench_frames(width, height)
     back = synthetic.backdrop(width, height)
     keyer = Keyer(settings)
@@ -62,10 +63,19 @@ def measure_size(width: int, height: int, repeats: int = 40, settings: Settings 
     for _ in range(5):
         full()
     ms, mean_ms = _median_ms(full, repeats)
+    edge_keyer = Keyer((settings or Settings()).replace(edge_color=True))
+
+    def edge() -> None:
+        edge_keyer.composite(frames[next(counter) % len(frames)], back, out=out, alpha_out=alpha)
+
+    for _ in range(5):
+        edge()
+    edge_ms, _ = _median_ms(edge, repeats)
     screen, params = keyer.screen, keying.param_vector(keyer.settings, keyer.key_bgr)
     kernel_ms, _ = _median_ms(lambda: keying.key_composite(frames[0], screen, back, params, alpha, out), repeats)
     copy_ms, _ = _median_ms(lambda: np.copyto(out, frames[0]), repeats)
-    return {"ms": round(ms, 3), "mean_ms": round(mean_ms, 3), "kernel_ms": round(kernel_ms, 3),
+    return {"ms": round(ms, 3), "mean_ms": round(mean_ms, 3), "edge_color_ms": round(edge_ms, 3),
+            "kernel_ms": round(kernel_ms, 3),
             "copy_ms": round(copy_ms, 3), "stages": stage_costs(frames, back, screen, params, repeats)}
 
 
@@ -79,6 +89,8 @@ def stage_costs(frames: list[np.ndarray], back: np.ndarray, scr: np.ndarray, par
     keying.key_frame(frame, scr, params, alpha, fg)
     keyed = alpha.copy()
     refiner, stabilizer = matte.EdgeRefiner(4), matte.Stabilizer(0.7)
+    estimator = matte.ForegroundEstimator()
+    edge_fg = fg.copy()
     stabilizer(frames[1], alpha)
     work = np.empty_like(alpha)
     table = matte.levels_table(0.1, 0.9)
@@ -99,6 +111,7 @@ def stage_costs(frames: list[np.ndarray], back: np.ndarray, scr: np.ndarray, par
         "grow_1.5px": fresh(lambda: matte.grow(alpha, 1.5, work)),
         "fill_holes_9px": fresh(lambda: matte.fill_holes(alpha, 9, work)),
         "soften_2px": fresh(lambda: matte.soften(alpha, 2.0)),
+        "edge_color": lambda: (np.copyto(edge_fg, fg), estimator(keyed, edge_fg)),
         "recover_fg": lambda: keying.recover_foreground(frame, scr, keyed, params, fg),
         "composite": lambda: keying.composite(fg, keyed, back, out),
         "copy_alpha": lambda: np.copyto(alpha, keyed),
@@ -212,11 +225,11 @@ def format_results(results: dict) -> str:
     import numba
 
     lines = [f"numba threads: {numba.get_num_threads()}, layer: {numba.threading_layer()}",
-             "size        full path (median / mean ms)  kernel ms  copy ms  ffmpeg chain ms"]
+             "size        full path (median / mean ms)  kernel ms  copy ms  ffmpeg chain ms  with edge_color ms"]
     for size, r in results.items():
         ff = f"{r['ffmpeg_ms']:.1f} ({r['ffmpeg_ratio']}x slower)" if "ffmpeg_ms" in r else "-"
         lines.append(f"{size:<11} {r['ms']:>8.2f} / {r['mean_ms']:<8.2f}            {r['kernel_ms']:>7.2f}"
-                     f"  {r['copy_ms']:>7.2f}  {ff}")
+                     f"  {r['copy_ms']:>7.2f}  {ff:<15}  {r['edge_color_ms']:.2f}")
     for size, r in results.items():
         if "stages" in r:
             copy = r["stages"]["copy_alpha"]

@@ -109,6 +109,7 @@ def calibrate_frames(frames: list[np.ndarray]) -> Calibration:
         screen_high=float(np.clip(1 - 10 * noise_share, 0.6, 0.85)),
         screen_model="plate",
         refine=True,
+        edge_color=True,
     )
     figures = {"key_bgr": tuple(int(v) for v in key), "screen_share": round(share, 4),
                "hue_spread_deg": round(hue_spread, 2), "sat_low": round(sat_low, 3),

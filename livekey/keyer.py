@@ -39,7 +39,7 @@ def matte_stages(settings: Settings, keyer: Keyer) -> list[MatteStage]:
 
 def _matte_operations(settings: Settings, keyer: Keyer) -> list[MatteStage]:
     """The ``matte`` settings group as stages: stabilise, refine, clip, grow, fill, soften, then
-    recover the edge colour from the changed matte."""
+    recover the edge colour from the changed matte, then (edge_color) spread it from solid pixels."""
     stages: list[MatteStage] = []
     work: dict[str, np.ndarray] = {}
 
@@ -66,6 +66,9 @@ def _matte_operations(settings: Settings, keyer: Keyer) -> list[MatteStage]:
     if stages:
         stages.append(lambda frame, alpha, fg: keying.recover_foreground(frame, keyer.screen, alpha,
                                                                          keyer.params, fg))
+    if settings.edge_color:
+        estimator = matte.ForegroundEstimator()
+        stages.append(lambda frame, alpha, fg: estimator(alpha, fg))
     return stages
 
 

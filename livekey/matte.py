@@ -80,7 +80,7 @@ def _luma(b, g, r):
 
 
 @numba.njit(**_JIT)
-def _refine_row(src, scr, yf, band, al, lo, inv_span, black):
+def _refine_row(src, scr, yf, band, al, lo, inv_span, black, gate):
     for xx in range(al.shape[0]):
         i = 3 * xx
         y = _luma(np.float32(src[i]), np.float32(src[i + 1]), np.float32(src[i + 2]))
@@ -91,18 +91,18 @@ def _refine_row(src, scr, yf, band, al, lo, inv_span, black):
         # Clip black on the luma estimate: sensor noise alone must not make the screen visible.
         a_luma = max(a_luma - black, _F0) / (_F1 - black)
         # Trust luma only where foreground and screen differ enough in brightness.
-        w = min(max((ad - lo) * inv_span, _F0), _F1) * np.float32(band[xx] > 0)
+        w = min(max((ad - lo) * inv_span, _F0), _F1) * np.float32(band[xx] > 0) * np.float32(al[xx] > gate)
         a0 = np.float32(al[xx]) * np.float32(1.0 / 255.0)
         a = w * a_luma + (_F1 - w) * a0
         al[xx] = np.uint8(a * np.float32(255.0) + np.float32(0.5))
 
 
 @numba.njit(parallel=True, **_JIT)
-def _refine(frame, screen, yf, band, alpha, lo, inv_span, black):
+def _refine(frame, screen, yf, band, alpha, lo, inv_span, black, gate):
     h, w = alpha.shape
     frame2, screen2 = frame.reshape((h, w * 3)), screen.reshape((h, w * 3))
     for yy in numba.prange(h):
-        _refine_row(frame2[yy], screen2[yy], yf[yy], band[yy], alpha[yy], lo, inv_span, black)
+        _refine_row(frame2[yy], screen2[yy], yf[yy], band[yy], alpha[yy], lo, inv_span, black, gate)
 
 
 class EdgeRefiner:
@@ -110,13 +110,15 @@ class EdgeRefiner:
     ``alpha = (Y - Y_screen) / (Y_fg - Y_screen)`` where the foreground's luma ``Y_fg`` is spread
     outwards from nearby solid pixels (normalised box filters at quarter size, O(N)). Blended with
     the key's alpha by how much the two lumas differ (12..40 levels), so a subject as bright as
-    the screen keeps the colour key."""
+    the screen keeps the colour key. Pixels the key left at ``gate``/255 or below stay as keyed: luma
+    alone must not raise the screen's shadows and JPEG ringing into leaks."""
 
     LOW, HIGH = 12.0, 40.0
     SCALE = 4
 
-    def __init__(self, radius: int = 4, black: float = 0.2) -> None:
+    def __init__(self, radius: int = 4, black: float = 0.25, gate: int = 20) -> None:
         self.radius = radius
+        self.gate = gate
         self.black = black
         self._shape: tuple[int, int] | None = None
 
@@ -155,7 +157,7 @@ class EdgeRefiner:
         self._band[alpha >= 253] = 0
         self._band[cv2.resize(cover, (w, h), interpolation=cv2.INTER_NEAREST) == 0] = 0
         _refine(frame, screen, self._yf, self._band, alpha, np.float32(self.LOW),
-                np.float32(1.0 / (self.HIGH - self.LOW)), np.float32(self.black))
+                np.float32(1.0 / (self.HIGH - self.LOW)), np.float32(self.black), np.uint8(self.gate))
 
 
 @numba.njit(**_JIT)
@@ -215,3 +217,134 @@ def status_view(alpha: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     out[alpha >= 253] = 255
     out[alpha <= 2] = 0
     return out
+
+
+@numba.njit(**_JIT)
+def _block_row(al, src, lo, hi, col):
+    """Accumulate one pixel row into its row of 4-pixel blocks: alpha min/max and the colour sum
+    (flat views; the block width is a constant so the loop vectorises)."""
+    for j in range(lo.shape[0]):
+        x = 4 * j
+        lo[j] = min(min(min(al[x], al[x + 1]), min(al[x + 2], al[x + 3])), lo[j])
+        hi[j] = max(max(max(al[x], al[x + 1]), max(al[x + 2], al[x + 3])), hi[j])
+        i = 3 * x
+        for c in range(3):
+            col[3 * j + c] += (np.float32(src[i + c]) + np.float32(src[i + 3 + c]) + np.float32(src[i + 6 + c])
+                               + np.float32(src[i + 9 + c]))
+
+
+@numba.njit(parallel=True, **_JIT)
+def _block_stats(alpha, fg, a_lo, a_hi, f_small, col):
+    """Per 4 x 4 block: alpha min and max, and the mean colour, in one pass."""
+    scale = 4
+    h, w = alpha.shape
+    sh, sw = a_lo.shape
+    fg2 = fg.reshape((h, w * 3))
+    inv = np.float32(1.0 / (scale * scale))
+    for j in numba.prange(sh):
+        a_lo[j, :] = 255
+        a_hi[j, :] = 0
+        col[j, :] = _F0
+        for y in range(j * scale, (j + 1) * scale):
+            _block_row(alpha[y], fg2[y], a_lo[j], a_hi[j], col[j])
+        for x in range(sw):
+            for c in range(3):
+                f_small[j, x, c] = np.uint8(col[j, 3 * x + c] * inv + np.float32(0.5))
+
+
+@numba.njit(parallel=True, **_JIT)
+def _spread_small(a_lo, a_hi, f_small, radius, acc, acc2, est, ok):
+    """Normalised box filter of the solid blocks' colour at small size, then ``est`` (the spread
+    colour) and ``ok`` (the block's class). ``acc`` and ``acc2`` are (h, 4 w) float32 scratch:
+    per block the solid-weighted colour and the solid count, as flat rows so the loops vectorise."""
+    sh, sw = a_lo.shape
+    for y in numba.prange(sh):
+        for x in range(sw):
+            solid = np.float32(a_lo[y, x] >= 250)
+            acc[y, 4 * x] = solid * np.float32(f_small[y, x, 0])
+            acc[y, 4 * x + 1] = solid * np.float32(f_small[y, x, 1])
+            acc[y, 4 * x + 2] = solid * np.float32(f_small[y, x, 2])
+            acc[y, 4 * x + 3] = solid
+    for y in numba.prange(sh):  # vertical window sums, row by row
+        for i in range(4 * sw):
+            acc2[y, i] = _F0
+        for t in range(max(0, y - radius), min(sh, y + radius + 1)):
+            for i in range(4 * sw):
+                acc2[y, i] += acc[t, i]
+    for y in numba.prange(sh):  # horizontal window sums, then the normalised colour
+        for x in range(sw):
+            b = g = r = n = _F0
+            for t in range(max(0, x - radius), min(sw, x + radius + 1)):
+                b += acc2[y, 4 * t]
+                g += acc2[y, 4 * t + 1]
+                r += acc2[y, 4 * t + 2]
+                n += acc2[y, 4 * t + 3]
+            inv = _F1 / max(n, np.float32(1e-3))
+            est[y, x, 0] = np.uint8(min(b * inv + np.float32(0.5), np.float32(255.0)))
+            est[y, x, 1] = np.uint8(min(g * inv + np.float32(0.5), np.float32(255.0)))
+            est[y, x, 2] = np.uint8(min(r * inv + np.float32(0.5), np.float32(255.0)))
+            # 0: nothing to do (far from solid, all screen, or all 255); 1: near solid, every
+            # visible pixel takes the spread colour; 2: a solid block, only its soft pixels do.
+            near = n > np.float32(0.5)
+            lo, hi = a_lo[y, x], a_hi[y, x]
+            ok[y, x] = 0 if (not near or hi == 0 or lo == 255) else (2 if lo >= 250 else 1)
+
+
+@numba.njit(parallel=True, **_JIT)
+def _spread(alpha, fg, est, ok, scale):
+    """Write the spread colour into the edge band, visiting only the blocks ``ok`` marks."""
+    h, w = alpha.shape
+    sh, sw = ok.shape
+    for j in numba.prange(sh):
+        y1 = h if j == sh - 1 else (j + 1) * scale
+        for jx in range(sw):
+            o = ok[j, jx]
+            if o == 0:
+                continue
+            x1 = w if jx == sw - 1 else (jx + 1) * scale
+            for y in range(j * scale, y1):
+                for x in range(jx * scale, x1):
+                    a = alpha[y, x]
+                    if a > 0 and (a < 255 or o == 1):
+                        fg[y, x, 0] = est[j, jx, 0]
+                        fg[y, x, 1] = est[j, jx, 1]
+                        fg[y, x, 2] = est[j, jx, 2]
+
+
+class ForegroundEstimator:
+    """Edge colour from the solid foreground nearby, not from the edge pixel itself.
+
+    A webcam sends colour at half resolution (4:2:0) and JPEG smears it further, so the colour of
+    an edge pixel is mixed with the screen's and un-mixing cannot undo that. Here the colour of
+    solid blocks (alpha >= 250 over a whole 4 x 4 block) is spread outwards by
+    normalised convolution, ``F = box(F w) / box(w)`` (the idea of blur-fusion foreground
+    estimation, Forte and Pitie 2021), at quarter size; the other visible pixels within
+    ``radius`` blocks of solid (the edge band) take that colour. Only the band's blocks are
+    visited at full size, so the cost is one pass of block statistics plus the band.
+    """
+
+    SCALE = 4
+
+    def __init__(self, radius: int = 1) -> None:
+        self.radius = radius
+        self._shape: tuple[int, int] | None = None
+
+    def __call__(self, alpha: np.ndarray, fg: np.ndarray) -> None:
+        h, w = alpha.shape
+        s = self.SCALE
+        if h < s or w < s:
+            return
+        sw, sh = w // s, h // s
+        if self._shape != (h, w):
+            self._shape = (h, w)
+            self._lo = np.empty((sh, sw), np.uint8)
+            self._hi = np.empty((sh, sw), np.uint8)
+            self._col = np.empty((sh, 3 * sw), np.float32)
+            self._f = np.empty((sh, sw, 3), np.uint8)
+            self._acc = np.empty((sh, 4 * sw), np.float32)
+            self._acc2 = np.empty((sh, 4 * sw), np.float32)
+            self._est = np.empty((sh, sw, 3), np.uint8)
+            self._ok = np.empty((sh, sw), np.uint8)
+        _block_stats(alpha, fg, self._lo, self._hi, self._f, self._col)
+        _spread_small(self._lo, self._hi, self._f, self.radius, self._acc, self._acc2, self._est, self._ok)
+        _spread(alpha, fg, self._est, self._ok, s)

@@ -68,9 +68,12 @@ def livekey_key(frame: np.ndarray, back: np.ndarray, settings: Settings | None =
     return alpha.copy(), comp.copy()
 
 
-# livekey's variants in the report: untuned auto key, auto key with edge refinement, and the
-# scene's clean plate with edge refinement (what ``livekey calibrate`` sets up).
-VARIANTS = {"livekey": {}, "livekey_refine": {"refine": True}, "livekey_plate": {"refine": True}}
+# livekey's variants in the report: untuned auto key, auto key with edge colour from the solid
+# foreground, the same with luma edge refinement, and the scene's clean plate with both (what
+# ``livekey calibrate`` sets up).
+VARIANTS = {"livekey": {}, "livekey_edge": {"edge_color": True},
+            "livekey_refine": {"refine": True, "edge_color": True},
+            "livekey_plate": {"refine": True, "edge_color": True}}
 _OBS_CACHE: dict[tuple, tuple] = {}
 
 
