@@ -63,7 +63,7 @@ def cmd_key(args: argparse.Namespace) -> int:
     stack.validate()
     frame = images.read_image(args.input, "input")
     h, w = frame.shape[:2]
-    top = _read_overlay(args.overlay, w, h) if args.overlay else None
+    top = overlay.fit_overlay(read_overlay(args.overlay), w, h) if args.overlay else None
     keyer = Keyer(settings, mask_stack=stack)
     if args.backdrop:
         back = images.read_image(args.backdrop, "backdrop", keep_alpha=True)
@@ -96,13 +96,14 @@ def cmd_key(args: argparse.Namespace) -> int:
     return 0
 
 
-def _read_overlay(path: str, width: int, height: int):
-    from livekey import images, overlay
+def read_overlay(path: str):
+    """An RGBA overlay image (BGRA uint8), refusing one without transparency."""
+    from livekey import images
 
     top = images.read_image(path, "overlay", keep_alpha=True)
     if top.shape[2] != 4:
         raise LivekeyError(f"overlay {path} has no alpha channel; use a PNG with transparency")
-    return overlay.fit_overlay(top, width, height)
+    return top
 
 
 # --- livekey calibrate -----------------------------------------------------
@@ -207,6 +208,8 @@ def configure_run(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--as-fast-as-possible", action="store_true",
                    help="read files (and demo) as fast as they can be processed, without pacing or drops")
     p.add_argument("--no-loop", action="store_true", help="stop at the end of a video file instead of looping")
+    p.add_argument("--overlay", metavar="IMAGE", help="an RGBA image (logo, lower third) put over the composite, "
+                                                     "scaled to cover it")
     add_mask_arguments(p)
     add_arguments(p)
     p.set_defaults(func=cmd_run)
@@ -229,6 +232,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         raise LivekeyError("--duration must be a positive number of seconds")
     profile = load_profile(args)
     profile.masks.validate()  # a bad mask file fails now, not on the first frame
+    top = read_overlay(args.overlay) if args.overlay else None
     backdrop = open_backdrop(args.backdrop)
     source = open_source(args.source, paced=not args.as_fast_as_possible, loop=not args.no_loop)
     width, height = source.size
@@ -245,7 +249,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             sink.close()
         source.close()
         raise
-    pipeline = Pipeline(source, profile.settings, backdrop, sinks, masks=profile.masks)
+    pipeline = Pipeline(source, profile.settings, backdrop, sinks, masks=profile.masks, overlay=top)
     preview = not args.no_preview and has_screen()
     described = (f"source {source.info}; backdrop {backdrop.info}; sinks: "
                  + (", ".join(getattr(s, "info", s.name) for s in sinks) or "none"))

@@ -72,6 +72,12 @@ def _matte_operations(settings: Settings, keyer: Keyer) -> list[MatteStage]:
     return stages
 
 
+# An auto-detected key colour is measured again this many frames after the first and the median
+# of all measurements kept: a camera's exposure and white balance settle over the first seconds,
+# and a first frame mostly filled by the subject is outvoted.
+AUTO_KEY_REMEASURE = (5, 15, 30, 45, 60, 90)
+
+
 class Keyer:
     """Keys BGR uint8 frames. Not thread-safe: one thread calls the keying methods;
     :meth:`update` may be called from any thread."""
@@ -87,6 +93,8 @@ class Keyer:
         self._params: np.ndarray | None = None
         self._screen: np.ndarray | None = None
         self._frames_since_screen = 0
+        self._key_samples: list[tuple[int, int, int]] = []  # auto key colour measurements so far
+        self._frames_since_key = 0
         self._alpha: np.ndarray | None = None
         self._out: np.ndarray | None = None
         self._fg: np.ndarray | None = None
@@ -130,11 +138,16 @@ class Keyer:
                 # The empty screen is the surest place to find its colour.
                 source = self._load_plate(w, h) if self.uses_plate else frame
                 self.key_bgr = screen.detect_key_color(source)
+                self._key_samples = [self.key_bgr]
+                self._frames_since_key = 0
             self._params = keying.param_vector(self.settings, self.key_bgr)
             self.stages = matte_stages(self.settings, self)
             self._screen_stale = True
         if size_changed:
             self._screen_stale = True
+        self._frames_since_key += 1
+        if len(self._key_samples) and self._frames_since_key in AUTO_KEY_REMEASURE and not self.uses_plate:
+            self._remeasure_key(frame)
         if self.uses_plate:
             self._frames_since_screen += 1
             plate = self._load_plate(w, h)
@@ -174,6 +187,20 @@ class Keyer:
     def params(self) -> np.ndarray | None:
         """The kernel parameter vector of the current settings."""
         return self._params
+
+    def _remeasure_key(self, frame: np.ndarray) -> None:
+        """Refine an auto key colour over the first seconds: the median of repeated detections."""
+        if self.settings.key_color != "auto" or not self.masks.uses_key:
+            return
+        try:
+            self._key_samples.append(screen.detect_key_color(frame))
+        except LivekeyError:
+            return  # the subject fills this frame: keep what we have
+        median = tuple(int(v) for v in np.median(np.array(self._key_samples), axis=0))
+        if median != self.key_bgr:
+            self.key_bgr = median
+            self._params = keying.param_vector(self.settings, self.key_bgr)
+            self._screen_stale = True
 
     @property
     def screen(self) -> np.ndarray | None:

@@ -159,8 +159,10 @@ class Pipeline:
     """Capture -> key -> composite -> sinks, on threads. See the module docstring."""
 
     def __init__(self, source: Source, settings: Settings, backdrop: Backdrop, sinks: Sequence[Sink] = (),
-                 masks: MaskStack | None = None) -> None:
+                 masks: MaskStack | None = None, overlay: np.ndarray | None = None) -> None:
         self._source = source
+        self._overlay: tuple[np.ndarray, dict] | None = None
+        self.set_overlay(overlay)
         self._next_source: Source | None = None
         self._settings = settings
         self._backdrop = backdrop
@@ -240,6 +242,11 @@ class Pipeline:
     @property
     def settings(self) -> Settings:
         return self._settings
+
+    def set_overlay(self, overlay: np.ndarray | None) -> None:
+        """Put a straight-alpha BGRA image (a logo, a lower third) over every composite from the
+        next frame on, scaled to cover the frame; None removes it."""
+        self._overlay = None if overlay is None else (overlay, {})  # the image and its fits by size
 
     def update_masks(self, masks: MaskStack) -> None:
         """Use the mask stack ``masks`` from the next frame on (thread-safe)."""
@@ -405,4 +412,11 @@ class Pipeline:
             back = backdrop.frame(frame, prev_alpha)
             alpha, composite = self._keyer.composite(frame, back, out=np.empty((h, w, 3), np.uint8),
                                                      alpha_out=np.empty((h, w), np.uint8))
+        if self._overlay is not None:
+            from livekey import overlay
+
+            image, fits = self._overlay
+            if (w, h) not in fits:  # fitted once per frame size, not per frame
+                fits[(w, h)] = overlay.fit_overlay(image, w, h)
+            overlay.overlay_rgba(composite, fits[(w, h)])
         return Output(index, captured_at, frame, alpha, composite, self._keyer.settings)

@@ -41,3 +41,27 @@ def test_fused_and_staged_paths_agree():
     k.stages = [lambda frame, alpha, fg: None]
     a2, c2 = k.composite(f.image, back)
     assert np.array_equal(a1, a2) and np.abs(c1.astype(int) - c2).max() <= 1
+
+
+def test_auto_key_colour_is_refined_over_the_first_frames():
+    """A first frame from a camera still settling its white balance is outvoted by later ones."""
+    layers = synthetic.build_layers("portrait", 160, 90)
+    settled = synthetic.render(layers, seed=1).image
+    tinted = np.clip(settled.astype(np.int16) + (40, -30, 0), 0, 255).astype(np.uint8)  # too blue at first
+    back = synthetic.backdrop(160, 90)
+    k = Keyer()
+    k.composite(tinted, back)
+    first = np.array(k.key_bgr)
+    for _ in range(60):
+        k.composite(settled, back)
+    truth = np.median(settled[layers.alpha < 0.01], axis=0)
+    assert np.abs(first - truth).max() > 20  # the first guess was off
+    assert np.abs(np.array(k.key_bgr) - truth).max() < np.abs(first - truth).max() / 2
+
+
+def test_explicit_key_colour_is_never_remeasured():
+    f = synthetic.scene("portrait", 160, 90)
+    k = Keyer(Settings(key_color="#30b13e"))
+    for _ in range(20):
+        k.composite(f.image, synthetic.backdrop(160, 90))
+    assert k.key_bgr == (0x3E, 0xB1, 0x30)

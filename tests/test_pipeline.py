@@ -277,3 +277,13 @@ def test_mask_stack_applies_in_the_pipeline_and_changes_live():
     early, late = outputs[1], outputs[-1]
     assert early.alpha[:, 90:].max() == 0  # the right half is garbage: all screen
     assert late.alpha[:, 90:].max() == 255  # without the mask the subject's right side is back
+
+
+def test_overlay_goes_over_every_composite():
+    logo = np.zeros((20, 40, 4), np.uint8)
+    logo[:, 20:] = (0, 0, 255, 255)  # right half opaque red, left half transparent
+    src = sources.open_source("demo:160x96@60")
+    pipe = Pipeline(src, FLAT, backdrops.open_backdrop("#0000ff"), overlay=logo)
+    out = collect_with(pipe, lambda o, n: None, 5)[-1]
+    assert (out.composite[:, 100:] == (0, 0, 255)).all()  # covered by the logo's opaque half
+    assert (out.composite[:, :60] != (0, 0, 255)).any(axis=2).all()  # the transparent half shows the key

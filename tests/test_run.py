@@ -78,6 +78,8 @@ def test_run_without_camera_names_demo():
     (["--backdrop", "transparent", "--record", "x.mp4"], "cannot hold transparency"),
     (["--duration", "0"], "--duration"),
     (["--hue-width", "500"], "hue_width"),
+    (["--overlay", "nothere.png"], "overlay nothere.png does not exist"),
+    (["--mask", "garbage:rect:0,0"], "garbage:rect:0,0"),
 ])
 def test_run_bad_input_is_one_line(args, message, tmp_path):
     args = [a.replace("x.mp4", str(tmp_path / "x.mp4")) if a.endswith("x.mp4") and "/" not in a else a
