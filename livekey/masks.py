@@ -46,6 +46,7 @@ import numba
 import numpy as np
 
 from livekey.errors import LivekeyError
+from livekey.matte import GuidedUpsampler
 from livekey.settings import FrozenValues, Setting, read_toml
 
 MODES = ("add", "subtract", "intersect", "replace")
@@ -172,6 +173,8 @@ LAYER_TYPES: dict[str, LayerType] = {t.name: t for t in (
         _f("activation", "choice", "none", "Apply to the output: none (already 0..1) or sigmoid (logits).",
            choices=("none", "sigmoid")),
         _f("every", "int", 1, "Run the model every N frames, reusing the mask in between.", "frames", 1.0, 30.0),
+        _f("guided", "bool", True, "Scale the model's mask up with a guided filter on the frame, so its "
+           "edges follow the picture's edges (false: plain bilinear)."),
     ), main="model"),
 )}
 
@@ -712,9 +715,10 @@ def plate_noise(frame: np.ndarray, plate: np.ndarray, luma_weight: float, step: 
     return float(np.median(d))
 
 
-def segment_mask(net: cv2.dnn.Net, frame: np.ndarray, layer: MaskLayer, out: np.ndarray) -> np.ndarray:
+def segment_mask(net: cv2.dnn.Net, frame: np.ndarray, layer: MaskLayer, out: np.ndarray,
+                 upsampler: GuidedUpsampler | None = None) -> np.ndarray:
     """Run a segmentation net on ``frame`` at the layer's input size and write the person mask,
-    scaled up to the frame, into ``out`` (H, W) uint8."""
+    scaled up to the frame (guided by the frame when ``layer.guided``), into ``out`` (H, W) uint8."""
     w, h = (int(v) for v in layer.size.split("x"))
     blob = cv2.dnn.blobFromImage(frame, layer.scale, (w, h), (layer.mean,) * 3, swapRB=layer.rgb, crop=False)
     try:
@@ -727,6 +731,8 @@ def segment_mask(net: cv2.dnn.Net, frame: np.ndarray, layer: MaskLayer, out: np.
     if layer.activation == "sigmoid":
         plane = 1.0 / (1.0 + np.exp(-plane))
     small = np.clip(plane * 255.0 + 0.5, 0, 255).astype(np.uint8)
+    if layer.guided:
+        return (upsampler or GuidedUpsampler())(small, frame, out)
     cv2.resize(small, (out.shape[1], out.shape[0]), dst=out, interpolation=cv2.INTER_LINEAR)
     return out
 
@@ -779,6 +785,7 @@ class _Step:
             self._window = 2 * max(1, round(1.5 * height / 360)) + 1
         elif layer.type == "segment":
             self._net = _load_net(layer.model)
+            self._upsampler = GuidedUpsampler()
             self._raw = np.empty((height, width), np.uint8)
 
     def mask(self, frame: np.ndarray, fg: np.ndarray) -> np.ndarray:
@@ -807,7 +814,7 @@ class _Step:
                 unmix_plate(frame, self._plate, self._buf, fg)
             return feather_invert(self._buf, layer.feather, layer.invert, self._buf)
         if self._count % layer.every == 0:
-            segment_mask(self._net, frame, layer, self._raw)
+            segment_mask(self._net, frame, layer, self._raw, self._upsampler)
         self._count += 1
         return feather_invert(self._raw, layer.feather, layer.invert, self._buf)
 

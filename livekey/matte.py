@@ -348,3 +348,51 @@ class ForegroundEstimator:
         _block_stats(alpha, fg, self._lo, self._hi, self._f, self._col)
         _spread_small(self._lo, self._hi, self._f, self.radius, self._acc, self._acc2, self._est, self._ok)
         _spread(alpha, fg, self._est, self._ok, s)
+
+
+class GuidedUpsampler:
+    """Upscale a low-resolution mask to the frame so its edges follow the frame's own edges.
+
+    The fast guided filter (He and Sun, 2015): per-window linear coefficients ``q = a I + b``
+    of the mask against the luma ``I`` are fitted at the mask's resolution, smoothed, scaled up
+    and applied to the full-resolution luma. Costs a few full-size passes, so it suits a mask
+    made every few frames (a segmentation model), not the per-frame key. Buffers are kept.
+
+    ``radius`` is in low-resolution pixels; ``eps`` (luma variance, 0..1 units squared) sets how
+    strong an edge must be to be followed.
+    """
+
+    def __init__(self, radius: int = 2, eps: float = 1e-3) -> None:
+        self.ksize = (2 * radius + 1, 2 * radius + 1)
+        self.eps = eps
+        self._full: dict[str, np.ndarray] = {}
+
+    def _buffer(self, name: str, shape: tuple[int, ...], dtype) -> np.ndarray:
+        buf = self._full.get(name)
+        if buf is None or buf.shape != shape:
+            buf = self._full[name] = np.empty(shape, dtype)
+        return buf
+
+    def __call__(self, mask: np.ndarray, frame: np.ndarray, out: np.ndarray) -> np.ndarray:
+        """``mask`` (h, w) uint8 at low resolution, ``frame`` (H, W, 3) BGR; writes ``out`` (H, W) uint8."""
+        h, w = mask.shape
+        height, width = out.shape
+        luma = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY, dst=self._buffer("luma", (height, width), np.uint8))
+        guide = cv2.resize(luma, (w, h), interpolation=cv2.INTER_AREA).astype(np.float32) * (1 / 255)
+        p = mask.astype(np.float32) * (1 / 255)
+        box = lambda img: cv2.boxFilter(img, -1, self.ksize)  # noqa: E731
+        mean_i, mean_p = box(guide), box(p)
+        var_i = box(guide * guide) - mean_i * mean_i
+        a = (box(guide * p) - mean_i * mean_p) / (var_i + self.eps)
+        b = mean_p - a * mean_i
+        big_a = cv2.resize(box(a), (width, height), dst=self._buffer("a", (height, width), np.float32),
+                           interpolation=cv2.INTER_LINEAR)
+        big_b = cv2.resize(box(b), (width, height), dst=self._buffer("b", (height, width), np.float32),
+                           interpolation=cv2.INTER_LINEAR)
+        # q = a * I + b, with I the full-resolution luma in 0..1, written straight to uint8 levels.
+        cv2.multiply(big_a, luma, dst=big_a, dtype=cv2.CV_32F)
+        cv2.scaleAdd(big_b, 255.0, big_a, dst=big_a)
+        np.clip(big_a, 0, 255, out=big_a)
+        np.add(big_a, 0.5, out=big_a)
+        out[:] = big_a  # the cast truncates; the 0.5 above rounds
+        return out

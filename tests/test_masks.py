@@ -174,7 +174,7 @@ def tiny_model(tmp_path_factory):
 def test_segment_layer_runs_the_model(tiny_model):
     rng = np.random.default_rng(3)
     frame = rng.integers(0, 256, (24, 32, 3), dtype=np.uint8)
-    layer = MaskLayer("segment", model=tiny_model, size="32x24")
+    layer = MaskLayer("segment", model=tiny_model, size="32x24", guided=False)
     out = np.empty((24, 32), np.uint8)
     masks.segment_mask(masks._load_net(tiny_model), frame, layer, out)
     assert np.abs(out - expected_segment(frame) * 255).max() <= 1.0

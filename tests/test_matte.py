@@ -1,5 +1,6 @@
 """Matte operations, edge refinement and temporal stability."""
 
+import cv2
 import numpy as np
 import pytest
 
@@ -112,3 +113,25 @@ def test_edge_refinement_does_not_raise_leaks():
     a = Keyer(Settings(refine=True)).matte(f.image)[0]
     b = Keyer(Settings()).matte(f.image)[0]
     assert (a[clear] > 25).mean() <= (b[clear] > 25).mean() + 0.001
+
+
+def test_guided_upsample_puts_the_mask_edge_on_the_picture_edge():
+    from livekey.matte import GuidedUpsampler
+
+    frame = np.zeros((96, 128, 3), np.uint8)
+    frame[:, 53:] = 200  # the picture's edge at x = 53
+    small = np.zeros((24, 32), np.uint8)
+    small[:, 14:] = 255  # a coarse mask whose edge lands at x = 56 when scaled up
+    small = cv2.GaussianBlur(small, (0, 0), 1.0)
+    out = np.empty((96, 128), np.uint8)
+    GuidedUpsampler()(small, frame, out)
+    row = out[48].astype(int)
+    assert row[:53].max() < 10 and row[53:].min() > 150  # one step, on the picture's edge
+    bilinear = cv2.resize(small, (128, 96), interpolation=cv2.INTER_LINEAR)[48].astype(int)
+    assert ((bilinear > 10) & (bilinear < 150)).sum() >= 6  # where plain scaling leaves a soft ramp
+
+
+def test_segment_layer_is_guided_by_default():
+    from livekey.masks import MaskLayer
+
+    assert MaskLayer("segment", model="m.onnx").guided is True
