@@ -21,7 +21,7 @@ from livekey.errors import LivekeyError
 from livekey.images import fit_cover, read_image
 from livekey.sources import IMAGE_SUFFIXES
 
-ASSETS = Path(__file__).parent / "assets"
+ASSETS = Path(__file__).resolve().parents[1] / "assets"  # the repository's assets/ folder
 DEFAULT_BACKDROP = ASSETS / "backdrop.jpg"
 COLOR_NAMES = {  # BGR
     "black": (0, 0, 0), "white": (255, 255, 255), "grey": (128, 128, 128), "gray": (128, 128, 128),
@@ -170,7 +170,12 @@ def open_backdrop(spec: str | None) -> Backdrop:
     """Open a backdrop from its spec (see the module docstring); None means the bundled default."""
     spec = (spec or "default").strip()
     if spec == "default":
-        return image_backdrop(str(DEFAULT_BACKDROP))
+        if DEFAULT_BACKDROP.exists():
+            return image_backdrop(str(DEFAULT_BACKDROP))
+        # Installed without the repository's assets/: the bundled image is this generator's output.
+        from livekey.synthetic import backdrop as generated
+
+        return _Sized(generated(1920, 1080, seed=7), "default (generated)")
     if spec == "transparent":
         return TransparentBackdrop()
     if spec == "blur":

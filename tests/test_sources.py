@@ -238,3 +238,11 @@ def test_video_backdrop_advances_and_loops(tmp_path):
         time.sleep(1 / 200)
     back.close()
     assert 3 <= len(seen) <= 5  # the four frames of the loop (and not a new picture every call)
+
+
+def test_default_backdrop_without_the_assets_folder_is_generated(monkeypatch, tmp_path):
+    monkeypatch.setattr(backdrops, "DEFAULT_BACKDROP", tmp_path / "missing.jpg")
+    bd = backdrops.open_backdrop(None)
+    assert bd.info == "default (generated)"
+    frame = np.zeros((90, 160, 3), np.uint8)
+    assert bd.frame(frame, None).shape == (90, 160, 3)
