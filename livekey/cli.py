@@ -173,7 +173,8 @@ def configure_quality(sub: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser("quality", help="score livekey, OBS Chroma Key (grid-searched) and HSV inRange "
                                        "on synthetic scenes with ground truth")
-    p.add_argument("--json", action="store_true", help="print the full report as JSON")
+    p.add_argument("--json", action="store_true",
+                   help='print the full report as JSON: {"scenes": {...}, "temporal": {...}}')
     p.add_argument("--scenes", nargs="+", choices=list(SCENES), help="scenes to score (default all)")
     p.set_defaults(func=cmd_quality)
 
@@ -182,7 +183,11 @@ def cmd_quality(args: argparse.Namespace) -> int:
     from livekey import quality
 
     results = quality.report(args.scenes)
-    print(json.dumps(results) if args.json else quality.format_table(results))
+    temporal = {name: quality.temporal_report(name) for name in args.scenes or quality.TEMPORAL_SCENES}
+    if args.json:
+        print(json.dumps({"scenes": results, "temporal": temporal}))
+    else:
+        print(quality.format_table(results) + "\n\n" + quality.format_temporal(temporal))
     return 0
 
 

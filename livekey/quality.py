@@ -141,6 +141,20 @@ def moving_sequence(name: str = "portrait", width: int = 320, height: int = 180,
     return [synthetic.render(layers, dx=dx, seed=seed + 100 + i) for i, dx in enumerate(offsets)]
 
 
+TEMPORAL_SCENES = ("portrait", "blond", "glass")
+
+
+def format_temporal(results: dict[str, dict[str, float]]) -> str:
+    """A Markdown table of :func:`temporal_report` per scene."""
+    lines = ["| scene | keyer | flicker on still edges (dtSSD x100) | on moving edges | edge alpha MAE, moving |",
+             "| --- | --- | ---: | ---: | ---: |"]
+    for scene, r in results.items():
+        for label in ("frame_by_frame", "stabilised"):
+            lines.append(f"| {scene} | {label.replace('_', ' ')} | {r[label + '_dt_still']:.2f} | "
+                         f"{r[label + '_dt_moving']:.2f} | {r[label + '_moving_edge_mae']:.3f} |")
+    return "\n".join(lines)
+
+
 def temporal_report(name: str = "portrait", strength: float = 0.7, **kwargs) -> dict[str, float]:
     """Temporal error (dtSSD-like: RMS of the frame-to-frame alpha change minus the truth's change,
     x100, in the edge band) on the still and the moving part of a sequence, stabilised and

@@ -92,3 +92,11 @@ def test_edge_colour_refined_and_plate_keys_beat_best_obs(report, scene, variant
 def test_refinement_mean_ratio(report, variant):
     ratios = [row[variant]["edge"] / row["obs_best"]["edge"] for row in report.values()]
     assert np.mean(ratios) <= 0.81, ratios  # achieved 0.78
+
+
+def test_quality_command_prints_both_tables(capsys):
+    from livekey.cli import main
+
+    assert main(["quality", "--scenes", "blue"]) == 0
+    out = capsys.readouterr().out
+    assert "| blue | livekey |" in out and "| blue | stabilised |" in out
