@@ -238,8 +238,11 @@ class PreviewWidget(QWidget):
             painter.setRenderHint(QPainter.SmoothPixmapTransform)
         painter.drawImage(QRectF(x, y, w, h), self._image)
         painter.setPen(QColor(255, 255, 255))
-        label = views.VIEW_TITLES[self.mode] + ("  \u2022  eyedropper: click or drag on the screen"
-                                                if self.eyedropper else "")
+        label = views.VIEW_TITLES[self.mode]
+        if self.eyedropper:
+            label += "  \u2022  eyedropper: click or drag on the screen"
+        elif self.edit_layer is not None:
+            label += "  \u2022  editing the shape: drag a handle or the shape (Esc ends)"
         text_rect = QRect(int(x) + 8, int(y) + 6, int(w) - 16, 22)
         painter.fillRect(painter.boundingRect(text_rect, Qt.AlignLeft, label).adjusted(-4, -2, 4, 2),
                          QColor(0, 0, 0, 150))
