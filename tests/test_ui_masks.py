@@ -80,8 +80,11 @@ def test_remove_reorder_and_toggle_change_the_keyers_stack(window, qtbot):
     assert window.masks[1] == rect.replace(enabled=False)
 
     window.mask_panel.list.setCurrentRow(1)
-    window.mask_panel.controls["feather"].spin.setValue(6.0)  # the generated field controls edit the layer
-    qtbot.waitUntil(lambda: window.pipeline.keyer.masks[1].feather == 6.0, timeout=5000)
+    feather = window.mask_panel.controls["feather"]
+    feather.slider.setValue(15)  # the generated field controls edit the layer: 15 / 1000 of 0..200 px
+    qtbot.waitUntil(lambda: window.pipeline.keyer.masks[1].feather == 3.0, timeout=5000)
+    feather.slider.setValue(30)  # the slider under the mouse survives the edit it made
+    assert window.mask_panel.controls["feather"] is feather and window.masks[1].feather == 6.0
     window.mask_panel.controls["mode"].widget.setCurrentText("subtract")
     qtbot.waitUntil(lambda: window.pipeline.keyer.masks[1].mode == "subtract", timeout=5000)
 

@@ -107,6 +107,7 @@ class MaskPanel(QGroupBox):
             buttons.addWidget(button)
         self.details = QWidget()
         self.controls: dict[str, QWidget] = {}
+        self._details_type: str | None = "none yet"
         layout = QVBoxLayout(self)
         layout.addWidget(self.list)
         layout.addLayout(buttons)
@@ -130,25 +131,30 @@ class MaskPanel(QGroupBox):
         return self.stack[self.row] if 0 <= self.row < len(self.stack) else None
 
     def show_stack(self, stack: MaskStack, row: int | None = None) -> None:
-        """Show ``stack``, selecting ``row`` (default: keep the selection); fires no edits."""
-        row = self.row if row is None else row
-        rebuild = stack != self.stack or self.list.count() != len(stack)
+        """Show ``stack``, selecting ``row`` (default: keep the selection); fires no edits.
+
+        Rows and field controls are updated in place, so a slider being dragged or a shape being
+        dragged on the preview keeps its widgets."""
+        row = min(max(self.row if row is None else row, 0), len(stack) - 1)
         self.stack = stack
         self.list.blockSignals(True)
-        if rebuild:
-            self.list.clear()
-            for layer in stack:
-                item = QListWidgetItem(describe(layer))
+        while self.list.count() > len(stack):
+            self.list.takeItem(self.list.count() - 1)
+        for i, layer in enumerate(stack):
+            item = self.list.item(i)
+            if item is None:
+                item = QListWidgetItem()
                 item.setFlags(item.flags() | Qt.ItemIsUserCheckable)
-                item.setCheckState(Qt.Checked if layer.enabled else Qt.Unchecked)
-                item.setToolTip(LAYER_TYPES[layer.type].help)
                 self.list.addItem(item)
-        self.list.setCurrentRow(min(max(row, 0), len(stack) - 1))
+            item.setText(describe(layer))
+            item.setCheckState(Qt.Checked if layer.enabled else Qt.Unchecked)
+            item.setToolTip(LAYER_TYPES[layer.type].help)
+        self.list.setCurrentRow(row)
         self.list.blockSignals(False)
         self._show_details()
 
     def _show_details(self) -> None:
-        """The selected layer's fields as controls, in place of the previous layer's."""
+        """The selected layer's fields as controls (rebuilt when the layer type changes)."""
         layer = self.layer
         self.remove.setEnabled(layer is not None and layer.type != "key")
         self.up.setEnabled(self.row > 0)
@@ -156,10 +162,18 @@ class MaskPanel(QGroupBox):
         self.edit.setEnabled(layer is not None and layer.type == "shape")
         if not self.edit.isEnabled():
             self.edit.setChecked(False)
+        kind = layer.type if layer is not None else None
+        if kind != self._details_type:
+            self._build_details(layer)
+        for name, control in self.controls.items():
+            control.set_value(getattr(layer, name))
+
+    def _build_details(self, layer: MaskLayer | None) -> None:
         old, self.details = self.details, QWidget()
         self.layout().replaceWidget(old, self.details)
         old.deleteLater()
         self.controls = {}
+        self._details_type = layer.type if layer is not None else None
         if layer is None:
             return
         form = QFormLayout(self.details)
@@ -168,7 +182,6 @@ class MaskPanel(QGroupBox):
             if field.name in SKIPPED_FIELDS or field.kind not in EDITABLE_KINDS:
                 continue
             control = make_control(field)
-            control.set_value(getattr(layer, field.name))
             control.setToolTip(tooltip(field))
             control.changed.connect(lambda value, name=field.name: self._set_field(name, value))
             form.addRow(label_text(field), control)
