@@ -2,4 +2,34 @@
 
 import os
 
+import pytest
+
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+DEMO = "demo:320x180@30"
+BACKDROP = "#204060"  # dark blue: nothing like the green screen, so raw and composite differ
+
+
+def make_pipeline(settings=None):
+    """A real pipeline on the small demo source (not started)."""
+    from livekey.backdrops import open_backdrop
+    from livekey.pipeline import Pipeline
+    from livekey.settings import Settings
+    from livekey.sources import open_source
+
+    return Pipeline(open_source(DEMO), settings or Settings(), open_backdrop(BACKDROP))
+
+
+@pytest.fixture
+def window(qtbot, tmp_path):
+    """The control window on a started demo pipeline, showing frames; closed (pipeline stopped) after."""
+    from livekey.ui.window import open_window
+
+    pipeline = make_pipeline()
+    win = open_window(pipeline, None, source=DEMO, backdrop=BACKDROP, record_dir=tmp_path / "rec")
+    qtbot.addWidget(win)
+    pipeline.start()
+    qtbot.waitUntil(lambda: win.preview.output is not None, timeout=20000)
+    yield win
+    win.close()
+    pipeline.stop()

@@ -9,34 +9,13 @@ from pathlib import Path
 import av
 import numpy as np
 import pytest
+from conftest import make_pipeline
 from PyQt5.QtCore import QPoint, Qt, QTimer
 
-from livekey.backdrops import open_backdrop
-from livekey.pipeline import Pipeline
 from livekey.settings import Settings
-from livekey.sources import open_source
 from livekey.ui import run_window, views
 from livekey.ui.panel import SLIDER_STEPS
-from livekey.ui.window import format_recording, format_stats, open_window
-
-DEMO = "demo:320x180@30"
-BACKDROP = "#204060"  # dark blue: nothing like the green screen, so raw and composite differ
-
-
-def make_pipeline(settings: Settings | None = None) -> Pipeline:
-    return Pipeline(open_source(DEMO), settings or Settings(), open_backdrop(BACKDROP))
-
-
-@pytest.fixture
-def window(qtbot, tmp_path):
-    pipeline = make_pipeline()
-    win = open_window(pipeline, None, source=DEMO, backdrop=BACKDROP, record_dir=tmp_path / "rec")
-    qtbot.addWidget(win)
-    pipeline.start()
-    qtbot.waitUntil(lambda: win.preview.output is not None, timeout=20000)
-    yield win
-    win.close()
-    pipeline.stop()
+from livekey.ui.window import format_recording, format_stats
 
 
 def wait_frames(qtbot, win, n=3):

@@ -160,3 +160,27 @@ def patch_color(raw: np.ndarray, box: tuple[int, int, int, int]) -> str:
         raise ValueError(f"empty eyedropper box {box}")
     b, g, r = (int(round(c)) for c in patch.mean(axis=0))
     return f"#{r:02x}{g:02x}{b:02x}"
+
+
+def widget_to_normalised(point: tuple[float, float], rect: Rect) -> tuple[float, float] | None:
+    """A logical widget point as fractions of the picture's width and height (0..1 inside it;
+    outside the picture the numbers run past 0..1, as mask shapes may), or None with no picture."""
+    x, y, w, h = rect
+    if w <= 0 or h <= 0:
+        return None
+    return (point[0] - x) / w, (point[1] - y) / h
+
+
+def normalised_to_widget(point: tuple[float, float], rect: Rect) -> tuple[float, float]:
+    """The inverse of :func:`widget_to_normalised`."""
+    x, y, w, h = rect
+    return x + point[0] * w, y + point[1] * h
+
+
+def box_points(shape: str, a: tuple[float, float], b: tuple[float, float]) -> tuple[float, float, float, float]:
+    """A rect's (x0, y0, x1, y1) or an ellipse's (cx, cy, rx, ry) from a box dragged from a to b (normalised)."""
+    x0, x1 = sorted((a[0], b[0]))
+    y0, y1 = sorted((a[1], b[1]))
+    if shape == "ellipse":
+        return (x0 + x1) / 2, (y0 + y1) / 2, max((x1 - x0) / 2, 1e-3), max((y1 - y0) / 2, 1e-3)
+    return x0, y0, x1, y1

@@ -2,7 +2,8 @@
 
 :class:`ControlWindow` only wires widgets to the pipeline: controls call
 ``pipeline.update_settings``, the source/backdrop boxes call ``set_source``/``set_backdrop``,
-the output boxes add and remove sinks, and Outputs arrive through a :class:`FrameBridge`.
+the output boxes add and remove sinks, the mask list and the preview's shape tools call
+``update_masks``, and Outputs arrive through a :class:`FrameBridge`.
 """
 
 from __future__ import annotations
@@ -35,9 +36,14 @@ from PyQt5.QtWidgets import (
     QWidget,
 )
 
+from livekey.calibration import Calibration, save_calibration
 from livekey.errors import LivekeyError
+from livekey.masks import MaskLayer, MaskStack
+from livekey.profile import Profile
 from livekey.settings import Settings
 from livekey.ui import views
+from livekey.ui.calibrate import COUNTDOWN_S, Calibrator
+from livekey.ui.masks_panel import MaskPanel
 from livekey.ui.panel import SettingsPanel
 from livekey.ui.preview import FrameBridge, PreviewWidget
 
@@ -88,6 +94,12 @@ class IoPanel:
         self.source_info.setWordWrap(True)
         self.source_info.setToolTip("The mode the camera actually granted")
         form.addRow("Mode", self.source_info)
+        self.calibrate = QPushButton("Calibrate…")
+        self.calibrate.setToolTip("Count down, then average frames of the empty screen into a clean plate and "
+                                  "a key profile (Ctrl+K); step out of frame first")
+        self.calibrate_info = QLabel("")
+        self.calibrate_info.setWordWrap(True)
+        form.addRow(self.calibrate, self.calibrate_info)
         self.backdrop_box, _, self.backdrop, self.backdrop_browse = self._spec_group(
             "Backdrop", "Backdrop", BACKDROP_EXAMPLES, backdrop_spec,
             "Image or video file, a colour (#RRGGBB or name), blur (the camera's own background blurred), "
@@ -131,12 +143,13 @@ class ControlWindow(QMainWindow):
 
     def __init__(self, pipeline: Pipeline, profile_path: str | Path | None = None, *, source: str = "",
                  backdrop: str = "", record_dir: str | Path = RECORD_DIR, vcam_device: str | None = None,
-                 fps: float = 30.0, view: str = "composite") -> None:
+                 fps: float = 30.0, view: str = "composite", calibration_countdown: float = COUNTDOWN_S) -> None:
         super().__init__()
         self.pipeline = pipeline
         self.settings: Settings = pipeline.settings
+        self.masks: MaskStack = getattr(getattr(pipeline, "keyer", None), "masks", None) or MaskStack()
         self.profile_path = Path(profile_path) if profile_path else None
-        self.saved_settings: Settings | None = self._saved_profile()
+        self.saved_profile: Profile | None = self._saved_profile()
         self.record_dir = Path(record_dir)
         self.vcam_device = vcam_device
         self.fps = fps
@@ -152,6 +165,9 @@ class ControlWindow(QMainWindow):
 
         self.preview = PreviewWidget()
         self.panel = SettingsPanel(self.settings)
+        self.mask_panel = MaskPanel(self.masks)
+        self._draw_mode = "intersect"  # the mode of the shape being drawn
+        self.calibrator = Calibrator(pipeline, calibration_countdown, parent=self)
         self.io = IoPanel(source, backdrop)
         if not source:  # run_window called without the spec: name what is running
             self.io.source.lineEdit().setPlaceholderText(pipeline.source_info)
@@ -161,6 +177,7 @@ class ControlWindow(QMainWindow):
         side_layout = QVBoxLayout(side)
         side_layout.addWidget(self.io.source_box)
         side_layout.addWidget(self.panel)
+        side_layout.addWidget(self.mask_panel)
         side_layout.addWidget(self.io.backdrop_box)
         side_layout.addWidget(self.io.output_box)
         side_layout.addStretch(1)
@@ -205,7 +222,7 @@ class ControlWindow(QMainWindow):
 
     # --- construction -------------------------------------------------------
     def _build_actions(self) -> None:
-        menus = {name: self.menuBar().addMenu(name) for name in ("&File", "&View", "&Output", "&Help")}
+        menus = {name: self.menuBar().addMenu(name) for name in ("&File", "&View", "&Masks", "&Output", "&Help")}
         self.shortcut_actions: list[QAction] = []
 
         def action(menu: str, text: str, shortcut: str | QKeySequence.StandardKey | None, slot,
@@ -244,7 +261,13 @@ class ControlWindow(QMainWindow):
                                    checkable=True)
         self.panel_action.setChecked(True)
         action("&View", "&Full screen", "F11", self.toggle_full_screen)
-        action("&View", "Leave eyedropper / full screen", "Esc", self.escape)
+        action("&View", "Leave eyedropper / drawing / shape editing / full screen", "Esc", self.escape)
+        self.edit_shape_action = action("&Masks", "&Edit the selected shape", "M", self.set_shape_editing,
+                                        checkable=True)
+        action("&Masks", "Draw a &garbage polygon", "G", lambda: self.start_drawing("poly", "intersect"))
+        action("&Masks", "Draw a garbage &rectangle", "Shift+G", lambda: self.start_drawing("rect", "intersect"))
+        action("&Masks", "Draw a &core polygon", "C", lambda: self.start_drawing("poly", "add"))
+        action("&Masks", "&Calibrate (countdown, empty screen)", "Ctrl+K", self.calibrate)
         self.vcam_action = action("&Output", "&Virtual camera", "Ctrl+Shift+V", self.set_vcam, checkable=True)
         self.record_action = action("&Output", "&Record", "Ctrl+R", self.set_recording, checkable=True)
         action("&Help", "&Keyboard shortcuts and views", "F1", self.show_help)
@@ -265,6 +288,18 @@ class ControlWindow(QMainWindow):
         self.panel.edited.connect(self.change_setting)
         self.panel.color_control.eyedropper.toggled.connect(self.set_eyedropper)
         self.preview.picked.connect(self._picked)
+        self.preview.shape_drawn.connect(self._shape_drawn)
+        self.preview.shape_edited.connect(self._shape_edited)
+        self.preview.hint.connect(lambda text: self.statusBar().showMessage(text, 5000))
+        self.mask_panel.changed.connect(self.apply_masks)
+        self.mask_panel.draw_requested.connect(self.start_drawing)
+        self.mask_panel.selected.connect(lambda _row: self._show_edit_layer())
+        self.mask_panel.error.connect(self.show_error)
+        self.mask_panel.edit.toggled.connect(self.set_shape_editing)
+        self.io.calibrate.clicked.connect(self.calibrate)
+        self.calibrator.status.connect(self._calibration_status)
+        self.calibrator.failed.connect(self._calibration_failed)
+        self.calibrator.succeeded.connect(self._calibrated)
         self.io.source.lineEdit().returnPressed.connect(lambda: self.switch_source(self.io.source.currentText()))
         self.io.source.activated[str].connect(self.switch_source)
         self.io.source_browse.clicked.connect(
@@ -341,17 +376,22 @@ class ControlWindow(QMainWindow):
         self.statusBar().showMessage(f"key colour {color} taken from the raw camera frame", 5000)
 
     # --- profiles ---------------------------------------------------------------
-    def _saved_profile(self) -> Settings | None:
+    def _saved_profile(self) -> Profile | None:
         if self.profile_path is None or not self.profile_path.exists():
             return None
         try:
-            return Settings.load(self.profile_path)
+            return Profile.load(self.profile_path)
         except LivekeyError:
             return None
 
     @property
+    def profile(self) -> Profile:
+        """The settings and masks in use, as a profile."""
+        return Profile(self.settings, self.masks)
+
+    @property
     def modified(self) -> bool:
-        return self.settings != (self.saved_settings or Settings())
+        return self.profile != (self.saved_profile or Profile())
 
     def _update_title(self) -> None:
         name = self.profile_path.name if self.profile_path else "untitled profile"
@@ -360,24 +400,27 @@ class ControlWindow(QMainWindow):
 
     def open_profile(self, path: str | Path) -> bool:
         try:
-            settings = Settings.load(path)
+            profile = Profile.load(path)
+            profile.masks.validate()  # a missing mask image fails here, not on the next frame
         except LivekeyError as err:
             self.show_error(str(err))
             return False
-        self.profile_path, self.saved_settings = Path(path), settings
-        self.apply_settings(settings)
+        self.profile_path, self.saved_profile = Path(path), profile
+        self.apply_masks(profile.masks, 0)
+        self.apply_settings(profile.settings)
         return True
 
     def save_profile(self, path: str | Path | None = None) -> bool:
         if path is None and self.profile_path is None:
             return self.save_profile_dialog()
         target = Path(path) if path is not None else self.profile_path
+        profile = self.profile
         try:
-            self.settings.save(target)
+            profile.save(target)
         except LivekeyError as err:
             self.show_error(str(err))
             return False
-        self.profile_path, self.saved_settings = target, self.settings
+        self.profile_path, self.saved_profile = target, profile
         self._update_title()
         self.statusBar().showMessage(f"saved {target}", 5000)
         return True
@@ -419,8 +462,110 @@ class ControlWindow(QMainWindow):
     def escape(self) -> None:
         if self.preview.eyedropper:
             self.set_eyedropper(False)
+        elif self.preview.draw_shape is not None:
+            self.preview.set_draw(None)
+            self.statusBar().showMessage("drawing cancelled", 3000)
+        elif self.preview.edit_layer is not None:
+            self.set_shape_editing(False)
+        elif self.calibrator.running:
+            self.calibrator.cancel()
         elif self.isFullScreen():
             self.showNormal()
+
+    # --- masks ---------------------------------------------------------------------
+    def apply_masks(self, stack: MaskStack, row: int | None = None) -> None:
+        """Use ``stack`` from the next frame on and show it (selecting ``row``)."""
+        self.masks = stack
+        self.pipeline.update_masks(stack)
+        self.mask_panel.show_stack(stack, row)
+        self._show_edit_layer()
+        self._update_title()
+
+    def start_drawing(self, shape: str, mode: str = "intersect") -> None:
+        """Put the preview in draw mode for a new ``shape`` layer merged with ``mode``."""
+        self.set_eyedropper(False)
+        self.set_shape_editing(False)
+        self._draw_mode = mode
+        self.preview.set_draw(shape)
+        how = ("click its points on the picture, double-click or Enter to close it" if shape == "poly"
+               else "drag a box on the picture")
+        self.statusBar().showMessage(f"drawing a {'garbage' if mode == 'intersect' else 'core'} {shape}: {how}",
+                                     10000)
+
+    def _shape_drawn(self, shape: str, points: tuple[float, ...]) -> None:
+        try:
+            layer = MaskLayer("shape", shape=shape, points=points, mode=self._draw_mode)
+        except LivekeyError as err:
+            self.show_error(str(err))
+            return
+        self.apply_masks(self.masks.add(layer), len(self.masks))
+        self.set_shape_editing(True)  # drawn: now its handles can be dragged
+
+    def _shape_edited(self, layer: MaskLayer) -> None:
+        row = self.mask_panel.row
+        if 0 <= row < len(self.masks) and self.masks[row].type == "shape":
+            self.masks = self.masks.set(row, layer)
+            self.pipeline.update_masks(self.masks)
+            self.mask_panel.show_stack(self.masks, row)
+            self._update_title()
+
+    def set_shape_editing(self, on: bool) -> None:
+        """Show (or hide) the selected shape's handles on the preview for dragging."""
+        layer = self.mask_panel.layer
+        on = bool(on) and layer is not None and layer.type == "shape"
+        for widget in (self.edit_shape_action, self.mask_panel.edit):
+            widget.blockSignals(True)
+            widget.setChecked(on)
+            widget.blockSignals(False)
+        self._show_edit_layer()
+
+    def _show_edit_layer(self) -> None:
+        layer = self.mask_panel.layer
+        editing = self.mask_panel.edit.isChecked() and layer is not None and layer.type == "shape"
+        self.edit_shape_action.setChecked(editing)
+        self.preview.set_edit_layer(layer if editing else None)
+
+    # --- calibration ------------------------------------------------------------------
+    def calibrate(self) -> None:
+        """Count down, collect frames of the empty screen, measure (Esc or the button again cancels)."""
+        if self.calibrator.running:
+            self.calibrator.cancel()
+        else:
+            self.calibrator.start()
+        self.io.calibrate.setText("Cancel calibration" if self.calibrator.running else "Calibrate…")
+
+    def _calibration_status(self, text: str) -> None:
+        self.io.calibrate_info.setText(text)
+        self.statusBar().showMessage(text, 5000)
+        if not self.calibrator.running:
+            self.io.calibrate.setText("Calibrate…")
+
+    def _calibration_failed(self, text: str) -> None:
+        self.io.calibrate.setText("Calibrate…")
+        self.io.calibrate_info.setText("refused: see the message")
+        self.show_error(text)
+
+    def _calibrated(self, cal: Calibration) -> None:
+        self.io.calibrate.setText("Calibrate…")
+        name = self.profile_path.stem if self.profile_path else "studio"
+        PROFILE_DIR.mkdir(exist_ok=True)
+        path, _ = QFileDialog.getSaveFileName(self, "Save the calibration as", str(PROFILE_DIR / f"{name}.toml"),
+                                              "Profiles (*.toml)")
+        if not path:
+            self.io.calibrate_info.setText("calibrated; not saved, not applied")
+            return
+        path = path if path.endswith(".toml") else path + ".toml"
+        try:
+            plate = save_calibration(cal, path)
+        except LivekeyError as err:
+            self.show_error(str(err))
+            return
+        self.apply_settings(cal.settings.replace(plate=str(plate)))
+        b, g, r = cal.figures["key_bgr"]
+        text = (f"calibrated: key #{r:02x}{g:02x}{b:02x}, noise {cal.figures['noise']:.1f}, saved {path} "
+                f"and {plate.name}")
+        self.io.calibrate_info.setText(text)
+        self.statusBar().showMessage(text, 10000)
 
     # --- source and backdrop --------------------------------------------------------
     def switch_source(self, spec: str) -> bool:
@@ -525,6 +670,14 @@ class ControlWindow(QMainWindow):
                 "<h3>Eyedropper</h3><p>Press E (or Pick), then click the screen for a 9\u00d79 pixel average or "
                 "drag a box over it: the key colour is the mean of the raw camera pixels in it, whatever view "
                 "is shown. Esc cancels.</p>"
+                "<h3>Masks</h3><p>The Masks list is the mask stack, applied top to bottom after the colour key "
+                "(itself a layer). Add a garbage shape (outside it is screen) or a core shape (inside it is "
+                "solid): for a polygon click its points on the picture and double-click or press Enter to close "
+                "it; for a rectangle or ellipse drag a box. Edit shape (M) shows the selected shape's handles: "
+                "drag a handle to move that point, drag inside the shape to move it. The check box turns a "
+                "layer off; Up/Down reorder. Masks are saved in the profile.</p>"
+                "<h3>Calibrate</h3><p>Ctrl+K counts down (step out of frame), averages frames of the empty "
+                "screen into a clean plate, and saves and applies a key profile measured from it.</p>"
                 "<p>Every change applies to the next frame. Hover a control for its help and range; \u21ba "
                 "resets it to its default. A bold label marks a setting changed from its default; * in the "
                 "title marks unsaved changes to the profile.</p>")
@@ -544,6 +697,7 @@ class ControlWindow(QMainWindow):
         """Stop the pipeline (which closes its sinks, finalising a recording) before the window goes."""
         self._closing = True
         self.bridge.closed = True
+        self.calibrator.cancel()
         self.stats_timer.stop()
         if hasattr(self.pipeline, "unsubscribe"):
             self.pipeline.unsubscribe(self.bridge.push)
