@@ -250,3 +250,18 @@ class Keyer:
         out[..., :3] = fg
         out[..., 3] = alpha
         return out
+
+
+def warm_up(settings: Settings, mask_stack: masks.MaskStack | None = None) -> None:
+    """Compile (or load from Numba's cache) every kernel these settings and masks use, by keying a
+    small synthetic frame, so the first camera frame does not wait for the compiler."""
+    from livekey import synthetic
+
+    keying.warm_up()
+    if mask_stack is not None and mask_stack.active:
+        masks.warm_up()
+    frame = synthetic.scene("portrait", 96, 54)
+    keyer = Keyer(settings, mask_stack=mask_stack)
+    keyer.composite(frame.image, synthetic.backdrop(96, 54))
+    keyer.rgba(frame.image)
+

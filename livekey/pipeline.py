@@ -42,8 +42,8 @@ import numpy as np
 # is at the first parallel kernel (warm_up), so setting it here is early enough.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-from livekey import keying  # noqa: E402
 from livekey.keyer import Keyer  # noqa: E402
+from livekey.keyer import warm_up as keyer_warm_up  # noqa: E402
 from livekey.settings import Settings  # noqa: E402
 
 if TYPE_CHECKING:
@@ -193,11 +193,7 @@ class Pipeline:
     # --- control -----------------------------------------------------------
     def start(self) -> None:
         """Warm up Numba (compile or load from cache) and start the threads."""
-        keying.warm_up()
-        if self._keyer.masks.active:
-            from livekey import masks
-
-            masks.warm_up()
+        keyer_warm_up(self._settings, self._keyer.masks)
         for sink in self._pending_sinks:
             self._workers.append(_SinkWorker(sink, self._latency, self._message))
         self._pending_sinks = []

@@ -71,7 +71,7 @@ def livekey_key(frame: np.ndarray, back: np.ndarray, settings: Settings | None =
 # livekey's variants in the report: untuned auto key, auto key with edge colour from the solid
 # foreground, the same with luma edge refinement, and the scene's clean plate with both (what
 # ``livekey calibrate`` sets up).
-VARIANTS = {"livekey": {}, "livekey_edge": {"edge_color": True},
+VARIANTS = {"livekey": {}, "livekey_fused": {"edge_color": False},
             "livekey_refine": {"refine": True, "edge_color": True},
             "livekey_plate": {"refine": True, "edge_color": True}}
 _OBS_CACHE: dict[tuple, tuple] = {}

@@ -170,7 +170,7 @@ MATTE_SETTINGS: tuple[Setting, ...] = (
             "matte"),
     Setting("refine_radius", "int", 4, "Width of the edge band the refinement works in.", "matte", "px",
             1, 16),
-    Setting("edge_color", "bool", False, "Edge colour from the solid foreground nearby instead of each edge "
+    Setting("edge_color", "bool", True, "Edge colour from the solid foreground nearby instead of each edge "
             "pixel's own colour, which webcams smear with the screen's (4:2:0 chroma, JPEG).", "matte"),
     Setting("fill_holes", "int", 0, "Close holes up to this size inside solid foreground (0: off).",
             "matte", "px", 0, 64),

@@ -36,7 +36,7 @@ def test_matte_stages_run_between_key_and_composite(monkeypatch):
 def test_fused_and_staged_paths_agree():
     f = synthetic.scene("blue", 160, 90)
     back = synthetic.backdrop(160, 90)
-    k = Keyer()
+    k = Keyer(Settings(edge_color=False))
     a1, c1 = (x.copy() for x in k.composite(f.image, back))
     k.stages = [lambda frame, alpha, fg: None]
     a2, c2 = k.composite(f.image, back)
@@ -65,3 +65,18 @@ def test_explicit_key_colour_is_never_remeasured():
     for _ in range(20):
         k.composite(f.image, synthetic.backdrop(160, 90))
     assert k.key_bgr == (0x3E, 0xB1, 0x30)
+
+
+def test_warm_up_compiles_the_default_path_before_the_first_frame():
+    """In a fresh process (so nothing else compiled them), warm_up readies the matte kernels
+    the default edge colour step uses."""
+    import subprocess
+    import sys
+
+    code = ("import numba\nfrom livekey import keyer, matte\nfrom livekey.settings import Settings\n"
+            "def ready():\n"
+            "    return sum(1 for f in vars(matte).values() if isinstance(f, numba.core.dispatcher.Dispatcher)"
+            " and f.signatures)\n"
+            "before = ready()\nkeyer.warm_up(Settings())\nprint(before, ready())\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert int(out[0]) == 0 and int(out[1]) >= 1, out

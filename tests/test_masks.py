@@ -96,12 +96,17 @@ def test_core_matte_saves_a_green_shirt_the_key_removes():
     keyed = Keyer().matte(f.image)[0].copy()
     assert (keyed[shirt] < 128).mean() > 0.9  # the key takes the green shirt for screen
     core = MaskLayer("shape", mode="add", shape="ellipse", points=(0.5, 1.02, 0.23, 0.39))
-    alpha, fg = Keyer(mask_stack=MaskStack((KEY_LAYER, core))).matte(f.image)
+    stack = MaskStack((KEY_LAYER, core))
+    alpha, fg = Keyer(Settings(edge_color=False), mask_stack=stack).matte(f.image)
     assert (alpha[shirt] == 255).mean() > 0.99
     # What the core saved keeps the camera's colour (not the key's black or un-mixed grey).
     saved = shirt & (alpha == 255) & (keyed < 255)
     assert saved.sum() > 0.9 * shirt.sum()
     assert np.abs(fg[saved].astype(int) - f.image[saved]).max() <= 1
+    # With the default edge colour, pixels beside soft edges take their solid neighbours' colour:
+    # still the shirt's camera colour, give or take the smear being repaired.
+    fg_default = Keyer(mask_stack=stack).matte(f.image)[1]
+    assert np.abs(fg_default[saved].astype(int) - f.image[saved]).mean() < 2
     outside = masks.rasterise_shape("ellipse", (0.5, 1.02, 0.23, 0.39), w, h) == 0
     assert np.array_equal(alpha[outside], keyed[outside])  # the rest keeps the key's matte
 
@@ -235,7 +240,7 @@ def test_stack_editing_returns_new_stacks():
 
 def test_keyer_update_masks_applies_on_next_frame():
     f = synthetic.scene("portrait", 160, 90)
-    k = Keyer()
+    k = Keyer(Settings(edge_color=False))  # no matte stages of its own: the one-pass path
     full = k.matte(f.image)[0].copy()
     k.update_masks(MaskStack().add(MaskLayer("shape", points=(0.0, 0.0, 0.5, 1.0))))
     half = k.matte(f.image)[0]
