@@ -242,13 +242,8 @@ class Keyer:
         """Key ``frame`` into a straight-alpha BGRA image (H, W, 4)."""
         if out is None:
             out = np.empty(frame.shape[:2] + (4,), np.uint8)
-        self._prepare(frame)
-        if not self.stages:
-            keying.key_rgba(frame, self._screen, self._params, out)
-            return out
         alpha, fg = self.matte(frame)
-        out[..., :3] = fg
-        out[..., 3] = alpha
+        keying.to_bgra(fg, alpha, out)
         return out
 
 

@@ -183,17 +183,13 @@ def _key_row(src, scr, q, al, dst):
 
 
 @numba.njit(**_JIT)
-def _rgba_row(src, scr, q, dst):
-    for xx in range(dst.shape[0] // 4):
-        i = 3 * xx
-        a, fb, fg, fr = _foreground(np.float32(src[i]), np.float32(src[i + 1]), np.float32(src[i + 2]),
-                                    np.float32(scr[i]), np.float32(scr[i + 1]), np.float32(scr[i + 2]), q)
-        visible = a > _F0
-        j = 4 * xx
-        dst[j] = np.uint8(fb if visible else _F0)
-        dst[j + 1] = np.uint8(fg if visible else _F0)
-        dst[j + 2] = np.uint8(fr if visible else _F0)
-        dst[j + 3] = np.uint8(a * _F255 + _HALF)
+def _bgra_row(src, al, dst):
+    for xx in range(al.shape[0]):
+        i, j = 3 * xx, 4 * xx
+        dst[j] = src[i]
+        dst[j + 1] = src[i + 1]
+        dst[j + 2] = src[i + 2]
+        dst[j + 3] = al[xx]
 
 
 @numba.njit(**_JIT)
@@ -254,13 +250,16 @@ def key_frame(frame, screen, p, alpha_out, fg_out):
 
 
 @numba.njit(parallel=True, **_JIT)
-def key_rgba(frame, screen, p, bgra_out):
-    """Key ``frame`` into a straight-alpha BGRA image ``bgra_out`` (H, W, 4) uint8."""
-    q = _unpack(p)
-    h, w = frame.shape[0], frame.shape[1]
-    frame2, screen2, out2 = frame.reshape((h, w * 3)), screen.reshape((h, w * 3)), bgra_out.reshape((h, w * 4))
+def to_bgra(fg, alpha, bgra_out):
+    """Interleave a foreground (H, W, 3) and its matte (H, W) into straight-alpha BGRA (H, W, 4).
+
+    RGBA output is ``key_frame`` then this: keying straight into 4-byte pixels does not
+    vectorise (mixed 3- and 4-byte strides) and costs ten times as much.
+    """
+    h, w = alpha.shape
+    fg2, out2 = fg.reshape((h, w * 3)), bgra_out.reshape((h, w * 4))
     for yy in numba.prange(h):
-        _rgba_row(frame2[yy], screen2[yy], q, out2[yy])
+        _bgra_row(fg2[yy], alpha[yy], out2[yy])
 
 
 @numba.njit(parallel=True, **_JIT)
@@ -308,7 +307,7 @@ def warm_up() -> None:
     fg = np.empty((4, 5, 3), np.uint8)
     out = np.empty((4, 5, 3), np.uint8)
     key_frame(frame, screen, params, alpha, fg)
-    key_rgba(frame, screen, params, np.empty((4, 5, 4), np.uint8))
+    to_bgra(fg, alpha, np.empty((4, 5, 4), np.uint8))
     key_composite(frame, screen, frame, params, alpha, out)
     composite(fg, alpha, frame, out)
     recover_foreground(frame, screen, alpha, params, fg)

@@ -52,8 +52,7 @@ def key_frame(frame: np.ndarray, screen: np.ndarray, p: np.ndarray) -> tuple[np.
     return np.floor(alpha * 255 + 0.5).astype(np.uint8), fg.astype(np.uint8)
 
 
-def key_rgba(frame: np.ndarray, screen: np.ndarray, p: np.ndarray) -> np.ndarray:
-    alpha, fg = key_frame(frame, screen, p)
+def to_bgra(fg: np.ndarray, alpha: np.ndarray) -> np.ndarray:
     return np.dstack([fg, alpha])
 
 
