@@ -275,7 +275,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     else:
         print(f"livekey: {described}", file=sys.stderr)
     try:
-        pipeline.start()
+        if not (preview and ui is not None):
+            pipeline.start()  # the window starts it itself, once it is shown
         started = time.monotonic()
         if preview and ui is not None:
             if args.duration:

@@ -46,6 +46,9 @@ def run_window(pipeline: Pipeline, profile_path: str | Path | None = None, **opt
 
     app = application()
     window = open_window(pipeline, profile_path, **options)
+    # Lay out and paint the window before the first frame: building it takes long enough that a
+    # camera already running would drop frames meanwhile.
+    app.processEvents()
     if not _started(pipeline):
         pipeline.start()
     try:
