@@ -106,7 +106,7 @@ def stage_costs(frames: list[np.ndarray], back: np.ndarray, scr: np.ndarray, par
         "auto_screen": lambda: screen.estimate_screen(frame, key, out=out),
         "plate_relight": lambda: screen.relight_plate(frame, scr, key, out=out),
         "temporal": fresh(lambda: stabilizer(frame, alpha)),
-        "refine": fresh(lambda: refiner(frame, scr, alpha)),
+        "refine": fresh(lambda: refiner(frame, scr, alpha, fg, params)),  # with its colour recovery
         "clip": fresh(lambda: matte.clip_levels(alpha, table)),
         "grow_1.5px": fresh(lambda: matte.grow(alpha, 1.5, work)),
         "fill_holes_9px": fresh(lambda: matte.fill_holes(alpha, 9, work)),

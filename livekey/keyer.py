@@ -51,9 +51,16 @@ def _matte_operations(settings: Settings, keyer: Keyer) -> list[MatteStage]:
     if settings.temporal > 0:
         stabilizer = matte.Stabilizer(settings.temporal)
         stages.append(lambda frame, alpha, fg: stabilizer(frame, alpha))
+    # Refinement alone recovers the colour of the pixels it changed itself; after any other
+    # operation the whole frame's colour is recovered again.
+    refine_only = not (settings.temporal > 0 or settings.clip_black > 0 or settings.clip_white < 1
+                       or settings.grow or settings.fill_holes or settings.soften)
     if settings.refine:
         refiner = matte.EdgeRefiner(settings.refine_radius)
-        stages.append(lambda frame, alpha, fg: refiner(frame, keyer.screen, alpha))
+        if refine_only:
+            stages.append(lambda frame, alpha, fg: refiner(frame, keyer.screen, alpha, fg, keyer.params))
+        else:
+            stages.append(lambda frame, alpha, fg: refiner(frame, keyer.screen, alpha))
     if settings.clip_black > 0 or settings.clip_white < 1:
         table = matte.levels_table(settings.clip_black, settings.clip_white)
         stages.append(lambda frame, alpha, fg: matte.clip_levels(alpha, table))
@@ -63,7 +70,7 @@ def _matte_operations(settings: Settings, keyer: Keyer) -> list[MatteStage]:
         stages.append(lambda frame, alpha, fg: matte.fill_holes(alpha, settings.fill_holes, scratch(alpha)))
     if settings.soften:
         stages.append(lambda frame, alpha, fg: matte.soften(alpha, settings.soften))
-    if stages:
+    if stages and not (settings.refine and refine_only):
         stages.append(lambda frame, alpha, fg: keying.recover_foreground(frame, keyer.screen, alpha,
                                                                          keyer.params, fg))
     if settings.edge_color:

@@ -100,7 +100,7 @@ _F255 = np.float32(255.0)
 
 
 @numba.njit(**_JIT)
-def _unpack(p):
+def unpack(p):
     return (p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7], p[8], p[9], p[10], p[11], p[12], p[13],
             p[14], p[15], p[16], p[17], p[18], p[19], p[20])
 
@@ -205,22 +205,30 @@ def _key_composite_row(src, scr, bd, q, al, dst):
         dst[i + 2] = np.uint8(fr * a + np.float32(bd[i + 2]) * ia + _HALF)
 
 
+@numba.njit(inline="always", **_JIT)
+def recover_pixel(b, g, r, sb, sg, sr, a, q):
+    """Un-mixed, despilled colour of one pixel for a given alpha (0..1), black where it is 0."""
+    m = (_F1 - a) * q[P_UNMIX]
+    inv = _F1 / max(_F1 - m, np.float32(1.0 / 255.0))
+    fb = min(max((b - m * sb) * inv, _F0), _F255)
+    fg = min(max((g - m * sg) * inv, _F0), _F255)
+    fr = min(max((r - m * sr) * inv, _F0), _F255)
+    fb, fg, fr = _despill(fb, fg, fr, q)
+    visible = a > _F0
+    return fb if visible else _F0, fg if visible else _F0, fr if visible else _F0
+
+
 @numba.njit(**_JIT)
 def _recover_row(src, scr, al, q, dst):
     inv255 = np.float32(1.0 / 255.0)
     for xx in range(al.shape[0]):
         i = 3 * xx
-        a = np.float32(al[xx]) * inv255
-        m = (_F1 - a) * q[P_UNMIX]
-        inv = _F1 / max(_F1 - m, np.float32(1.0 / 255.0))
-        fb = min(max((np.float32(src[i]) - m * np.float32(scr[i])) * inv, _F0), _F255)
-        fg = min(max((np.float32(src[i + 1]) - m * np.float32(scr[i + 1])) * inv, _F0), _F255)
-        fr = min(max((np.float32(src[i + 2]) - m * np.float32(scr[i + 2])) * inv, _F0), _F255)
-        fb, fg, fr = _despill(fb, fg, fr, q)
-        visible = a > _F0
-        dst[i] = np.uint8(fb if visible else _F0)
-        dst[i + 1] = np.uint8(fg if visible else _F0)
-        dst[i + 2] = np.uint8(fr if visible else _F0)
+        fb, fg, fr = recover_pixel(np.float32(src[i]), np.float32(src[i + 1]), np.float32(src[i + 2]),
+                                   np.float32(scr[i]), np.float32(scr[i + 1]), np.float32(scr[i + 2]),
+                                   np.float32(al[xx]) * inv255, q)
+        dst[i] = np.uint8(fb)
+        dst[i + 1] = np.uint8(fg)
+        dst[i + 2] = np.uint8(fr)
 
 
 @numba.njit(**_JIT)
@@ -242,7 +250,7 @@ def key_frame(frame, screen, p, alpha_out, fg_out):
     Writes the matte to ``alpha_out`` (H, W) uint8 and the despilled straight-alpha foreground
     colour to ``fg_out`` (H, W, 3) uint8 (black where alpha is 0).
     """
-    q = _unpack(p)
+    q = unpack(p)
     h, w = alpha_out.shape
     frame2, screen2, fg2 = frame.reshape((h, w * 3)), screen.reshape((h, w * 3)), fg_out.reshape((h, w * 3))
     for yy in numba.prange(h):
@@ -268,7 +276,7 @@ def key_composite(frame, screen, backdrop, p, alpha_out, out):
 
     Writes the matte to ``alpha_out`` (H, W) and the composite ``F a + B (1 - a)`` to ``out``.
     """
-    q = _unpack(p)
+    q = unpack(p)
     h, w = alpha_out.shape
     frame2, screen2 = frame.reshape((h, w * 3)), screen.reshape((h, w * 3))
     back2, out2 = backdrop.reshape((h, w * 3)), out.reshape((h, w * 3))
@@ -289,7 +297,7 @@ def composite(fg, alpha, backdrop, out):
 def recover_foreground(frame, screen, alpha, p, fg_out):
     """Un-mix and despill ``frame`` with a given matte ``alpha`` (after matte operations changed it):
     ``F = (I - (1 - a) S) / a`` with the per-pixel ``screen``, written to ``fg_out`` (H, W, 3)."""
-    q = _unpack(p)
+    q = unpack(p)
     h, w = alpha.shape
     frame2, screen2, fg2 = frame.reshape((h, w * 3)), screen.reshape((h, w * 3)), fg_out.reshape((h, w * 3))
     for yy in numba.prange(h):

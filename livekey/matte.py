@@ -21,6 +21,7 @@ import cv2
 import numba
 import numpy as np
 
+from livekey import keying
 from livekey.keying import LUMA_BGR
 
 _JIT = dict(nogil=True, fastmath=True, cache=True, error_model="numpy", boundscheck=False)
@@ -80,41 +81,200 @@ def _luma(b, g, r):
 
 
 @numba.njit(**_JIT)
-def _refine_row(src, scr, yf, band, al, lo, inv_span, black, gate):
-    for xx in range(al.shape[0]):
-        i = 3 * xx
-        y = _luma(np.float32(src[i]), np.float32(src[i + 1]), np.float32(src[i + 2]))
-        ys = _luma(np.float32(scr[i]), np.float32(scr[i + 1]), np.float32(scr[i + 2]))
-        d = np.float32(yf[xx]) - ys
-        ad = abs(d)
-        a_luma = min(max((y - ys) / max(ad, _F1) * (_F1 if d >= _F0 else -_F1), _F0), _F1)
-        # Clip black on the luma estimate: sensor noise alone must not make the screen visible.
-        a_luma = max(a_luma - black, _F0) / (_F1 - black)
-        # Trust luma only where foreground and screen differ enough in brightness.
-        w = min(max((ad - lo) * inv_span, _F0), _F1) * np.float32(band[xx] > 0) * np.float32(al[xx] > gate)
-        a0 = np.float32(al[xx]) * np.float32(1.0 / 255.0)
-        a = w * a_luma + (_F1 - w) * a0
-        al[xx] = np.uint8(a * np.float32(255.0) + np.float32(0.5))
+def _alpha_block_row(al, lo, hi, asum):
+    """Accumulate one matte row into its row of 4-pixel blocks: alpha min, max and sum (flat
+    views; the block width is a constant so the loop vectorises)."""
+    for j in range(lo.shape[0]):
+        x = 4 * j
+        a0, a1, a2, a3 = al[x], al[x + 1], al[x + 2], al[x + 3]
+        lo[j] = min(min(min(a0, a1), min(a2, a3)), lo[j])
+        hi[j] = max(max(max(a0, a1), max(a2, a3)), hi[j])
+        asum[j] += np.float32(a0) + np.float32(a1) + np.float32(a2) + np.float32(a3)
+
+
+@numba.njit(**_JIT)
+def _luma_block_row(src, ysum):
+    """Accumulate one pixel row's luma into its row of 4-pixel blocks."""
+    for j in range(ysum.shape[0]):
+        i = 12 * j
+        b = np.float32(src[i]) + np.float32(src[i + 3]) + np.float32(src[i + 6]) + np.float32(src[i + 9])
+        g = np.float32(src[i + 1]) + np.float32(src[i + 4]) + np.float32(src[i + 7]) + np.float32(src[i + 10])
+        r = np.float32(src[i + 2]) + np.float32(src[i + 5]) + np.float32(src[i + 8]) + np.float32(src[i + 11])
+        ysum[j] += _luma(b, g, r)
 
 
 @numba.njit(parallel=True, **_JIT)
-def _refine(frame, screen, yf, band, alpha, lo, inv_span, black, gate):
+def _luma_block_stats(frame, alpha, gate, lo, hi, asum, ysum, num, den, band):
+    """Per 4 x 4 block, one pass: alpha min and max; for solid blocks (mean alpha >= 250) the mean
+    luma of the two middle rows into ``num`` and 1 into ``den`` (0 and 0 elsewhere); 1 into
+    ``band`` where the block may hold a pixel to refine. The three have a zero first row and
+    column so the running sums that follow make them summed-area tables."""
     h, w = alpha.shape
+    sh, sw = lo.shape
+    frame2 = frame.reshape((h, w * 3))
+    solid_sum = np.float32(249.5 * 16)
+    inv = np.float32(1.0 / 8)
+    for j in numba.prange(sh):
+        lo[j, :] = 255
+        hi[j, :] = 0
+        asum[j, :] = _F0
+        ysum[j, :] = _F0
+        for y in range(4 * j, 4 * j + 4):
+            _alpha_block_row(alpha[y], lo[j], hi[j], asum[j])
+        _luma_block_row(frame2[4 * j + 1], ysum[j])
+        _luma_block_row(frame2[4 * j + 2], ysum[j])
+        for x in range(sw):
+            s = np.float32(asum[j, x] >= solid_sum)
+            num[j + 1, x + 1] = s * ysum[j, x] * inv
+            den[j + 1, x + 1] = s
+            band[j + 1, x + 1] = np.float32(hi[j, x] > gate) * np.float32(lo[j, x] < np.uint8(253))
+    num[0, :] = 0.0
+    den[0, :] = 0.0
+    band[0, :] = 0.0
+    num[:, 0] = 0.0
+    den[:, 0] = 0.0
+    band[:, 0] = 0.0
+
+
+@numba.njit(parallel=True, **_JIT)
+def _summed_area(num, den, band):
+    """Turn the three tables (first row and column zero) into summed-area tables in place."""
+    n_rows, n_cols = num.shape
+    for y in numba.prange(1, n_rows):
+        for x in range(1, n_cols):
+            num[y, x] += num[y, x - 1]
+            den[y, x] += den[y, x - 1]
+            band[y, x] += band[y, x - 1]
+    for y in range(2, n_rows):
+        for x in range(n_cols):
+            num[y, x] += num[y - 1, x]
+            den[y, x] += den[y - 1, x]
+            band[y, x] += band[y - 1, x]
+
+
+@numba.njit(inline="always", **_JIT)
+def _box(t, y0, x0, y1, x1):
+    return t[y1, x1] - t[y0, x1] - t[y1, x0] + t[y0, x0]
+
+
+@numba.njit(parallel=True, **_JIT)
+def _foreground_luma(num, den, band, radii, yf, cover):
+    """Foreground luma at the blocks in or next to the edge band: the mean luma of the solid
+    blocks within the smallest of ``radii`` (in blocks) that holds any; ``cover`` 0 where none
+    does."""
+    sh, sw = yf.shape
+    for j in numba.prange(sh):
+        for x in range(sw):
+            cover[j, x] = 0
+            yf[j, x] = _F0
+            if _box(band, max(0, j - 1), max(0, x - 1), min(sh, j + 2), min(sw, x + 2)) < 0.5:
+                continue
+            for k in range(radii.shape[0]):
+                r = radii[k]
+                y0, y1 = max(0, j - r), min(sh, j + r + 1)
+                x0, x1 = max(0, x - r), min(sw, x + r + 1)
+                n = _box(den, y0, x0, y1, x1)
+                if n > 0.5:
+                    yf[j, x] = np.float32(_box(num, y0, x0, y1, x1) / n)
+                    cover[j, x] = 1
+                    break
+
+
+@numba.njit(inline="always", **_JIT)
+def _refine_pixel(src, scr, i, yf, a_key, lo, inv_span, black, gate):
+    y = _luma(np.float32(src[i]), np.float32(src[i + 1]), np.float32(src[i + 2]))
+    ys = _luma(np.float32(scr[i]), np.float32(scr[i + 1]), np.float32(scr[i + 2]))
+    d = yf - ys
+    ad = abs(d)
+    a_luma = min(max((y - ys) / max(ad, _F1) * (_F1 if d >= _F0 else -_F1), _F0), _F1)
+    # Clip black on the luma estimate: sensor noise alone must not make the screen visible.
+    a_luma = max(a_luma - black, _F0) / (_F1 - black)
+    # Trust luma only where foreground and screen differ enough in brightness; pixels the key
+    # left solid or at the gate or below stay as keyed.
+    w = (min(max((ad - lo) * inv_span, _F0), _F1) * np.float32(a_key > gate)
+         * np.float32(a_key < np.uint8(253)))
+    a0 = np.float32(a_key) * np.float32(1.0 / 255.0)
+    a = w * a_luma + (_F1 - w) * a0
+    return np.uint8(a * np.float32(255.0) + np.float32(0.5))
+
+
+# Bilinear weights of a pixel at offset p (0..3) in its 4-pixel block towards the block before
+# (p < 2) or after (p >= 2), as cv2.resize INTER_LINEAR places them: (p + 0.5) / 4 - 0.5.
+_NEAR_W = np.array([0.625, 0.875, 0.875, 0.625], np.float32)
+_NEAR_D = np.array([-1, -1, 1, 1], np.int64)
+
+
+@numba.njit(parallel=True, **_JIT)
+def _refine_blocks(frame, screen, alpha, lo, hi, yf, cover, near_w, near_d, lo_d, inv_span, black, gate,
+                   recover, p, fg):
+    """The luma alpha over the blocks of the edge band only; the foreground luma bilinear between
+    block centres over the covered blocks. With ``recover``, a pixel whose alpha changed gets its
+    colour un-mixed and despilled again with the new alpha (``p`` the key's parameter vector)."""
+    h, w = alpha.shape
+    sh, sw = lo.shape
+    q = keying.unpack(p)
+    inv255 = np.float32(1.0 / 255.0)
     frame2, screen2 = frame.reshape((h, w * 3)), screen.reshape((h, w * 3))
-    for yy in numba.prange(h):
-        _refine_row(frame2[yy], screen2[yy], yf[yy], band[yy], alpha[yy], lo, inv_span, black, gate)
+    for j in numba.prange(sh):
+        y_end = h if j == sh - 1 else 4 * j + 4
+        for jx in range(sw):
+            if cover[j, jx] == 0 or hi[j, jx] <= gate or lo[j, jx] >= 253:
+                continue
+            x_end = w if jx == sw - 1 else 4 * jx + 4
+            for y in range(4 * j, y_end):
+                pr = min(y - 4 * j, 3)
+                jn = min(max(j + near_d[pr], 0), sh - 1)
+                wy = near_w[pr]
+                src, scr = frame2[y], screen2[y]
+                for x in range(4 * jx, x_end):
+                    pc = min(x - 4 * jx, 3)
+                    xn = min(max(jx + near_d[pc], 0), sw - 1)
+                    wx = near_w[pc]
+                    w00 = wy * wx * np.float32(cover[j, jx])
+                    w01 = wy * (_F1 - wx) * np.float32(cover[j, xn])
+                    w10 = (_F1 - wy) * wx * np.float32(cover[jn, jx])
+                    w11 = (_F1 - wy) * (_F1 - wx) * np.float32(cover[jn, xn])
+                    f = (w00 * yf[j, jx] + w01 * yf[j, xn] + w10 * yf[jn, jx] + w11 * yf[jn, xn]) \
+                        / (w00 + w01 + w10 + w11)
+                    old = alpha[y, x]
+                    i = 3 * x
+                    new = _refine_pixel(src, scr, i, f, old, lo_d, inv_span, black, gate)
+                    alpha[y, x] = new
+                    if recover and new != old:
+                        fb, fg_, fr = keying.recover_pixel(
+                            np.float32(src[i]), np.float32(src[i + 1]), np.float32(src[i + 2]),
+                            np.float32(scr[i]), np.float32(scr[i + 1]), np.float32(scr[i + 2]),
+                            np.float32(new) * inv255, q)
+                        fg[y, x, 0] = np.uint8(fb)
+                        fg[y, x, 1] = np.uint8(fg_)
+                        fg[y, x, 2] = np.uint8(fr)
+
+
+_NO_PARAMS = np.zeros(keying.N_PARAMS, np.float32)
+_NO_FG = np.zeros((1, 1, 3), np.uint8)
 
 
 class EdgeRefiner:
-    """Edge refinement by luma: in the band of ``radius`` pixels round the matte's soft edge,
+    """Edge refinement by luma: in the edge band (pixels the key left soft),
     ``alpha = (Y - Y_screen) / (Y_fg - Y_screen)`` where the foreground's luma ``Y_fg`` is spread
-    outwards from nearby solid pixels (normalised box filters at quarter size, O(N)). Blended with
-    the key's alpha by how much the two lumas differ (12..40 levels), so a subject as bright as
-    the screen keeps the colour key. Pixels the key left at ``gate``/255 or below stay as keyed: luma
-    alone must not raise the screen's shadows and JPEG ringing into leaks."""
+    outwards from nearby solid 4 x 4 blocks (mean alpha >= 250) at quarter size: the mean over the
+    solid blocks within 2, 5 or 12 blocks, the nearest that holds any (summed-area table, O(N)),
+    bilinear between block centres. Blended with the key's alpha by how much the two lumas differ
+    (12..40 levels), so a subject as bright as the screen keeps the colour key. Pixels the key left
+    at ``gate``/255 or below stay as keyed: luma alone must not raise the screen's shadows and JPEG
+    ringing into leaks. One pass of block statistics, then only the band's blocks are visited.
+
+    Given the key's foreground ``fg`` and parameter vector ``params``, the pixels whose alpha
+    changed get their colour recovered with the new alpha (what :func:`keying.recover_foreground`
+    does over the whole frame), so a key whose only matte operation is this one needs no
+    full-frame pass after it.
+
+    ``radius`` is kept for the setting's sake: every soft pixel is in the band whatever its width,
+    so it does not change the result."""
 
     LOW, HIGH = 12.0, 40.0
     SCALE = 4
+    RADII = np.array([2, 5, 12], np.int64)  # in blocks; near solid decides first
 
     def __init__(self, radius: int = 4, black: float = 0.25, gate: int = 20) -> None:
         self.radius = radius
@@ -124,40 +284,33 @@ class EdgeRefiner:
 
     def _allocate(self, h: int, w: int) -> None:
         self._shape = (h, w)
-        sw, sh = max(2, w // self.SCALE), max(2, h // self.SCALE)
-        self._small_size = (sw, sh)
-        self._yf = np.empty((h, w), np.uint8)
-        self._band = np.empty((h, w), np.uint8)
-        self._soft = np.empty((h, w), np.uint8)
+        sh, sw = h // self.SCALE, w // self.SCALE
+        self._lo = np.empty((sh, sw), np.uint8)
+        self._hi = np.empty((sh, sw), np.uint8)
+        self._asum = np.empty((sh, sw), np.float32)
+        self._ysum = np.empty((sh, sw), np.float32)
+        self._num = np.empty((sh + 1, sw + 1), np.float64)
+        self._den = np.empty((sh + 1, sw + 1), np.float64)
+        self._band = np.empty((sh + 1, sw + 1), np.float64)
+        self._yf = np.empty((sh, sw), np.float32)
+        self._cover = np.empty((sh, sw), np.uint8)
 
-    def __call__(self, frame: np.ndarray, screen: np.ndarray, alpha: np.ndarray) -> None:
+    def __call__(self, frame: np.ndarray, screen: np.ndarray, alpha: np.ndarray,
+                 fg: np.ndarray | None = None, params: np.ndarray | None = None) -> None:
         h, w = alpha.shape
+        if h < self.SCALE or w < self.SCALE:
+            return
         if self._shape != (h, w):
             self._allocate(h, w)
-        # Foreground luma, spread from solid pixels at quarter size (it varies slowly).
-        small = cv2.resize(frame, self._small_size, interpolation=cv2.INTER_AREA)
-        y_small = cv2.cvtColor(small, cv2.COLOR_BGR2GRAY).astype(np.float32)
-        solid = (cv2.resize(alpha, self._small_size, interpolation=cv2.INTER_AREA) >= 250).astype(np.float32)
-        acc = np.zeros_like(y_small)
-        cover = np.zeros_like(y_small)
-        for r in (2, 5, 12):  # near solid decides first, farther fills the rest
-            k = (2 * r + 1, 2 * r + 1)
-            num = cv2.boxFilter(y_small * solid, -1, k, normalize=False)
-            den = cv2.boxFilter(solid, -1, k, normalize=False)
-            take = (cover == 0) & (den > 0.5)
-            acc[take] = num[take] / den[take]
-            cover[take] = 1.0
-        acc[cover == 0] = 0
-        cv2.resize(np.clip(acc + 0.5, 0, 255).astype(np.uint8), (w, h), dst=self._yf,
-                   interpolation=cv2.INTER_LINEAR)
-        # The band: soft matte pixels, grown by the radius; solid pixels stay solid.
-        cv2.inRange(alpha, 3, 252, dst=self._soft)
-        size = 2 * self.radius + 1
-        cv2.dilate(self._soft, np.ones((size, size), np.uint8), dst=self._band)
-        self._band[alpha >= 253] = 0
-        self._band[cv2.resize(cover, (w, h), interpolation=cv2.INTER_NEAREST) == 0] = 0
-        _refine(frame, screen, self._yf, self._band, alpha, np.float32(self.LOW),
-                np.float32(1.0 / (self.HIGH - self.LOW)), np.float32(self.black), np.uint8(self.gate))
+        gate = np.uint8(self.gate)
+        _luma_block_stats(frame, alpha, gate, self._lo, self._hi, self._asum, self._ysum, self._num, self._den,
+                          self._band)
+        _summed_area(self._num, self._den, self._band)
+        _foreground_luma(self._num, self._den, self._band, self.RADII, self._yf, self._cover)
+        recover = fg is not None and params is not None
+        _refine_blocks(frame, screen, alpha, self._lo, self._hi, self._yf, self._cover, _NEAR_W, _NEAR_D,
+                       np.float32(self.LOW), np.float32(1.0 / (self.HIGH - self.LOW)), np.float32(self.black),
+                       gate, recover, params if recover else _NO_PARAMS, fg if recover else _NO_FG)
 
 
 @numba.njit(**_JIT)

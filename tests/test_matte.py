@@ -135,3 +135,23 @@ def test_segment_layer_is_guided_by_default():
     from livekey.masks import MaskLayer
 
     assert MaskLayer("segment", model="m.onnx").guided is True
+
+
+def test_edge_refinement_recovers_the_colour_of_the_pixels_it_changed():
+    """Refinement alone recovers colour in its band: the same foreground as a full-frame recovery."""
+    from livekey import keying
+
+    f = synthetic.scene("portrait", 320, 180)
+    k = Keyer(Settings())
+    k.matte(f.image)  # settles the key colour and the screen
+    h, w = f.alpha.shape
+    alpha, fg = np.empty((h, w), np.uint8), np.empty((h, w, 3), np.uint8)
+    keying.key_frame(f.image, k.screen, k.params, alpha, fg)
+    keyed = alpha.copy()
+    matte.EdgeRefiner()(f.image, k.screen, alpha, fg, k.params)
+    full_alpha, full_fg = keyed.copy(), np.empty_like(fg)
+    matte.EdgeRefiner()(f.image, k.screen, full_alpha)
+    keying.recover_foreground(f.image, k.screen, full_alpha, k.params, full_fg)
+    assert (alpha != keyed).sum() > 100  # the refinement changed the edge
+    assert (alpha == full_alpha).all()
+    assert np.abs(fg.astype(int) - full_fg).max() <= 1
