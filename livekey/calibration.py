@@ -36,10 +36,8 @@ class Calibration:
 def _hue_sat_val(img: np.ndarray, key_bgr: tuple[int, int, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per pixel: hue difference from the key (degrees, in the opponent chroma plane), saturation, value."""
     f = img.astype(np.float32)
-    b, g, r = f[..., 0], f[..., 1], f[..., 2]
-    x, y = r - (g + b) / 2, np.float32(np.sqrt(3) / 2) * (g - b)
-    kb, kg, kr = (float(v) for v in key_bgr)
-    kx, ky = kr - (kg + kb) / 2, np.sqrt(3) / 2 * (kg - kb)
+    x, y = screen.opponent_chroma(f)
+    kx, ky = (float(v) for v in screen.opponent_chroma(key_bgr))
     hue = np.degrees(np.abs(np.arctan2(x * ky - y * kx, x * kx + y * ky)))
     vmax = f.max(axis=2)
     sat = (vmax - f.min(axis=2)) / np.maximum(vmax, 1)
@@ -101,8 +99,7 @@ def calibrate_frames(frames: list[np.ndarray]) -> Calibration:
     sat_low = float(np.percentile(sat[is_screen], 1))
     val_low, val_high = (float(v) for v in np.percentile(val[is_screen], (1, 99)))
     # Chroma of the key in the opponent plane: noise as a share of it sets the key's thresholds.
-    kb, kg, kr = key
-    chroma = float(np.hypot(kr - (kg + kb) / 2, np.sqrt(3) / 2 * (kg - kb)))
+    chroma = float(np.hypot(*screen.opponent_chroma(key)))
     noise_share = noise / max(chroma, 1.0)
     # Never narrower than the defaults: the subject's shadow and spill widen what the screen shows
     # once someone stands in front of it; a noisier camera needs wider thresholds.

@@ -18,18 +18,13 @@ from livekey import __version__
 from livekey.errors import LivekeyError
 from livekey.masks import add_mask_arguments, stack_from_args
 from livekey.profile import Profile
-from livekey.settings import Settings, add_arguments, settings_from_args
+from livekey.settings import add_arguments, settings_from_args
 
 
 def load_profile(args: argparse.Namespace) -> Profile:
     """The profile (if any) with the command-line setting flags and ``--mask`` layers applied on top."""
     base = Profile.load(args.profile) if getattr(args, "profile", None) else Profile()
     return Profile(settings_from_args(args, base.settings), stack_from_args(args, base.masks))
-
-
-def load_settings(args: argparse.Namespace) -> Settings:
-    """The profile (if any) with the command-line setting flags applied on top."""
-    return load_profile(args).settings
 
 
 # --- livekey key -----------------------------------------------------------

@@ -162,18 +162,23 @@ class Keyer:
                 if self._screen_stale:
                     self._screen = plate.copy()
             elif self._screen_stale or self._frames_since_screen >= self.screen_refresh:
-                tolerance = min(45.0, self.settings.hue_width / 2 + 5)
-                self._screen = screen.relight_plate(frame, plate, self.key_bgr, tolerance, out=self._screen)
+                self._screen = screen.relight_plate(frame, plate, self.key_bgr, self._screen_tolerance,
+                                                    out=self._screen)
                 self._frames_since_screen = 0
         elif self.settings.screen_model == "auto":
             self._frames_since_screen += 1
             if self._screen_stale or self._frames_since_screen >= self.screen_refresh:
-                tolerance = min(45.0, self.settings.hue_width / 2 + 5)
-                self._screen = screen.estimate_screen(frame, self.key_bgr, tolerance, out=self._screen)
+                self._screen = screen.estimate_screen(frame, self.key_bgr, self._screen_tolerance,
+                                                      out=self._screen)
                 self._frames_since_screen = 0
         elif self._screen_stale:
             self._screen = keying.flat_screen(self.key_bgr, h, w, out=self._screen)
         self._screen_stale = False
+
+    @property
+    def _screen_tolerance(self) -> float:
+        """Hue distance (degrees) within which a pixel counts as screen for the screen estimate."""
+        return min(45.0, self.settings.hue_width / 2 + 5)
 
     @property
     def uses_plate(self) -> bool:
@@ -228,11 +233,15 @@ class Keyer:
         if not self.stages:
             keying.key_composite(frame, self._screen, backdrop, self._params, alpha, out)
             return alpha, out
-        keying.key_frame(frame, self._screen, self._params, alpha, self._fg)
-        for stage in self.stages:
-            stage(frame, alpha, self._fg)
+        self._key_to_matte(frame, alpha, self._fg)
         keying.composite(self._fg, alpha, backdrop, out)
         return alpha, out
+
+    def _key_to_matte(self, frame: np.ndarray, alpha: np.ndarray, fg: np.ndarray) -> None:
+        """Key a prepared frame to a matte and foreground, then run the matte stages on them."""
+        keying.key_frame(frame, self._screen, self._params, alpha, fg)
+        for stage in self.stages:
+            stage(frame, alpha, fg)
 
     def matte(self, frame: np.ndarray, alpha_out: np.ndarray | None = None,
               fg_out: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -240,16 +249,16 @@ class Keyer:
         self._prepare(frame)
         alpha = self._alpha if alpha_out is None else alpha_out
         fg = self._fg if fg_out is None else fg_out
-        keying.key_frame(frame, self._screen, self._params, alpha, fg)
-        for stage in self.stages:
-            stage(frame, alpha, fg)
+        self._key_to_matte(frame, alpha, fg)
         return alpha, fg
 
-    def rgba(self, frame: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
-        """Key ``frame`` into a straight-alpha BGRA image (H, W, 4)."""
+    def rgba(self, frame: np.ndarray, out: np.ndarray | None = None,
+             alpha_out: np.ndarray | None = None) -> np.ndarray:
+        """Key ``frame`` into a straight-alpha BGRA image (H, W, 4); the matte alone is also left
+        in ``alpha_out`` when given."""
         if out is None:
             out = np.empty(frame.shape[:2] + (4,), np.uint8)
-        alpha, fg = self.matte(frame)
+        alpha, fg = self.matte(frame, alpha_out=alpha_out)
         keying.to_bgra(fg, alpha, out)
         return out
 

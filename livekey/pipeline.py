@@ -401,9 +401,8 @@ class Pipeline:
         backdrop = self._backdrop
         h, w = frame.shape[:2]
         if backdrop.transparent:
-            bgra = self._keyer.rgba(frame, out=np.empty((h, w, 4), np.uint8))
-            alpha = np.ascontiguousarray(bgra[..., 3])
-            composite = bgra
+            alpha = np.empty((h, w), np.uint8)
+            composite = self._keyer.rgba(frame, out=np.empty((h, w, 4), np.uint8), alpha_out=alpha)
         else:
             back = backdrop.frame(frame, prev_alpha)
             alpha, composite = self._keyer.composite(frame, back, out=np.empty((h, w, 3), np.uint8),

@@ -26,6 +26,14 @@ def _small(frame: np.ndarray, width: int) -> np.ndarray:
     return cv2.resize(frame, (width, max(1, round(h * width / w))), interpolation=cv2.INTER_AREA)
 
 
+def opponent_chroma(bgr) -> tuple:
+    """The chroma vector (x, y) of BGR colours in the opponent plane the key works in:
+    ``x = R - (G + B) / 2``, ``y = sqrt(3)/2 (G - B)``. Takes an (..., 3) array or one colour."""
+    bgr = np.asarray(bgr, np.float32)
+    b, g, r = bgr[..., 0], bgr[..., 1], bgr[..., 2]
+    return r - (g + b) / 2, np.float32(np.sqrt(3) / 2) * (g - b)
+
+
 def detect_key_color(frame: np.ndarray) -> tuple[int, int, int]:
     """The screen colour (B, G, R) of a green- or blue-screen frame.
 
@@ -87,12 +95,8 @@ def estimate_screen(frame: np.ndarray, key_bgr: tuple[int, int, int], hue_tolera
     small = cv2.resize(frame, (sw, sh), interpolation=cv2.INTER_AREA).astype(np.float32)
     key = np.asarray(key_bgr, np.float32)
 
-    def chroma(img: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        b, g, r = img[..., 0], img[..., 1], img[..., 2]
-        return r - (g + b) / 2, np.float32(np.sqrt(3) / 2) * (g - b)
-
-    x, y = chroma(small)
-    kx, ky = chroma(key)
+    x, y = opponent_chroma(small)
+    kx, ky = opponent_chroma(key)
     k_len = float(np.hypot(kx, ky)) + 1e-3
     length = np.hypot(x, y) + 1e-3
     cos_t = (x * kx + y * ky) / (length * k_len)

@@ -80,3 +80,10 @@ def test_warm_up_compiles_the_default_path_before_the_first_frame():
             "before = ready()\nkeyer.warm_up(Settings())\nprint(before, ready())\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
     assert int(out[0]) == 0 and int(out[1]) >= 1, out
+
+
+def test_rgba_also_leaves_the_matte_in_alpha_out():
+    f = synthetic.scene("portrait", 160, 90)
+    alpha = np.empty((90, 160), np.uint8)
+    bgra = Keyer().rgba(f.image, alpha_out=alpha)
+    assert np.array_equal(bgra[..., 3], alpha) and alpha.min() == 0 and alpha.max() == 255
