@@ -49,8 +49,8 @@ def _median_ms(fn, repeats: int) -> tuple[float, float]:
 
 
 def measure_size(width: int, height: int, repeats: int = 40, settings: Settings | None = None) -> dict:
-    """Median (and mean) ms of the keyer's full default path, of the one-pass fused path (edge_color
-    off), and of the kernel alone, plus a frame copy."""
+    """Median (and mean) ms of the keyer's full default path, of the one-pass fused path (refine and
+    edge_color off), and of the kernel alone, plus a frame copy."""
     frames = bench_frames(width, height)
     back = synthetic.backdrop(width, height)
     keyer = Keyer(settings)
@@ -63,7 +63,7 @@ def measure_size(width: int, height: int, repeats: int = 40, settings: Settings 
     for _ in range(5):
         full()
     ms, mean_ms = _median_ms(full, repeats)
-    edge_keyer = Keyer((settings or Settings()).replace(edge_color=False))
+    edge_keyer = Keyer((settings or Settings()).replace(edge_color=False, refine=False))
 
     def edge() -> None:
         edge_keyer.composite(frames[next(counter) % len(frames)], back, out=out, alpha_out=alpha)
@@ -88,8 +88,8 @@ def stage_costs(frames: list[np.ndarray], back: np.ndarray, scr: np.ndarray, par
     key = (64, 177, 0)
     keying.key_frame(frame, scr, params, alpha, fg)
     keyed = alpha.copy()
-    refiner, stabilizer = matte.EdgeRefiner(4), matte.Stabilizer(0.7)
-    estimator = matte.ForegroundEstimator()
+    solver, stabilizer = matte.EdgeSolver(), matte.Stabilizer(0.7)
+    recolour = matte.EdgeSolver(solve=False)
     edge_fg = fg.copy()
     stabilizer(frames[1], alpha)
     work = np.empty_like(alpha)
@@ -106,12 +106,12 @@ def stage_costs(frames: list[np.ndarray], back: np.ndarray, scr: np.ndarray, par
         "auto_screen": lambda: screen.estimate_screen(frame, key, out=out),
         "plate_relight": lambda: screen.relight_plate(frame, scr, key, out=out),
         "temporal": fresh(lambda: stabilizer(frame, alpha)),
-        "refine": fresh(lambda: refiner(frame, scr, alpha, fg, params)),  # with its colour recovery
+        "refine": fresh(lambda: solver(frame, scr, alpha, fg, params)),  # with the edge colour
         "clip": fresh(lambda: matte.clip_levels(alpha, table)),
         "grow_1.5px": fresh(lambda: matte.grow(alpha, 1.5, work)),
         "fill_holes_9px": fresh(lambda: matte.fill_holes(alpha, 9, work)),
         "soften_2px": fresh(lambda: matte.soften(alpha, 2.0)),
-        "edge_color": lambda: (np.copyto(edge_fg, fg), estimator(keyed, edge_fg)),
+        "edge_color": fresh(lambda: recolour(frame, scr, alpha, edge_fg, params)),
         "recover_fg": lambda: keying.recover_foreground(frame, scr, keyed, params, fg),
         "composite": lambda: keying.composite(fg, keyed, back, out),
         "copy_alpha": lambda: np.copyto(alpha, keyed),
@@ -225,7 +225,8 @@ def format_results(results: dict) -> str:
     import numba
 
     lines = [f"numba threads: {numba.get_num_threads()}, layer: {numba.threading_layer()}",
-             "size        full path (median / mean ms)  kernel ms  copy ms  ffmpeg chain ms  fused (edge_color off) ms"]
+             "size        full path (median / mean ms)  kernel ms  copy ms  ffmpeg chain ms  "
+             "fused (refine, edge_color off) ms"]
     for size, r in results.items():
         ff = f"{r['ffmpeg_ms']:.1f} ({r['ffmpeg_ratio']}x slower)" if "ffmpeg_ms" in r else "-"
         lines.append(f"{size:<11} {r['ms']:>8.2f} / {r['mean_ms']:<8.2f}            {r['kernel_ms']:>7.2f}"

@@ -38,8 +38,10 @@ def matte_stages(settings: Settings, keyer: Keyer) -> list[MatteStage]:
 
 
 def _matte_operations(settings: Settings, keyer: Keyer) -> list[MatteStage]:
-    """The ``matte`` settings group as stages: stabilise, refine, clip, grow, fill, soften, then
-    recover the edge colour from the changed matte, then (edge_color) spread it from solid pixels."""
+    """The ``matte`` settings group as stages: refine the edge band (alpha, and its colour from
+    the solid foreground with ``edge_color``), stabilise, clip, grow, fill, soften; after any of
+    those the colour is recovered for the changed matte and (``edge_color``) taken again from the
+    solid foreground."""
     stages: list[MatteStage] = []
     work: dict[str, np.ndarray] = {}
 
@@ -48,19 +50,23 @@ def _matte_operations(settings: Settings, keyer: Keyer) -> list[MatteStage]:
             work["a"] = np.empty_like(alpha)
         return work["a"]
 
+    def solver_stage(solver: matte.EdgeSolver) -> MatteStage:
+        if not keyer.masks.uses_key:  # no screen, so no spill to take from the edge colour
+            no_spill = keying.param_vector(settings.replace(spill_method="none"), NO_SCREEN_KEY)
+            return lambda frame, alpha, fg: solver(frame, keyer.screen, alpha, fg, no_spill)
+        return lambda frame, alpha, fg: solver(frame, keyer.screen, alpha, fg, keyer.params)
+
+    # The solve keys against the screen: without a colour key in the stack there is none.
+    refine = settings.refine and keyer.masks.uses_key
+    later = (settings.temporal > 0 or settings.clip_black > 0 or settings.clip_white < 1
+             or settings.grow or settings.fill_holes or settings.soften)
+    if refine or (settings.edge_color and not later):
+        stages.append(solver_stage(matte.EdgeSolver(solve=refine,
+                                                    recolour=settings.edge_color and not later,
+                                                    radius=settings.refine_radius)))
     if settings.temporal > 0:
         stabilizer = matte.Stabilizer(settings.temporal)
         stages.append(lambda frame, alpha, fg: stabilizer(frame, alpha))
-    # Refinement alone recovers the colour of the pixels it changed itself; after any other
-    # operation the whole frame's colour is recovered again.
-    refine_only = not (settings.temporal > 0 or settings.clip_black > 0 or settings.clip_white < 1
-                       or settings.grow or settings.fill_holes or settings.soften)
-    if settings.refine:
-        refiner = matte.EdgeRefiner(settings.refine_radius)
-        if refine_only:
-            stages.append(lambda frame, alpha, fg: refiner(frame, keyer.screen, alpha, fg, keyer.params))
-        else:
-            stages.append(lambda frame, alpha, fg: refiner(frame, keyer.screen, alpha))
     if settings.clip_black > 0 or settings.clip_white < 1:
         table = matte.levels_table(settings.clip_black, settings.clip_white)
         stages.append(lambda frame, alpha, fg: matte.clip_levels(alpha, table))
@@ -70,12 +76,12 @@ def _matte_operations(settings: Settings, keyer: Keyer) -> list[MatteStage]:
         stages.append(lambda frame, alpha, fg: matte.fill_holes(alpha, settings.fill_holes, scratch(alpha)))
     if settings.soften:
         stages.append(lambda frame, alpha, fg: matte.soften(alpha, settings.soften))
-    if stages and not (settings.refine and refine_only):
+    if later:
         stages.append(lambda frame, alpha, fg: keying.recover_foreground(frame, keyer.screen, alpha,
                                                                          keyer.params, fg))
-    if settings.edge_color:
-        estimator = matte.ForegroundEstimator()
-        stages.append(lambda frame, alpha, fg: estimator(alpha, fg))
+        if settings.edge_color:
+            stages.append(solver_stage(matte.EdgeSolver(solve=False, recolour=True,
+                                                        radius=settings.refine_radius)))
     return stages
 
 

@@ -156,6 +156,9 @@ def _despill(fb, fg, fr, q):
     return fb, fg, fr
 
 
+despill_pixel = _despill  # for the matte stages that recolour edges
+
+
 @numba.njit(inline="always", **_JIT)
 def _foreground(b, g, r, sb, sg, sr, q):
     """Alpha and despilled foreground of one pixel (only scalars: a helper taking arrays

@@ -68,12 +68,12 @@ def livekey_key(frame: np.ndarray, back: np.ndarray, settings: Settings | None =
     return alpha.copy(), comp.copy()
 
 
-# livekey's variants in the report: untuned auto key, auto key with edge colour from the solid
-# foreground, the same with luma edge refinement, and the scene's clean plate with both (what
-# ``livekey calibrate`` sets up).
-VARIANTS = {"livekey": {}, "livekey_fused": {"edge_color": False},
-            "livekey_refine": {"refine": True, "edge_color": True},
-            "livekey_plate": {"refine": True, "edge_color": True}}
+# livekey's variants in the report: untuned auto key (edge band solved against the foreground
+# nearby, with its colour), the one-pass key alone, the key with edge colour only, and the
+# scene's clean plate (what ``livekey calibrate`` sets up).
+VARIANTS = {"livekey": {}, "livekey_fused": {"edge_color": False, "refine": False},
+            "livekey_colour": {"refine": False},
+            "livekey_plate": {}}
 _OBS_CACHE: dict[tuple, tuple] = {}
 
 

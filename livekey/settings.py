@@ -165,11 +165,12 @@ MATTE_SETTINGS: tuple[Setting, ...] = (
     Setting("grow", "float", 0.0, "Grow (positive) or shrink (negative) the matte, in fractions of a pixel "
             "too.", "matte", "px", -8.0, 8.0),
     Setting("soften", "float", 0.0, "Blur the matte by this radius.", "matte", "px", 0.0, 16.0),
-    Setting("refine", "bool", False, "Edge refinement: re-estimate edge alpha from the full-resolution luma "
-            "(webcams halve the colour resolution), in the edge band only, then recover the edge colour.",
-            "matte"),
-    Setting("refine_radius", "int", 4, "Width of the edge band the refinement works in.", "matte", "px",
-            1, 16),
+    Setting("refine", "bool", True, "Edge refinement: solve edge alpha again against the colour of the solid "
+            "foreground nearby and the screen, trusting the full-resolution luma over the half-resolution "
+            "colour webcams send; in the edge band only.", "matte"),
+    Setting("refine_radius", "int", 48, "How far from solid foreground the refinement and the edge colour "
+            "look for the foreground's colour; soft pixels further out keep the key's.", "matte", "px",
+            8, 128),
     Setting("edge_color", "bool", True, "Edge colour from the solid foreground nearby instead of each edge "
             "pixel's own colour, which webcams smear with the screen's (4:2:0 chroma, JPEG).", "matte"),
     Setting("fill_holes", "int", 0, "Close holes up to this size inside solid foreground (0: off).",

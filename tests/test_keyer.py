@@ -36,7 +36,7 @@ def test_matte_stages_run_between_key_and_composite(monkeypatch):
 def test_fused_and_staged_paths_agree():
     f = synthetic.scene("blue", 160, 90)
     back = synthetic.backdrop(160, 90)
-    k = Keyer(Settings(edge_color=False))
+    k = Keyer(Settings(edge_color=False, refine=False))
     a1, c1 = (x.copy() for x in k.composite(f.image, back))
     k.stages = [lambda frame, alpha, fg: None]
     a2, c2 = k.composite(f.image, back)

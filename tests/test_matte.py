@@ -4,7 +4,7 @@ import cv2
 import numpy as np
 import pytest
 
-from livekey import matte, quality, synthetic
+from livekey import keying, matte, quality, synthetic
 from livekey.keyer import Keyer
 from livekey.settings import Settings
 
@@ -65,7 +65,7 @@ def test_matte_settings_run_staged_path():
     k = Keyer(Settings(grow=-2.0))
     shrunk = k.matte(f.image)[0].astype(int).sum()
     plain = Keyer().matte(f.image)[0].astype(int).sum()
-    assert len(k.stages) == 3 and shrunk < plain  # grow, recover colour, edge colour
+    assert len(k.stages) == 4 and shrunk < plain  # refine, grow, recover colour, edge colour
 
 
 def test_temporal_stability_halves_still_flicker_without_trails():
@@ -74,26 +74,69 @@ def test_temporal_stability_halves_still_flicker_without_trails():
     assert r["stabilised_moving_edge_mae"] <= r["frame_by_frame_moving_edge_mae"] + 0.005, r
 
 
-def test_edge_colour_comes_from_the_solid_foreground_nearby():
-    alpha = np.zeros((40, 40), np.uint8)
+def _edge_picture(edge_bgr=(40, 160, 90), edge_alpha=128):
+    """A subject (left) with a 4-pixel soft edge on a green screen (right), and its key."""
+    h, w = 40, 40
+    frame = np.zeros((h, w, 3), np.uint8)
+    frame[:] = (62, 177, 48)
+    frame[:, :16] = (30, 60, 200)
+    frame[:, 16:20] = edge_bgr
+    screen = np.empty_like(frame)
+    screen[:] = (62, 177, 48)
+    alpha = np.zeros((h, w), np.uint8)
     alpha[:, :16] = 255
-    alpha[:, 16:20] = 128  # the soft edge
-    fg = np.zeros((40, 40, 3), np.uint8)
-    fg[:, :16] = (30, 60, 200)  # the subject's colour
-    fg[:, 16:20] = (40, 160, 90)  # its edge, smeared with the green screen
-    before = fg.copy()
-    matte.ForegroundEstimator(radius=1)(alpha, fg)
+    alpha[:, 16:20] = edge_alpha
+    fg = frame.copy()
+    fg[:, 20:] = 0
+    params = keying.param_vector(Settings(), (62, 177, 48))
+    return frame, screen, alpha, fg, params
+
+
+def test_edge_colour_comes_from_the_solid_foreground_nearby():
+    frame, screen, alpha, fg, params = _edge_picture()
+    before, keyed = fg.copy(), alpha.copy()
+    matte.EdgeSolver(solve=False)(frame, screen, alpha, fg, params)
     assert np.abs(fg[:, 16:20].astype(int) - (30, 60, 200)).max() <= 2, fg[0, 12:24]
-    assert (fg[:, :16] == before[:, :16]).all()  # solid interior kept
+    assert (fg[:, :12] == before[:, :12]).all()  # solid interior, outside the band's blocks, kept
     assert (fg[:, 20:] == before[:, 20:]).all()  # transparent pixels kept
+    assert (alpha == keyed).all()  # colour only
 
 
-def test_edge_colour_leaves_pixels_far_from_solid_as_they_are():
+def test_edge_solve_finds_the_alpha_of_a_mix_of_foreground_and_screen():
+    """An edge pixel that is 30% subject, 70% screen, which the key had at 50%, is solved to 30%."""
+    subject, green = np.array((30, 60, 200), np.float32), np.array((62, 177, 48), np.float32)
+    mix = tuple(int(v + 0.5) for v in 0.3 * subject + 0.7 * green)
+    frame, screen, alpha, fg, params = _edge_picture(edge_bgr=mix)
+    matte.EdgeSolver()(frame, screen, alpha, fg, params)
+    assert np.abs(alpha[:, 16:20].astype(int) - round(0.3 * 255)).max() <= 6, alpha[0, 12:24]
+    assert (alpha[:, :12] == 255).all() and (alpha[:, 20:] == 0).all()
+
+
+def test_edge_solve_keeps_the_key_where_foreground_is_the_screen_colour():
+    """A subject the colour of the screen gives the solve nothing to go on: the key's alpha stays."""
+    frame, screen, alpha, fg, params = _edge_picture(edge_bgr=(62, 177, 48))
+    frame[:, :16] = (60, 175, 50)
+    matte.EdgeSolver()(frame, screen, alpha, fg, params)
+    assert np.abs(alpha[:, 16:20].astype(int) - 128).max() <= 12, alpha[0, 12:24]
+
+
+def test_edge_solve_leaves_pixels_far_from_solid_as_they_are():
     alpha = np.full((40, 40), 115, np.uint8)  # a pane of glass: soft everywhere, nothing solid
-    fg = np.random.default_rng(0).integers(0, 255, (40, 40, 3), dtype=np.uint8)
+    rng = np.random.default_rng(0)
+    frame = rng.integers(0, 255, (40, 40, 3), dtype=np.uint8)
+    fg = rng.integers(0, 255, (40, 40, 3), dtype=np.uint8)
+    screen = np.full((40, 40, 3), (62, 177, 48), np.uint8)
     before = fg.copy()
-    matte.ForegroundEstimator()(alpha, fg)
-    assert (fg == before).all()
+    matte.EdgeSolver()(frame, screen, alpha, fg, keying.param_vector(Settings(), (62, 177, 48)))
+    assert (fg == before).all() and (alpha == 115).all()
+
+
+def test_edge_solve_leaves_the_keyed_out_screen_alone():
+    """Pixels keyed at the gate or below stay as keyed: noise on the screen must not become leaks."""
+    frame, screen, alpha, fg, params = _edge_picture(edge_alpha=10)
+    frame[:, 16:20] = (50, 140, 80)  # darker than the screen, as if partly covered
+    matte.EdgeSolver()(frame, screen, alpha, fg, params)
+    assert (alpha[:, 16:20] == 10).all()
 
 
 @pytest.mark.parametrize("scene", ["olive", "blue", "teal"])
@@ -102,8 +145,9 @@ def test_edge_colour_lowers_edge_error(scene):
     back = synthetic.backdrop(640, 360)
     truth = synthetic.truth_composite(f, back)
     regions = quality.Regions.of(f.alpha)
-    plain = quality.score(*quality.livekey_key(f.image, back, Settings(edge_color=False)), truth, regions)
-    edged = quality.score(*quality.livekey_key(f.image, back, Settings(edge_color=True)), truth, regions)
+    off = Settings(edge_color=False, refine=False)
+    plain = quality.score(*quality.livekey_key(f.image, back, off), truth, regions)
+    edged = quality.score(*quality.livekey_key(f.image, back, off.replace(edge_color=True)), truth, regions)
     assert edged.edge < 0.95 * plain.edge, (plain, edged)
 
 
@@ -111,7 +155,7 @@ def test_edge_refinement_does_not_raise_leaks():
     f = synthetic.scene("blond", 320, 180)
     clear = quality.Regions.of(f.alpha).clear
     a = Keyer(Settings(refine=True)).matte(f.image)[0]
-    b = Keyer(Settings()).matte(f.image)[0]
+    b = Keyer(Settings(refine=False)).matte(f.image)[0]
     assert (a[clear] > 25).mean() <= (b[clear] > 25).mean() + 0.001
 
 
@@ -137,10 +181,8 @@ def test_segment_layer_is_guided_by_default():
     assert MaskLayer("segment", model="m.onnx").guided is True
 
 
-def test_edge_refinement_recovers_the_colour_of_the_pixels_it_changed():
-    """Refinement alone recovers colour in its band: the same foreground as a full-frame recovery."""
-    from livekey import keying
-
+def test_edge_refinement_without_edge_colour_recovers_the_colour_of_the_pixels_it_changed():
+    """The solve alone un-mixes the pixels it changed: the same foreground as a full-frame recovery."""
     f = synthetic.scene("portrait", 320, 180)
     k = Keyer(Settings())
     k.matte(f.image)  # settles the key colour and the screen
@@ -148,10 +190,8 @@ def test_edge_refinement_recovers_the_colour_of_the_pixels_it_changed():
     alpha, fg = np.empty((h, w), np.uint8), np.empty((h, w, 3), np.uint8)
     keying.key_frame(f.image, k.screen, k.params, alpha, fg)
     keyed = alpha.copy()
-    matte.EdgeRefiner()(f.image, k.screen, alpha, fg, k.params)
-    full_alpha, full_fg = keyed.copy(), np.empty_like(fg)
-    matte.EdgeRefiner()(f.image, k.screen, full_alpha)
-    keying.recover_foreground(f.image, k.screen, full_alpha, k.params, full_fg)
-    assert (alpha != keyed).sum() > 100  # the refinement changed the edge
-    assert (alpha == full_alpha).all()
+    matte.EdgeSolver(recolour=False)(f.image, k.screen, alpha, fg, k.params)
+    full_fg = np.empty_like(fg)
+    keying.recover_foreground(f.image, k.screen, alpha, k.params, full_fg)
+    assert (alpha != keyed).sum() > 100  # the solve changed the edge
     assert np.abs(fg.astype(int) - full_fg).max() <= 1
