@@ -132,17 +132,24 @@ def _key_pixel(b, g, r, sb, sg, sr, q):
     alpha = _F1 - hue_gate * sat_gate * val_gate * ramp
     # Quantise first so the colour and the composite agree with the uint8 matte.
     alpha = math.floor(alpha * _F255 + _HALF) * np.float32(1.0 / 255.0)
-    # Un-mix: remove the screen's share (1 - a) S. Where alpha is 0 the colour is moot.
-    m = (_F1 - alpha) * q[P_UNMIX]
-    inv = _F1 / max(_F1 - m, np.float32(1.0 / 255.0))
-    fb = min(max((b - m * sb) * inv, _F0), _F255)
-    fg = min(max((g - m * sg) * inv, _F0), _F255)
-    fr = min(max((r - m * sr) * inv, _F0), _F255)
+    fb, fg, fr = unmix_pixel(b, g, r, sb, sg, sr, alpha, q[P_UNMIX])
     return alpha, fb, fg, fr
 
 
 @numba.njit(inline="always", **_JIT)
-def _despill(fb, fg, fr, q):
+def unmix_pixel(b, g, r, sb, sg, sr, a, weight):
+    """Remove ``weight`` (0 or 1) times the screen's share ``(1 - a) S`` from a pixel: the colour
+    ``F = (I - (1 - a) S) / a`` clamped to 0..255. Where alpha is 0 the colour is moot."""
+    m = (_F1 - a) * weight
+    inv = _F1 / max(_F1 - m, np.float32(1.0 / 255.0))
+    fb = min(max((b - m * sb) * inv, _F0), _F255)
+    fg = min(max((g - m * sg) * inv, _F0), _F255)
+    fr = min(max((r - m * sr) * inv, _F0), _F255)
+    return fb, fg, fr
+
+
+@numba.njit(inline="always", **_JIT)
+def despill_pixel(fb, fg, fr, q):
     """Spill suppression on the key channel; returns the colour rounded to whole levels."""
     spill = q[P_SPILL_B] * fb + q[P_SPILL_G] * fg + q[P_SPILL_R] * fr
     a1 = q[P_O1_B] * fb + q[P_O1_G] * fg + q[P_O1_R] * fr
@@ -156,15 +163,12 @@ def _despill(fb, fg, fr, q):
     return fb, fg, fr
 
 
-despill_pixel = _despill  # for the matte stages that recolour edges
-
-
 @numba.njit(inline="always", **_JIT)
 def _foreground(b, g, r, sb, sg, sr, q):
     """Alpha and despilled foreground of one pixel (only scalars: a helper taking arrays
     is not inlined, and the call stops the pixel loop from vectorising)."""
     a, fb, fg, fr = _key_pixel(b, g, r, sb, sg, sr, q)
-    fb, fg, fr = _despill(fb, fg, fr, q)
+    fb, fg, fr = despill_pixel(fb, fg, fr, q)
     return a, fb, fg, fr
 
 
@@ -211,12 +215,8 @@ def _key_composite_row(src, scr, bd, q, al, dst):
 @numba.njit(inline="always", **_JIT)
 def recover_pixel(b, g, r, sb, sg, sr, a, q):
     """Un-mixed, despilled colour of one pixel for a given alpha (0..1), black where it is 0."""
-    m = (_F1 - a) * q[P_UNMIX]
-    inv = _F1 / max(_F1 - m, np.float32(1.0 / 255.0))
-    fb = min(max((b - m * sb) * inv, _F0), _F255)
-    fg = min(max((g - m * sg) * inv, _F0), _F255)
-    fr = min(max((r - m * sr) * inv, _F0), _F255)
-    fb, fg, fr = _despill(fb, fg, fr, q)
+    fb, fg, fr = unmix_pixel(b, g, r, sb, sg, sr, a, q[P_UNMIX])
+    fb, fg, fr = despill_pixel(fb, fg, fr, q)
     visible = a > _F0
     return fb if visible else _F0, fg if visible else _F0, fr if visible else _F0
 

@@ -46,6 +46,7 @@ import numba
 import numpy as np
 
 from livekey.errors import LivekeyError
+from livekey.keying import unmix_pixel
 from livekey.matte import GuidedUpsampler
 from livekey.settings import FrozenValues, Setting, read_toml
 
@@ -662,15 +663,17 @@ def project_alpha(frame, plate, dist, fg_mean, state, low, high, out):
 @numba.njit(**_JIT)
 def _unmix_row(src, plate, mask, fg):
     inv255 = np.float32(1.0 / 255.0)
+    half = np.float32(0.5)
     for x in range(mask.shape[0]):
         m = np.float32(mask[x]) * inv255
         soft = (m > np.float32(0.0)) & (m < np.float32(1.0))
-        inv = np.float32(1.0) / max(m, inv255)
-        k = np.float32(1.0) - m
-        for c in range(3):
-            i = 3 * x + c
-            v = min(max((np.float32(src[i]) - k * np.float32(plate[i])) * inv, np.float32(0.0)), np.float32(255.0))
-            fg[i] = np.uint8(v + np.float32(0.5)) if soft else fg[i]
+        i = 3 * x
+        fb, fg_, fr = unmix_pixel(np.float32(src[i]), np.float32(src[i + 1]), np.float32(src[i + 2]),
+                                  np.float32(plate[i]), np.float32(plate[i + 1]), np.float32(plate[i + 2]),
+                                  m, np.float32(1.0))
+        fg[i] = np.uint8(fb + half) if soft else fg[i]
+        fg[i + 1] = np.uint8(fg_ + half) if soft else fg[i + 1]
+        fg[i + 2] = np.uint8(fr + half) if soft else fg[i + 2]
 
 
 @numba.njit(parallel=True, **_JIT)

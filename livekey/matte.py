@@ -207,6 +207,12 @@ def _column_sums(sat2):
                 sat2[y, c] += sat2[y - 1, c]
 
 
+@numba.njit(inline="always", **_JIT)
+def _box(sat, c, y0, x0, y1, x1):
+    """Sum of plane ``c`` over blocks [y0, y1) x [x0, x1) from the summed-area table ``sat``."""
+    return sat[y1, x1, c] - sat[y0, x1, c] - sat[y1, x0, c] + sat[y0, x0, c]
+
+
 @numba.njit(parallel=True, **_JIT)
 def _foreground_colour(near, sat, radii, fcol, cover):
     """The foreground colour of each block next to the band: the mean over the solid blocks within
@@ -221,11 +227,10 @@ def _foreground_colour(near, sat, radii, fcol, cover):
                 r = radii[k]
                 y0, y1 = max(0, j - r), min(sh, j + r + 1)
                 x0, x1 = max(0, x - r), min(sw, x + r + 1)
-                n = sat[y1, x1, 3] - sat[y0, x1, 3] - sat[y1, x0, 3] + sat[y0, x0, 3]
+                n = _box(sat, 3, y0, x0, y1, x1)
                 if n > 0.5:
                     for c in range(3):
-                        fcol[j, x, c] = np.float32((sat[y1, x1, c] - sat[y0, x1, c] - sat[y1, x0, c]
-                                                    + sat[y0, x0, c]) / n)
+                        fcol[j, x, c] = np.float32(_box(sat, c, y0, x0, y1, x1) / n)
                     cover[j, x] = 1
                     break
 
@@ -295,9 +300,9 @@ def _solve_blocks(frame, screen, alpha, lo, hi, fcol, cover, near_w, near_d, gat
                         ry, rb, rr = ey - a_s * dy, eb - a_s * db, er - a_s * dr
                         res = math.sqrt(ry * ry + lam * (rb * rb + rr * rr))
                         trust = den / (den + m0) * min(max((res_hi - res) * inv_res, _F0), _F1)
-                        a = a_old + trust * (a_s - a_old)
-                        a = np.float32(np.uint8(a * np.float32(255.0) + np.float32(0.5))) * inv255
-                        alpha[y, x] = np.uint8(a * np.float32(255.0) + np.float32(0.5))
+                        level = np.uint8((a_old + trust * (a_s - a_old)) * np.float32(255.0) + np.float32(0.5))
+                        alpha[y, x] = level
+                        a = np.float32(level) * inv255  # the colour below agrees with the uint8 matte
                     if recolour:
                         cb, cg, cr = keying.despill_pixel(fb, fgr, fr, q)
                         vis = a > _F0
@@ -342,8 +347,7 @@ class EdgeSolver:
                  chroma: float = 0.25, m0: float = 100.0, residual: tuple[float, float] = (20.0, 60.0)) -> None:
         self.solve, self.recolour, self.gate, self.chroma, self.m0 = solve, recolour, gate, chroma, m0
         self.residual = residual
-        far = max(6, radius // self.SCALE)
-        self.radii = np.array(sorted({2, min(5, far), far}), np.int64)
+        self.radii = np.array([2, 5, max(6, radius // self.SCALE)], np.int64)
         self._shape: tuple[int, int] | None = None
 
     def _allocate(self, h: int, w: int) -> None:
