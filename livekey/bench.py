@@ -89,6 +89,7 @@ def stage_costs(frames: list[np.ndarray], back: np.ndarray, scr: np.ndarray, par
     keying.key_frame(frame, scr, params, alpha, fg)
     keyed = alpha.copy()
     solver, stabilizer = matte.EdgeSolver(), matte.Stabilizer(0.7)
+    detail = matte.EdgeSolver(restore=True)
     recolour = matte.EdgeSolver(solve=False)
     edge_fg = fg.copy()
     stabilizer(frames[1], alpha)
@@ -107,6 +108,7 @@ def stage_costs(frames: list[np.ndarray], back: np.ndarray, scr: np.ndarray, par
         "plate_relight": lambda: screen.relight_plate(frame, scr, key, out=out),
         "temporal": fresh(lambda: stabilizer(frame, alpha)),
         "refine": fresh(lambda: solver(frame, scr, alpha, fg, params)),  # with the edge colour
+        "refine_chroma_detail": fresh(lambda: detail(frame, scr, alpha, fg, params)),
         "clip": fresh(lambda: matte.clip_levels(alpha, table)),
         "grow_1.5px": fresh(lambda: matte.grow(alpha, 1.5, work)),
         "fill_holes_9px": fresh(lambda: matte.fill_holes(alpha, 9, work)),

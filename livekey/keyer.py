@@ -63,7 +63,8 @@ def _matte_operations(settings: Settings, keyer: Keyer) -> list[MatteStage]:
     if refine or (settings.edge_color and not later):
         stages.append(solver_stage(matte.EdgeSolver(solve=refine,
                                                     recolour=settings.edge_color and not later,
-                                                    radius=settings.refine_radius)))
+                                                    radius=settings.refine_radius,
+                                                    restore=settings.chroma_detail)))
     if settings.temporal > 0:
         stabilizer = matte.Stabilizer(settings.temporal)
         stages.append(lambda frame, alpha, fg: stabilizer(frame, alpha))

@@ -111,7 +111,7 @@ def _clamp01(v):
 
 
 @numba.njit(inline="always", **_JIT)
-def _key_pixel(b, g, r, sb, sg, sr, q):
+def _key_and_unmix(b, g, r, sb, sg, sr, q):
     """One pixel: (alpha quantised to 1/255, F_b, F_g, F_r) with F clamped to 0..255."""
     k = np.float32(0.8660254)
     x = r - _HALF * (g + b)
@@ -164,10 +164,10 @@ def despill_pixel(fb, fg, fr, q):
 
 
 @numba.njit(inline="always", **_JIT)
-def _foreground(b, g, r, sb, sg, sr, q):
-    """Alpha and despilled foreground of one pixel (only scalars: a helper taking arrays
-    is not inlined, and the call stops the pixel loop from vectorising)."""
-    a, fb, fg, fr = _key_pixel(b, g, r, sb, sg, sr, q)
+def key_pixel(b, g, r, sb, sg, sr, q):
+    """Alpha (0..1, quantised to 1/255) and despilled foreground of one pixel (only scalars: a
+    helper taking arrays is not inlined, and the call stops the pixel loop from vectorising)."""
+    a, fb, fg, fr = _key_and_unmix(b, g, r, sb, sg, sr, q)
     fb, fg, fr = despill_pixel(fb, fg, fr, q)
     return a, fb, fg, fr
 
@@ -177,10 +177,10 @@ def _foreground(b, g, r, sb, sg, sr, q):
 # indexing the 3-D arrays directly, LLVM refuses to vectorise it, at 10x the cost.
 
 @numba.njit(**_JIT)
-def _key_row(src, scr, q, al, dst):
+def key_row(src, scr, q, al, dst):
     for xx in range(al.shape[0]):
         i = 3 * xx
-        a, fb, fg, fr = _foreground(np.float32(src[i]), np.float32(src[i + 1]), np.float32(src[i + 2]),
+        a, fb, fg, fr = key_pixel(np.float32(src[i]), np.float32(src[i + 1]), np.float32(src[i + 2]),
                                     np.float32(scr[i]), np.float32(scr[i + 1]), np.float32(scr[i + 2]), q)
         visible = a > _F0
         al[xx] = np.uint8(a * _F255 + _HALF)
@@ -203,7 +203,7 @@ def _bgra_row(src, al, dst):
 def _key_composite_row(src, scr, bd, q, al, dst):
     for xx in range(al.shape[0]):
         i = 3 * xx
-        a, fb, fg, fr = _foreground(np.float32(src[i]), np.float32(src[i + 1]), np.float32(src[i + 2]),
+        a, fb, fg, fr = key_pixel(np.float32(src[i]), np.float32(src[i + 1]), np.float32(src[i + 2]),
                                     np.float32(scr[i]), np.float32(scr[i + 1]), np.float32(scr[i + 2]), q)
         ia = _F1 - a
         al[xx] = np.uint8(a * _F255 + _HALF)
@@ -257,7 +257,7 @@ def key_frame(frame, screen, p, alpha_out, fg_out):
     h, w = alpha_out.shape
     frame2, screen2, fg2 = frame.reshape((h, w * 3)), screen.reshape((h, w * 3)), fg_out.reshape((h, w * 3))
     for yy in numba.prange(h):
-        _key_row(frame2[yy], screen2[yy], q, alpha_out[yy], fg2[yy])
+        key_row(frame2[yy], screen2[yy], q, alpha_out[yy], fg2[yy])
 
 
 @numba.njit(parallel=True, **_JIT)

@@ -70,10 +70,12 @@ def livekey_key(frame: np.ndarray, back: np.ndarray, settings: Settings | None =
 
 # livekey's variants in the report: untuned auto key (edge band solved against the foreground
 # nearby, with its colour), the one-pass key alone, the key with edge colour only, and the
-# scene's clean plate (what ``livekey calibrate`` sets up).
+# scene's clean plate (what ``livekey calibrate`` sets up), and the chroma detail restored in the
+# edge band, without and with the plate.
 VARIANTS = {"livekey": {}, "livekey_fused": {"edge_color": False, "refine": False},
             "livekey_colour": {"refine": False},
-            "livekey_plate": {}}
+            "livekey_plate": {}, "livekey_detail": {"chroma_detail": True},
+            "livekey_detail_plate": {"chroma_detail": True}}
 _OBS_CACHE: dict[tuple, tuple] = {}
 
 
@@ -93,7 +95,7 @@ def report(scenes: list[str] | None = None, width: int = 640, height: int = 360,
             cv2.imwrite(str(plate), frame.screen)
             for variant, changes in VARIANTS.items():
                 settings = Settings(**changes)
-                if variant == "livekey_plate":
+                if variant.endswith("_plate"):
                     settings = settings.replace(plate=str(plate))
                 row[variant] = asdict(score(*livekey_key(frame.image, back, settings), truth, regions))
         cache_key = (name, width, height, seed)

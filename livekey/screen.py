@@ -17,6 +17,9 @@ from livekey.images import fit_cover, read_image
 # OpenCV hue units (0..179): green and blue screen families.
 _FAMILIES = {"green": (35, 95), "blue": (95, 135)}
 _MIN_SCREEN_SHARE = 0.08
+# A pixel is screen only when at least this share as saturated as the key colour: light and
+# shadow scale a screen's colour but keep its saturation; anything in front of it lowers it.
+SCREEN_SAT_RATIO = 0.6
 
 
 def _small(frame: np.ndarray, width: int) -> np.ndarray:
@@ -104,7 +107,7 @@ def estimate_screen(frame: np.ndarray, key_bgr: tuple[int, int, int], hue_tolera
     vmax = np.maximum(np.maximum(b, g), r)  # faster than reducing over the 3-wide axis
     sat = (vmax - np.minimum(np.minimum(b, g), r)) / np.maximum(vmax, 1)
     key_sat = float((key.max() - key.min()) / max(key.max(), 1))
-    screen = (cos_t > np.cos(np.radians(hue_tolerance))) & (sat > 0.5 * key_sat) & (vmax > 20)
+    screen = (cos_t > np.cos(np.radians(hue_tolerance))) & (sat > SCREEN_SAT_RATIO * key_sat) & (vmax > 20)
     # Erode the screen mask so mixed edge pixels do not darken the estimate.
     weight = cv2.erode(screen.astype(np.float32), np.ones((3, 3), np.uint8))
     weighted = small * weight[..., None]

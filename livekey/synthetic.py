@@ -89,11 +89,16 @@ def _draw_subject(spec: SceneSpec, width: int, height: int, rng: np.random.Gener
     coverage = np.zeros((H, W), np.float32)
     colour = np.zeros((H, W, 3), np.float32)
 
+    def over(m: np.ndarray, bgr) -> None:
+        # Straight colour: the layer's colour is ``bgr`` wherever it covers anything, so a 45%
+        # glass keeps its own colour (premultiplying here would darken it to 45% of it).
+        cov = coverage * (1 - m) + m
+        colour[:] = (colour * (coverage * (1 - m))[..., None] + np.asarray(bgr, np.float32) * m[..., None]
+                     ) / np.maximum(cov, 1e-6)[..., None]
+        coverage[:] = cov
+
     def paint(mask: np.ndarray, bgr: tuple[int, int, int], texture: float = 10.0, opacity: float = 1.0):
-        tex = bgr + rng.normal(0, texture, 3).astype(np.float32)
-        m = mask.astype(np.float32)[..., None] * opacity
-        colour[:] = colour * (1 - m) + tex * m
-        coverage[:] = coverage * (1 - m[..., 0]) + m[..., 0]
+        over(mask.astype(np.float32) * opacity, bgr + rng.normal(0, texture, 3).astype(np.float32))
 
     cx = W // 2
     body = np.zeros((H, W), np.uint8)
@@ -137,8 +142,7 @@ def _draw_subject(spec: SceneSpec, width: int, height: int, rng: np.random.Gener
         k = np.zeros((1, 12 * ss), np.float32)
         k[:] = 1.0 / k.size
         arm_cov = cv2.filter2D(arm_cov, -1, k)
-    colour[:] = colour * (1 - arm_cov[..., None]) + np.float32((115, 145, 195)) * arm_cov[..., None]
-    coverage[:] = coverage * (1 - arm_cov) + arm_cov
+    over(arm_cov, (115, 145, 195))
 
     alpha = cv2.resize(coverage, (width, height), interpolation=cv2.INTER_AREA)
     premult = cv2.resize(colour * coverage[..., None], (width, height), interpolation=cv2.INTER_AREA)

@@ -102,6 +102,20 @@ def test_edge_colour_comes_from_the_solid_foreground_nearby():
     assert (alpha == keyed).all()  # colour only
 
 
+def test_edge_colour_keeps_its_own_where_the_foreground_nearby_does_not_explain_it():
+    """A pale 45% glass next to a purple sleeve is a poor mix of sleeve and screen (residual about
+    37 levels, in the 20..60 ramp): its colour goes a good part of the way back to the colour the
+    key un-mixed for it instead of taking the sleeve's."""
+    glass, green = np.array((215, 205, 190), np.float32), np.array((62, 177, 48), np.float32)
+    seen = tuple(int(v + 0.5) for v in 0.45 * glass + 0.55 * green)
+    frame, screen, alpha, fg, params = _edge_picture(edge_bgr=seen, edge_alpha=115)
+    fg[:, 16:20] = glass.astype(np.uint8)  # what un-mixing at 45% gives
+    matte.EdgeSolver(solve=False)(frame, screen, alpha, fg, params)
+    sleeve = np.array((30, 60, 200), np.float32)
+    towards_own = (fg[:, 16:20, :2].astype(np.float32) - sleeve[:2]) / (glass[:2] - sleeve[:2])
+    assert towards_own.min() >= 0.35, fg[0, 14:22]  # 0.43 (the ramp gives 0.57 of the sleeve's)
+
+
 def test_edge_solve_finds_the_alpha_of_a_mix_of_foreground_and_screen():
     """An edge pixel that is 30% subject, 70% screen, which the key had at 50%, is solved to 30%."""
     subject, green = np.array((30, 60, 200), np.float32), np.array((62, 177, 48), np.float32)
@@ -195,3 +209,39 @@ def test_edge_refinement_without_edge_colour_recovers_the_colour_of_the_pixels_i
     keying.recover_foreground(f.image, k.screen, alpha, k.params, full_fg)
     assert (alpha != keyed).sum() > 100  # the solve changed the edge
     assert np.abs(fg.astype(int) - full_fg).max() <= 1
+
+
+def _subsampled_strands() -> tuple[np.ndarray, np.ndarray]:
+    """Skin-coloured strands 1 and 2 pixels wide and a solid block on a green screen, sent through
+    4:2:0 chroma (no noise, no JPEG), and their true alpha."""
+    h, w = 48, 96
+    alpha = np.zeros((h, w), np.float32)
+    alpha[:, 8:30] = 1.0  # solid, so the edge band has foreground nearby
+    for x0, width in ((37, 1), (45, 2), (54, 1), (63, 2)):
+        alpha[:, x0:x0 + width] = 1.0
+    alpha[:, 70:73] = 0.5  # a soft streak
+    skin, green = np.float32((125, 155, 205)), np.float32((62, 177, 48))
+    clean = alpha[..., None] * skin + (1 - alpha[..., None]) * green
+    image = synthetic.degrade(clean, np.random.default_rng(0), noise=0.0, jpeg=0)
+    return image, alpha
+
+
+def test_chroma_detail_gives_thin_strands_back_their_alpha():
+    """4:2:0 halves a 1-pixel strand's colour and spreads it sideways; the luma is sharp. With
+    chroma detail the solve finds the strands' alpha from it: at most 0.75x the error without."""
+    image, truth = _subsampled_strands()
+    errors = {}
+    for detail in (False, True):
+        keyer = Keyer(Settings(chroma_detail=detail, key_color="#30B13E", screen_model="flat"))
+        alpha = keyer.matte(image)[0].astype(np.float32) / 255
+        errors[detail] = np.abs(alpha - truth)[:, 32:80].mean()
+    assert errors[True] <= 0.75 * errors[False], errors  # measured 0.65x
+
+
+def test_chroma_detail_leaves_a_flat_screen_and_solid_subject_alone():
+    image = np.zeros((32, 64, 3), np.uint8)
+    image[:] = (62, 177, 48)
+    image[:, :30] = (125, 155, 205)
+    plain = Keyer(Settings(key_color="#30B13E", screen_model="flat")).matte(image)[0].copy()
+    detail = Keyer(Settings(chroma_detail=True, key_color="#30B13E", screen_model="flat")).matte(image)[0]
+    assert (detail == plain).all() and (detail[:, :28] == 255).all() and (detail[:, 32:] == 0).all()
