@@ -17,7 +17,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from livekey import keying, matte, screen, synthetic
+from livekey import keying, light_wrap, matte, screen, synthetic
 from livekey import masks as masks_module
 from livekey.keyer import Keyer
 from livekey.masks import KEY_LAYER, MaskLayer, MaskStack
@@ -90,6 +90,7 @@ def stage_costs(frames: list[np.ndarray], back: np.ndarray, scr: np.ndarray, par
     keyed = alpha.copy()
     solver, stabilizer = matte.EdgeSolver(), matte.Stabilizer(0.7)
     detail = matte.EdgeSolver(restore=True)
+    wrap = light_wrap.LightWrap(0.5, 16.0)
     recolour = matte.EdgeSolver(solve=False)
     edge_fg = fg.copy()
     stabilizer(frames[1], alpha)
@@ -116,6 +117,7 @@ def stage_costs(frames: list[np.ndarray], back: np.ndarray, scr: np.ndarray, par
         "edge_color": fresh(lambda: recolour(frame, scr, alpha, edge_fg, params)),
         "recover_fg": lambda: keying.recover_foreground(frame, scr, keyed, params, fg),
         "composite": lambda: keying.composite(fg, keyed, back, out),
+        "light_wrap": lambda: wrap(keyed, back, out),
         "copy_alpha": lambda: np.copyto(alpha, keyed),
     }
     for fn in steps.values():

@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from livekey import keying, masks, matte, screen
+from livekey import keying, light_wrap, masks, matte, screen
 from livekey.errors import LivekeyError
 from livekey.settings import Settings
 
@@ -51,9 +51,6 @@ def _matte_operations(settings: Settings, keyer: Keyer) -> list[MatteStage]:
         return work["a"]
 
     def solver_stage(solver: matte.EdgeSolver) -> MatteStage:
-        if not keyer.masks.uses_key:  # no screen, so no spill to take from the edge colour
-            no_spill = keying.param_vector(settings.replace(spill_method="none"), NO_SCREEN_KEY)
-            return lambda frame, alpha, fg: solver(frame, keyer.screen, alpha, fg, no_spill)
         return lambda frame, alpha, fg: solver(frame, keyer.screen, alpha, fg, keyer.params)
 
     # The solve keys against the screen: without a colour key in the stack there is none.
@@ -105,6 +102,7 @@ class Keyer:
         self.screen_refresh = max(1, screen_refresh)
         self.key_bgr: tuple[int, int, int] | None = None
         self._params: np.ndarray | None = None
+        self._wrap = light_wrap.LightWrap(0.0, 16.0)
         self._screen: np.ndarray | None = None
         self._frames_since_screen = 0
         self._key_samples: list[tuple[int, int, int]] = []  # auto key colour measurements so far
@@ -154,7 +152,7 @@ class Keyer:
                 self.key_bgr = screen.detect_key_color(source)
                 self._key_samples = [self.key_bgr]
                 self._frames_since_key = 0
-            self._params = keying.param_vector(self.settings, self.key_bgr)
+            self._params = self._param_vector()
             self.stages = matte_stages(self.settings, self)
             self._screen_stale = True
         if size_changed:
@@ -207,6 +205,12 @@ class Keyer:
         """The kernel parameter vector of the current settings."""
         return self._params
 
+    def _param_vector(self) -> np.ndarray:
+        if not self.masks.uses_key:
+            # No screen in the picture: nothing to un-mix or despill (the key colour is a placeholder).
+            return keying.param_vector(self.settings.replace(spill_method="none", unmix=False), self.key_bgr)
+        return keying.param_vector(self.settings, self.key_bgr)
+
     def _remeasure_key(self, frame: np.ndarray) -> None:
         """Refine an auto key colour over the first seconds: the median of repeated detections."""
         if self.settings.key_color != "auto" or not self.masks.uses_key:
@@ -218,7 +222,7 @@ class Keyer:
         median = tuple(int(v) for v in np.median(np.array(self._key_samples), axis=0))
         if median != self.key_bgr:
             self.key_bgr = median
-            self._params = keying.param_vector(self.settings, self.key_bgr)
+            self._params = self._param_vector()
             self._screen_stale = True
 
     @property
@@ -239,9 +243,12 @@ class Keyer:
         out = self._out if out is None else out
         if not self.stages:
             keying.key_composite(frame, self._screen, backdrop, self._params, alpha, out)
-            return alpha, out
-        self._key_to_matte(frame, alpha, self._fg)
-        keying.composite(self._fg, alpha, backdrop, out)
+        else:
+            self._key_to_matte(frame, alpha, self._fg)
+            keying.composite(self._fg, alpha, backdrop, out)
+        if self.settings.light_wrap > 0:
+            self._wrap.strength, self._wrap.radius = self.settings.light_wrap, self.settings.light_wrap_radius
+            self._wrap(alpha, backdrop, out)
         return alpha, out
 
     def _key_to_matte(self, frame: np.ndarray, alpha: np.ndarray, fg: np.ndarray) -> None:
@@ -276,6 +283,8 @@ def warm_up(settings: Settings, mask_stack: masks.MaskStack | None = None) -> No
     from livekey import synthetic
 
     keying.warm_up()
+    if settings.light_wrap > 0:
+        light_wrap.warm_up()
     if mask_stack is not None and mask_stack.active:
         masks.warm_up()
     frame = synthetic.scene("portrait", 96, 54)

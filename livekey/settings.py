@@ -116,7 +116,7 @@ class Setting:
         raise AssertionError(f"unknown setting kind {self.kind}")
 
 
-GROUPS = ("key", "spill", "matte")
+GROUPS = ("key", "spill", "matte", "composite")
 # Profile sections other modules own (livekey.profile reads them); Settings skips them.
 OTHER_SECTIONS = ("mask",)
 
@@ -170,7 +170,7 @@ MATTE_SETTINGS: tuple[Setting, ...] = (
             "colour webcams send; in the edge band only.", "matte"),
     Setting("chroma_detail", "bool", False, "With refine: give the edge band back the colour detail 4:2:0 "
             "webcams drop (the luma detail, carried into colour by the local colour-to-luma slope) and key it "
-            "again before the solve. About a quarter less edge error; about 1.3 ms more at 1080p.", "matte"),
+            "again before the solve. About a sixth less edge error; about 1.1 ms more at 1080p.", "matte"),
     Setting("refine_radius", "int", 48, "How far from solid foreground the refinement and the edge colour "
             "look for the foreground's colour; soft pixels further out keep the key's.", "matte", "px",
             8, 128),
@@ -181,7 +181,14 @@ MATTE_SETTINGS: tuple[Setting, ...] = (
     Setting("temporal", "float", 0.0, "Temporal stability for live video: how much of the previous matte "
             "a still pixel keeps (moving pixels keep none, so no trails).", "matte", "", 0.0, 0.95),
 )
-SETTINGS = SETTINGS + MATTE_SETTINGS
+COMPOSITE_SETTINGS: tuple[Setting, ...] = (
+    Setting("light_wrap", "float", 0.0, "Light wrap: how far the subject's edge takes on the new backdrop's "
+            "light around it, so it sits in the backdrop instead of looking cut out (0: off).", "composite", "",
+            0.0, 1.0),
+    Setting("light_wrap_radius", "float", 16.0, "How far in from the edge the backdrop's light reaches.",
+            "composite", "px", 2.0, 64.0),
+)
+SETTINGS = SETTINGS + MATTE_SETTINGS + COMPOSITE_SETTINGS
 
 BY_NAME: dict[str, Setting] = {s.name: s for s in SETTINGS}
 

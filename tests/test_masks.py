@@ -367,3 +367,20 @@ def test_keyer_finds_the_screen_again_when_masks_need_the_key(tmp_path):
     alpha = k.matte(green.image)[0]
     fresh = Keyer()
     assert np.array_equal(alpha, fresh.matte(green.image)[0]) and k.key_bgr == fresh.key_bgr
+
+
+def test_stack_without_colour_key_neither_unmixes_nor_despills(tmp_path):
+    """With only a difference key there is no screen: a green shirt keeps its green through the
+    later matte operations (which recover the colour again for the changed matte)."""
+    w, h = 320, 180
+    f, plate = synthetic.room_scene(synthetic.SceneSpec("green_shirt", shirt=(60, 170, 50)), w, h)
+    cv2.imwrite(str(tmp_path / "plate.png"), plate)
+    stack = MaskStack((KEY_LAYER, MaskLayer("diff", plate=str(tmp_path / "plate.png"))))
+    shirt = np.zeros((h, w), bool)
+    shirt[int(h * 0.8):, int(w * 0.4):int(w * 0.6)] = True
+    shirt &= f.alpha >= 0.999
+    for changes in ({}, {"soften": 1.0}, {"clip_black": 0.05}, {"temporal": 0.5}):
+        alpha, fg = Keyer(Settings(**changes), mask_stack=stack).matte(f.image)
+        solid = shirt & (alpha == 255)
+        assert solid.sum() > 0.9 * shirt.sum(), changes
+        assert np.abs(fg[solid].astype(int) - f.image[solid]).max() <= 1, changes
