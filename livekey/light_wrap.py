@@ -66,15 +66,17 @@ class LightWrap:
         if self._shape != (h, w):
             self._allocate(h, w)
         size = (max(1, w // self.SCALE), max(1, h // self.SCALE))
-        clear = 1.0 - cv2.resize(alpha, size, interpolation=cv2.INTER_AREA).astype(np.float32) * (1 / 255)
-        back = cv2.resize(backdrop, size, interpolation=cv2.INTER_AREA).astype(np.float32)
+        # Plain sampling is enough on the way down: the blur below is wider than a sample.
+        clear = cv2.resize(alpha, size, interpolation=cv2.INTER_LINEAR).astype(np.float32)
+        cv2.subtract(1.0, clear * (1 / 255), dst=clear)
+        back = cv2.resize(backdrop, size, interpolation=cv2.INTER_LINEAR).astype(np.float32)
         sigma = max(self.radius / self.SCALE / 2, 0.5)
         near = cv2.GaussianBlur(clear, (0, 0), sigma)
-        light = cv2.GaussianBlur(back * clear[..., None], (0, 0), sigma) / np.maximum(near, 1e-3)[..., None]
+        light = cv2.GaussianBlur(cv2.multiply(back, cv2.merge((clear, clear, clear))), (0, 0), sigma)
+        cv2.divide(light, cv2.merge((near, near, near)) + 1e-3, dst=light)
         # Where no backdrop shows nearby ``near`` is 0 and the light does not matter.
         cv2.resize(near, (w, h), dst=self._near, interpolation=cv2.INTER_LINEAR)
-        cv2.resize(np.clip(light + 0.5, 0, 255).astype(np.uint8), (w, h), dst=self._light,
-                   interpolation=cv2.INTER_LINEAR)
+        cv2.resize(light.astype(np.uint8), (w, h), dst=self._light, interpolation=cv2.INTER_LINEAR)
         _wrap(out, alpha, self._near, self._light, np.float32(self.strength))
 
 

@@ -228,14 +228,16 @@ def _subsampled_strands() -> tuple[np.ndarray, np.ndarray]:
 
 def test_chroma_detail_gives_thin_strands_back_their_alpha():
     """4:2:0 halves a 1-pixel strand's colour and spreads it sideways; the luma is sharp. With
-    chroma detail the solve finds the strands' alpha from it: at most 0.75x the error without."""
+    chroma detail the solve finds the strands' alpha from it: at most 0.85x the error without
+    (measured 0.79x; only windows whose block means lie on a line are restored, and 4:2:0 scatters
+    them a little)."""
     image, truth = _subsampled_strands()
     errors = {}
     for detail in (False, True):
         keyer = Keyer(Settings(chroma_detail=detail, key_color="#30B13E", screen_model="flat"))
         alpha = keyer.matte(image)[0].astype(np.float32) / 255
         errors[detail] = np.abs(alpha - truth)[:, 32:80].mean()
-    assert errors[True] <= 0.75 * errors[False], errors  # measured 0.65x
+    assert errors[True] <= 0.85 * errors[False], errors  # measured 0.79x
 
 
 def test_chroma_detail_leaves_a_flat_screen_and_solid_subject_alone():
@@ -245,3 +247,19 @@ def test_chroma_detail_leaves_a_flat_screen_and_solid_subject_alone():
     plain = Keyer(Settings(key_color="#30B13E", screen_model="flat")).matte(image)[0].copy()
     detail = Keyer(Settings(chroma_detail=True, key_color="#30B13E", screen_model="flat")).matte(image)[0]
     assert (detail == plain).all() and (detail[:, :28] == 255).all() and (detail[:, 32:] == 0).all()
+
+
+def test_chroma_detail_does_not_turn_texture_into_colour():
+    """Grey stripes beside the screen (sent through 4:2:0) are luma detail with no colour of their
+    own: a window over stripes and screen holds three colours, no line, so the restore leaves the
+    stripes and their solid matte alone."""
+    h, w = 48, 96
+    image = np.zeros((h, w, 3), np.float32)
+    image[:] = (62, 177, 48)
+    image[:, :40] = 200
+    for x0 in range(0, 40, 6):
+        image[:, x0:x0 + 3] = 90  # 3-pixel dark stripes
+    image = synthetic.degrade(image, np.random.default_rng(0), noise=0.0, jpeg=0)
+    keyer = Keyer(Settings(chroma_detail=True, key_color="#30B13E", screen_model="flat"))
+    alpha = keyer.matte(image)[0]
+    assert (alpha[:, :36] == 255).all(), alpha[0, :40]
