@@ -170,7 +170,8 @@ MATTE_SETTINGS: tuple[Setting, ...] = (
             "colour webcams send; in the edge band only.", "matte"),
     Setting("chroma_detail", "bool", False, "With refine: give the edge band back the colour detail 4:2:0 "
             "webcams drop (the luma detail, carried into colour by the local colour-to-luma slope) and key it "
-            "again before the solve. About 15% less edge error on the synthetic scenes; about 1.1 ms more at 1080p.", "matte"),
+            "again before the solve. About 15% less edge error on the synthetic scenes; about 1.1 ms more at "
+            "1080p.", "matte"),
     Setting("refine_radius", "int", 48, "How far from solid foreground the refinement and the edge colour "
             "look for the foreground's colour; soft pixels further out keep the key's.", "matte", "px",
             8, 128),
