@@ -20,6 +20,8 @@ _MIN_SCREEN_SHARE = 0.08
 # A pixel is screen only when at least this share as saturated as the key colour: light and
 # shadow scale a screen's colour but keep its saturation; anything in front of it lowers it.
 SCREEN_SAT_RATIO = 0.6
+# Screen beside the subject: within this many degrees of the key's hue and this share of its saturation.
+PURE_HUE, PURE_SAT_RATIO = 15.0, 0.75
 
 
 def _small(frame: np.ndarray, width: int) -> np.ndarray:
@@ -111,12 +113,17 @@ def estimate_screen(frame: np.ndarray, key_bgr: tuple[int, int, int], hue_tolera
     # Erode the screen mask so mixed edge pixels do not darken the estimate.
     weight = cv2.erode(screen.astype(np.float32), np.ones((3, 3), np.uint8))
     weighted = small * weight[..., None]
-    # Near the screen: normalised convolution at small radii, nearest radius first.
+    # Where no eroded screen is near (a narrow gap beside the subject, often in its own shadow),
+    # screen right next to it counts, if its colour is the key's, unmixed: close in hue, nearly as
+    # saturated. Light and shadow change only its brightness.
+    pure = ((cos_t > np.cos(np.radians(PURE_HUE))) & (sat > PURE_SAT_RATIO * key_sat) & (vmax > 20)).astype(np.float32)
+    passes = ((weight, weighted, 1.5), (pure, small * pure[..., None], 1.5), (weight, weighted, 4.0))
+    # Near the screen: normalised convolution at small radii, nearest first.
     filled = np.zeros_like(small)
     done = np.zeros((sh, sw), bool)
-    for sigma in (1.5, 4.0):
-        wb = cv2.GaussianBlur(weight, (0, 0), sigma)
-        cb = cv2.GaussianBlur(weighted, (0, 0), sigma)
+    for wgt, wtd, sigma in passes:
+        wb = cv2.GaussianBlur(wgt, (0, 0), sigma)
+        cb = cv2.GaussianBlur(wtd, (0, 0), sigma)
         take = ~done & (wb > 0.05)
         filled[take] = cb[take] / wb[take][:, None]
         done |= take
