@@ -201,8 +201,8 @@ def configure_run(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--vcam", action=argparse.BooleanOptionalAction, default=False,
                    help="send the composite to a virtual camera (pyvirtualcam)")
     p.add_argument("--vcam-device", help="which virtual camera device, e.g. /dev/video2")
-    p.add_argument("--record", metavar="PATH", help="record the composite: .mp4/.mkv (H.264), "
-                   ".mov (ProRes 4444 with alpha when --backdrop transparent), .webm (VP9, alpha too)")
+    p.add_argument("--record", metavar="PATH", help="record the composite: .mp4/.mkv (H.264), .mov (QuickTime "
+                   "Animation, lossless, with alpha when --backdrop transparent), .webm (VP9, alpha too)")
     p.add_argument("--duration", type=float, metavar="SECONDS", help="stop after this many seconds")
     p.add_argument("--stats", action="store_true", help="print one JSON line of run statistics at exit")
     p.add_argument("--as-fast-as-possible", action="store_true",

@@ -8,7 +8,7 @@ All images are straight (not premultiplied) alpha, BGR(A) uint8, as PNG files ho
 * :func:`composite_over_rgba` blends the keyed foreground over an RGBA backdrop. The result's
   alpha is the union of the two, ``a = a_f + a_b (1 - a_f)``, and its colour
   ``(F a_f + B a_b (1 - a_f)) / a``: where the backdrop is transparent only the subject remains,
-  so a partly transparent backdrop yields an RGBA output (PNG, ProRes 4444, VP9 alpha).
+  so a partly transparent backdrop yields an RGBA output (PNG, QuickTime Animation, VP9 alpha).
 * :func:`fit_overlay` scales an RGBA image to the frame in premultiplied space, so transparent
   pixels' (meaningless) colour does not bleed into the visible edge as a dark or coloured fringe.
 """
