@@ -16,26 +16,47 @@ import numpy as np
 
 _JIT = dict(nogil=True, fastmath=True, cache=True, error_model="numpy", boundscheck=False)
 _F0 = np.float32(0.0)
+_F1 = np.float32(1.0)
 _HALF = np.float32(0.5)
 
 
-@numba.njit(**_JIT)
-def _wrap_row(out, alpha, near, light, strength):
-    inv255 = np.float32(1.0 / 255.0)
-    for x in range(alpha.shape[0]):
-        k = strength * np.float32(alpha[x]) * inv255 * near[x]
-        i = 3 * x
-        for c in range(3):
-            v = np.float32(out[i + c])
-            out[i + c] = np.uint8(v + k * (np.float32(light[i + c]) - v) + _HALF)
-
-
 @numba.njit(parallel=True, **_JIT)
-def _wrap(out, alpha, near, light, strength):
-    h, w = alpha.shape
-    out2, light2 = out.reshape((h, w * 3)), light.reshape((h, w * 3))
-    for y in numba.prange(h):
-        _wrap_row(out2[y], alpha[y], near[y], light2[y], strength)
+def _wrap(out, alpha, active, near, light, strength, scale):
+    """Blend ``out`` towards ``light`` by ``strength * alpha * near`` in the blocks marked in
+    ``active``; ``near`` (h, w) and ``light`` (h, w, 3) are at 1/``scale`` size, sampled
+    bilinearly as cv2.resize places them."""
+    height, width = alpha.shape
+    sh, sw = active.shape
+    inv = np.float32(1.0 / scale)
+    inv255 = np.float32(1.0 / 255.0)
+    for j in numba.prange(sh):
+        y_end = height if j == sh - 1 else scale * j + scale
+        for bx in range(sw):
+            if active[j, bx] == 0:
+                continue
+            x_end = width if bx == sw - 1 else scale * bx + scale
+            for y in range(scale * j, y_end):
+                sy = min(max((np.float32(y) + _HALF) * inv - _HALF, _F0), np.float32(sh - 1))
+                y0 = min(int(sy), sh - 2) if sh > 1 else 0
+                fy = sy - np.float32(y0) if sh > 1 else _F0
+                y1 = y0 + 1 if sh > 1 else 0
+                for x in range(scale * bx, x_end):
+                    a = np.float32(alpha[y, x])
+                    if a == _F0:
+                        continue
+                    sx = min(max((np.float32(x) + _HALF) * inv - _HALF, _F0), np.float32(sw - 1))
+                    x0 = min(int(sx), sw - 2) if sw > 1 else 0
+                    fx = sx - np.float32(x0) if sw > 1 else _F0
+                    x1 = x0 + 1 if sw > 1 else 0
+                    w00, w01 = (_F1 - fy) * (_F1 - fx), (_F1 - fy) * fx
+                    w10, w11 = fy * (_F1 - fx), fy * fx
+                    k = strength * a * inv255 * (w00 * near[y0, x0] + w01 * near[y0, x1] + w10 * near[y1, x0]
+                                                 + w11 * near[y1, x1])
+                    for c in range(3):
+                        lt = (w00 * light[y0, x0, c] + w01 * light[y0, x1, c] + w10 * light[y1, x0, c]
+                              + w11 * light[y1, x1, c])
+                        v = np.float32(out[y, x, c])
+                        out[y, x, c] = np.uint8(v + k * (lt - v) + _HALF)
 
 
 class LightWrap:
@@ -50,12 +71,6 @@ class LightWrap:
     def __init__(self, strength: float, radius: float) -> None:
         self.strength = float(strength)
         self.radius = float(radius)
-        self._shape: tuple[int, int] | None = None
-
-    def _allocate(self, h: int, w: int) -> None:
-        self._shape = (h, w)
-        self._near = np.empty((h, w), np.float32)
-        self._light = np.empty((h, w, 3), np.uint8)
 
     def __call__(self, alpha: np.ndarray, backdrop: np.ndarray, out: np.ndarray) -> None:
         """``alpha`` (H, W) uint8 matte, ``backdrop`` and ``out`` (H, W, 3) BGR uint8; ``out`` is
@@ -63,21 +78,19 @@ class LightWrap:
         if self.strength <= 0:
             return
         h, w = alpha.shape
-        if self._shape != (h, w):
-            self._allocate(h, w)
         size = (max(1, w // self.SCALE), max(1, h // self.SCALE))
-        # Plain sampling is enough on the way down: the blur below is wider than a sample.
-        clear = cv2.resize(alpha, size, interpolation=cv2.INTER_LINEAR).astype(np.float32)
-        cv2.subtract(1.0, clear * (1 / 255), dst=clear)
+        cover = cv2.resize(alpha, size, interpolation=cv2.INTER_AREA)  # 0 only where a block is all clear
+        clear = cv2.subtract(1.0, cover.astype(np.float32) * (1 / 255))
+        # Plain sampling is enough for the backdrop: the blur below is wider than a sample.
         back = cv2.resize(backdrop, size, interpolation=cv2.INTER_LINEAR).astype(np.float32)
         sigma = max(self.radius / self.SCALE / 2, 0.5)
         near = cv2.GaussianBlur(clear, (0, 0), sigma)
         light = cv2.GaussianBlur(cv2.multiply(back, cv2.merge((clear, clear, clear))), (0, 0), sigma)
         cv2.divide(light, cv2.merge((near, near, near)) + 1e-3, dst=light)
-        # Where no backdrop shows nearby ``near`` is 0 and the light does not matter.
-        cv2.resize(near, (w, h), dst=self._near, interpolation=cv2.INTER_LINEAR)
-        cv2.resize(light.astype(np.uint8), (w, h), dst=self._light, interpolation=cv2.INTER_LINEAR)
-        _wrap(out, alpha, self._near, self._light, np.float32(self.strength))
+        # Only blocks with backdrop light nearby change (the subject's inner edge): the rest of the
+        # frame is not visited. Where ``near`` is 0 the light does not matter.
+        active = cv2.dilate((near > 1 / 512).astype(np.uint8), np.ones((3, 3), np.uint8)) & (cover > 0)
+        _wrap(out, alpha, active, near, light, np.float32(self.strength), self.SCALE)
 
 
 def warm_up() -> None:
