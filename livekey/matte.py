@@ -249,8 +249,10 @@ def _luma_chroma_means(frame, near, ycc):
 
 @numba.njit(parallel=True, **_JIT)
 def _chroma_slopes(near, ycc, eps, slope):
-    """Per block marked in ``near``: the slope of Cb and Cr against Y over its 3 x 3 blocks (a
-    least-squares line through the block means, ``eps`` luma levels squared of regularisation)."""
+    """Per block marked in ``near``, from the means of its 3 x 3 blocks: the slopes of Cb and Cr
+    against Y (least-squares lines, ``eps`` luma levels squared of regularisation, scaled down to
+    none as the points stop lying on a line) in planes 0 and 1 of ``slope``, and the Cb and Cr
+    range the restored chroma must stay in (low, high) in planes 2-3 and 4-5."""
     sh, sw = near.shape
     for j in numba.prange(sh):
         for x in range(sw):
