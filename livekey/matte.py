@@ -168,21 +168,16 @@ def _colour_block_row(src, csum):
 
 
 @numba.njit(parallel=True, **_JIT)
-def _block_stats(frame, alpha, gate, lo, hi, csum, sat, band):
-    """Per 4 x 4 block, one pass: alpha min and max; 1 in ``band`` where the block holds a pixel
-    to solve; and the first pass of the summed-area table ``sat`` (rows + 1, columns + 1, 4) of
-    the solid blocks' (all alpha >= 250) mean colour (of their second row: the table's mean over
-    many blocks does not need all four) and count."""
-    h, w = alpha.shape
+def _solid_colour_rows(frame, lo, csum, sat):
+    """The first pass of the summed-area table ``sat`` (rows + 1, columns + 1, 4) of the solid 4 x 4
+    blocks' (``lo`` >= 250) mean colour and count. The colour is that of each block's second row:
+    the table's mean over many blocks does not need all four."""
+    h, w = frame.shape[0], frame.shape[1]
     sh, sw = lo.shape
     frame2 = frame.reshape((h, w * 3))
     inv4 = np.float32(1.0 / 4)
     for j in numba.prange(sh):
-        lo[j, :] = 255
-        hi[j, :] = 0
         csum[j, :] = _F0
-        for y in range(4 * j, 4 * j + 4):
-            _alpha_block_row(alpha[y], lo[j], hi[j])
         _colour_block_row(frame2[4 * j + 1], csum[j])
         b = g = r = n = 0.0  # the row's running sums: the summed-area table's first pass
         sat[j + 1, 0, :] = 0.0
@@ -196,7 +191,6 @@ def _block_stats(frame, alpha, gate, lo, hi, csum, sat, band):
             sat[j + 1, x + 1, 1] = g
             sat[j + 1, x + 1, 2] = r
             sat[j + 1, x + 1, 3] = n
-            band[j, x] = np.uint8(hi[j, x] > gate) * np.uint8(lo[j, x] < 253)
     sat[0, :, :] = 0.0
 
 
@@ -214,7 +208,8 @@ def _column_sums(sat2):
 
 @numba.njit(parallel=True, **_JIT)
 def _alpha_blocks(alpha, gate, lo, hi, band):
-    """Alpha min and max of every 4 x 4 block, and 1 in ``band`` where it holds an edge pixel."""
+    """Alpha min and max of every 4 x 4 block, and 1 in ``band`` where it holds a pixel to solve
+    (above the gate, not solid)."""
     sh = lo.shape[0]
     for j in numba.prange(sh):
         lo[j, :] = 255
@@ -348,11 +343,15 @@ def _box(sat, c, y0, x0, y1, x1):
 @numba.njit(parallel=True, **_JIT)
 def _foreground_colour(near, sat, radii, fcol, cover):
     """The foreground colour of each block next to the band: the mean over the solid blocks within
-    the smallest of ``radii`` (in blocks) that holds any, from the summed-area table ``sat``."""
+    the smallest of ``radii`` (in blocks) that holds any, from the summed-area table ``sat``.
+    Blocks with none get ``cover`` 0 and colour 0: the solve weighs them by 0, and 0 times stale
+    memory can be NaN."""
     sh, sw = near.shape
     for j in numba.prange(sh):
         for x in range(sw):
             cover[j, x] = 0
+            for c in range(3):
+                fcol[j, x, c] = _F0
             if near[j, x] == 0:
                 continue
             for k in range(radii.shape[0]):
@@ -517,9 +516,9 @@ class EdgeSolver:
 
     def _restore_chroma(self, frame: np.ndarray, screen: np.ndarray, alpha: np.ndarray, fg: np.ndarray,
                         params: np.ndarray) -> np.ndarray:
-        """Restore the chroma detail of the blocks next to the edge and key them again; returns the
-        frame the solve reads (the restored colour there, stale elsewhere: the solve reads only there)."""
-        _alpha_blocks(alpha, np.uint8(self.gate), self._lo, self._hi, self._band)
+        """Restore the chroma detail of the blocks next to the edge (``_band`` from the key's matte)
+        and key them again; returns the frame the solve reads (the restored colour there, stale
+        elsewhere: the solve reads only there)."""
         cv2.dilate(self._band, _K3, dst=self._rband)
         cv2.dilate(self._rband, _K3, dst=self._mband)
         _luma_chroma_means(frame, self._mband, self._ycc)
@@ -537,8 +536,12 @@ class EdgeSolver:
         if self._shape != (h, w):
             self._allocate(h, w)
         gate = np.uint8(self.gate)
-        solve_frame = self._restore_chroma(frame, screen, alpha, fg, params) if self.restore else frame
-        _block_stats(frame, alpha, gate, self._lo, self._hi, self._csum, self._sat, self._band)
+        _alpha_blocks(alpha, gate, self._lo, self._hi, self._band)
+        solve_frame = frame
+        if self.restore:
+            solve_frame = self._restore_chroma(frame, screen, alpha, fg, params)
+            _alpha_blocks(alpha, gate, self._lo, self._hi, self._band)  # the matte keyed again
+        _solid_colour_rows(frame, self._lo, self._csum, self._sat)
         _column_sums(self._sat.reshape((self._sat.shape[0], -1)))
         cv2.dilate(self._band, _K3, dst=self._near)
         _foreground_colour(self._near, self._sat, self.radii, self._fcol, self._cover)

@@ -211,6 +211,31 @@ def test_edge_refinement_without_edge_colour_recovers_the_colour_of_the_pixels_i
     assert np.abs(fg.astype(int) - full_fg).max() <= 1
 
 
+@pytest.mark.parametrize("restore, recolour", [(False, False), (False, True), (True, True)])
+def test_edge_solve_does_not_read_stale_scratch_memory(restore, recolour):
+    """The solver's block buffers are reused frame to frame and start as ``np.empty``: filled with
+    NaN and junk first, they must give the same matte and colour as zeroed ones (a block with no
+    solid foreground nearby was once weighed by 0, and 0 times NaN is NaN)."""
+    f = synthetic.scene("glass", 640, 360)
+    k = Keyer(Settings())
+    k.matte(f.image)
+    h, w = f.alpha.shape
+    results = []
+    for fill in (0, np.nan):
+        alpha, fg = np.empty((h, w), np.uint8), np.empty((h, w, 3), np.uint8)
+        keying.key_frame(f.image, k.screen, k.params, alpha, fg)
+        solver = matte.EdgeSolver(restore=restore, recolour=recolour)
+        solver._allocate(h, w)
+        for buf in vars(solver).values():
+            if isinstance(buf, np.ndarray) and buf.dtype.kind == "f":
+                buf.fill(fill)
+            elif isinstance(buf, np.ndarray) and buf.dtype == np.uint8 and fill != 0:
+                buf.fill(171)
+        solver(f.image, k.screen, alpha, fg, k.params)
+        results.append((alpha, fg))
+    assert (results[0][0] == results[1][0]).all() and (results[0][1] == results[1][1]).all()
+
+
 def _subsampled_strands() -> tuple[np.ndarray, np.ndarray]:
     """Skin-coloured strands 1 and 2 pixels wide and a solid block on a green screen, sent through
     4:2:0 chroma (no noise, no JPEG), and their true alpha."""
