@@ -102,7 +102,7 @@ class Keyer:
         self.screen_refresh = max(1, screen_refresh)
         self.key_bgr: tuple[int, int, int] | None = None
         self._params: np.ndarray | None = None
-        self._wrap = light_wrap.LightWrap(0.0, 16.0)
+        self._wrap: light_wrap.LightWrap | None = None
         self._screen: np.ndarray | None = None
         self._frames_since_screen = 0
         self._key_samples: list[tuple[int, int, int]] = []  # auto key colour measurements so far
@@ -154,6 +154,8 @@ class Keyer:
                 self._frames_since_key = 0
             self._params = self._param_vector()
             self.stages = matte_stages(self.settings, self)
+            s = self.settings
+            self._wrap = light_wrap.LightWrap(s.light_wrap, s.light_wrap_radius) if s.light_wrap > 0 else None
             self._screen_stale = True
         if size_changed:
             self._screen_stale = True
@@ -246,8 +248,7 @@ class Keyer:
         else:
             self._key_to_matte(frame, alpha, self._fg)
             keying.composite(self._fg, alpha, backdrop, out)
-        if self.settings.light_wrap > 0:
-            self._wrap.strength, self._wrap.radius = self.settings.light_wrap, self.settings.light_wrap_radius
+        if self._wrap is not None:
             self._wrap(alpha, backdrop, out)
         return alpha, out
 

@@ -181,7 +181,7 @@ def key_row(src, scr, q, al, dst):
     for xx in range(al.shape[0]):
         i = 3 * xx
         a, fb, fg, fr = key_pixel(np.float32(src[i]), np.float32(src[i + 1]), np.float32(src[i + 2]),
-                                    np.float32(scr[i]), np.float32(scr[i + 1]), np.float32(scr[i + 2]), q)
+                                  np.float32(scr[i]), np.float32(scr[i + 1]), np.float32(scr[i + 2]), q)
         visible = a > _F0
         al[xx] = np.uint8(a * _F255 + _HALF)
         dst[i] = np.uint8(fb if visible else _F0)
@@ -204,7 +204,7 @@ def _key_composite_row(src, scr, bd, q, al, dst):
     for xx in range(al.shape[0]):
         i = 3 * xx
         a, fb, fg, fr = key_pixel(np.float32(src[i]), np.float32(src[i + 1]), np.float32(src[i + 2]),
-                                    np.float32(scr[i]), np.float32(scr[i + 1]), np.float32(scr[i + 2]), q)
+                                  np.float32(scr[i]), np.float32(scr[i + 1]), np.float32(scr[i + 2]), q)
         ia = _F1 - a
         al[xx] = np.uint8(a * _F255 + _HALF)
         dst[i] = np.uint8(fb * a + np.float32(bd[i]) * ia + _HALF)

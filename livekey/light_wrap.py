@@ -18,6 +18,7 @@ _JIT = dict(nogil=True, fastmath=True, cache=True, error_model="numpy", boundsch
 _F0 = np.float32(0.0)
 _F1 = np.float32(1.0)
 _HALF = np.float32(0.5)
+_K3 = np.ones((3, 3), np.uint8)
 
 
 @numba.njit(parallel=True, **_JIT)
@@ -63,7 +64,8 @@ class LightWrap:
     """Wrap the backdrop's light round the subject's edge of a composite, in place.
 
     ``strength`` 0..1 is how far an edge pixel with backdrop all round it moves towards the
-    backdrop's colour; ``radius`` (pixels) how far the light reaches in. Buffers are kept.
+    backdrop's colour; ``radius`` (pixels) how far the light reaches in. The quarter-size working
+    images are kept from frame to frame.
     """
 
     SCALE = 4
@@ -71,6 +73,16 @@ class LightWrap:
     def __init__(self, strength: float, radius: float) -> None:
         self.strength = float(strength)
         self.radius = float(radius)
+        self._size: tuple[int, int] | None = None
+
+    def _allocate(self, size: tuple[int, int]) -> None:
+        self._size = size
+        w, h = size
+        self._cover, self._active, self._open = (np.empty((h, w), np.uint8) for _ in range(3))
+        self._clear, self._near = np.empty((h, w), np.float32), np.empty((h, w), np.float32)
+        self._back = np.empty((h, w, 3), np.uint8)
+        self._lit, self._near3 = np.empty((h, w, 3), np.float32), np.empty((h, w, 3), np.float32)
+        self._light = np.empty((h, w, 3), np.float32)
 
     def __call__(self, alpha: np.ndarray, backdrop: np.ndarray, out: np.ndarray) -> None:
         """``alpha`` (H, W) uint8 matte, ``backdrop`` and ``out`` (H, W, 3) BGR uint8; ``out`` is
@@ -79,18 +91,29 @@ class LightWrap:
             return
         h, w = alpha.shape
         size = (max(1, w // self.SCALE), max(1, h // self.SCALE))
-        cover = cv2.resize(alpha, size, interpolation=cv2.INTER_AREA)  # 0 only where a block is all clear
-        clear = cv2.subtract(1.0, cover.astype(np.float32) * (1 / 255))
+        if self._size != size:
+            self._allocate(size)
+        cover, clear, near, light = self._cover, self._clear, self._near, self._light
+        cv2.resize(alpha, size, dst=cover, interpolation=cv2.INTER_AREA)  # 0 only where a block is all clear
+        np.multiply(cover, np.float32(-1 / 255), out=clear)
+        clear += 1
         # Plain sampling is enough for the backdrop: the blur below is wider than a sample.
-        back = cv2.resize(backdrop, size, interpolation=cv2.INTER_LINEAR).astype(np.float32)
+        cv2.resize(backdrop, size, dst=self._back, interpolation=cv2.INTER_LINEAR)
+        cv2.merge((clear, clear, clear), dst=self._lit)
+        cv2.multiply(self._back, self._lit, dst=self._lit, dtype=cv2.CV_32F)
         sigma = max(self.radius / self.SCALE / 2, 0.5)
-        near = cv2.GaussianBlur(clear, (0, 0), sigma)
-        light = cv2.GaussianBlur(cv2.multiply(back, cv2.merge((clear, clear, clear))), (0, 0), sigma)
-        cv2.divide(light, cv2.merge((near, near, near)) + 1e-3, dst=light)
+        cv2.GaussianBlur(clear, (0, 0), sigma, dst=near)
+        cv2.GaussianBlur(self._lit, (0, 0), sigma, dst=light)
+        cv2.merge((near, near, near), dst=self._near3)
+        cv2.add(self._near3, 1e-3, dst=self._near3)
+        cv2.divide(light, self._near3, dst=light)
         # Only blocks with backdrop light nearby change (the subject's inner edge): the rest of the
         # frame is not visited. Where ``near`` is 0 the light does not matter.
-        active = cv2.dilate((near > 1 / 512).astype(np.uint8), np.ones((3, 3), np.uint8)) & (cover > 0)
-        _wrap(out, alpha, active, near, light, np.float32(self.strength), self.SCALE)
+        cv2.compare(near, 1 / 512, cv2.CMP_GT, dst=self._open)
+        cv2.dilate(self._open, _K3, dst=self._active)
+        cv2.compare(cover, 0, cv2.CMP_GT, dst=self._open)
+        cv2.bitwise_and(self._active, self._open, dst=self._active)
+        _wrap(out, alpha, self._active, near, light, np.float32(self.strength), self.SCALE)
 
 
 def warm_up() -> None:

@@ -46,3 +46,16 @@ def test_light_wrap_off_is_the_plain_composite():
     before = out.copy()
     LightWrap(0.0, 16.0)(np.full(out.shape[:2], 200, np.uint8), back, out)
     assert np.array_equal(out, before)
+
+
+def test_light_wrap_follows_settings_changed_mid_stream():
+    """Turned on, re-sized and off again on a running keyer, from the next frame on."""
+    f, back = _scene()
+    keyer = Keyer(Settings())
+    plain = keyer.composite(f.image, back)[1].copy()
+    outs = []
+    for settings in (Settings(light_wrap=0.8), Settings(light_wrap=0.8, light_wrap_radius=48), Settings()):
+        keyer.update(settings)
+        outs.append(keyer.composite(f.image, back)[1].copy())
+    assert not np.array_equal(outs[0], plain) and not np.array_equal(outs[1], outs[0])
+    assert np.array_equal(outs[2], plain)
