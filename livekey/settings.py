@@ -331,7 +331,7 @@ def add_arguments(parser: argparse.ArgumentParser, groups: Iterable[str] = GROUP
     for group in groups:
         section = parser.add_argument_group(f"{group} settings")
         for s in (s for s in SETTINGS if s.group == group):
-            help_text = f"{s.help} [{s.range_text()}; default {s.default}]"
+            help_text = f"{s.help} [{s.range_text()}; default {s.default}]".replace("%", "%%")  # argparse formats it
             if s.kind == "bool":
                 section.add_argument(s.flag, dest=s.name, action=argparse.BooleanOptionalAction,
                                      default=None, help=help_text)
