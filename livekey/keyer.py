@@ -58,10 +58,12 @@ def _matte_operations(settings: Settings, keyer: Keyer) -> list[MatteStage]:
     later = (settings.temporal > 0 or settings.clip_black > 0 or settings.clip_white < 1
              or settings.grow or settings.fill_holes or settings.soften)
     if refine or (settings.edge_color and not later):
+        keep_shadow = keyer.uses_plate and settings.shadow == "keep"
         stages.append(solver_stage(matte.EdgeSolver(solve=refine,
                                                     recolour=settings.edge_color and not later,
                                                     radius=settings.refine_radius,
-                                                    restore=settings.chroma_detail)))
+                                                    restore=settings.chroma_detail,
+                                                    shadow=None if keep_shadow else (0.4, 0.08))))
     if settings.temporal > 0:
         stabilizer = matte.Stabilizer(settings.temporal)
         stages.append(lambda frame, alpha, fg: stabilizer(frame, alpha))

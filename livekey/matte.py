@@ -373,9 +373,33 @@ def _ycc(b, g, r):
     return y, np.float32(0.564) * (b - y), np.float32(0.713) * (r - y)
 
 
+@numba.njit(inline="always", **_JIT)
+def _shadow_share(yi, bi, ri, ys, bs, rs, yf, bf, rf, lam, darkest, shadow_alpha):
+    """The share of the screen's light a pixel gets (``darkest``..1), if it is screen in shadow.
+
+    The pixel (Y, Cb, Cr without offsets, chroma weighted by ``lam``) is fitted as ``a F + b S``,
+    two unknowns: a shadow scales the screen, ``I = c S``, so screen in shadow fits with ``a``
+    near 0 and ``b = c`` below 1. Where ``a`` is 0 the share is ``c``, from ``shadow_alpha`` up it
+    is 1 (a real mix keeps the screen estimate), linear between. F and S nearly parallel cannot be
+    told apart: 1."""
+    ff = yf * yf + lam * (bf * bf + rf * rf)
+    ss = ys * ys + lam * (bs * bs + rs * rs)
+    fs = yf * ys + lam * (bf * bs + rf * rs)
+    det = ff * ss - fs * fs
+    if det <= np.float32(0.01) * ff * ss or det <= _F0:
+        return _F1
+    fi = yf * yi + lam * (bf * bi + rf * ri)
+    si = ys * yi + lam * (bs * bi + rs * ri)
+    a = (ss * fi - fs * si) / det
+    b = (ff * si - fs * fi) / det
+    c = min(max(b / max(_F1 - a, np.float32(0.05)), darkest), _F1)
+    t = min(max((shadow_alpha - a) / shadow_alpha, _F0), _F1)
+    return _F1 + t * (c - _F1)
+
+
 @numba.njit(parallel=True, **_JIT)
 def _solve_blocks(frame, screen, alpha, lo, hi, fcol, cover, near_w, near_d, gate, lam, m0, res_lo, res_hi,
-                  solve, recolour, p, fg):
+                  solve, recolour, p, fg, darkest, shadow_alpha):
     """The solve over the band's blocks (see :class:`EdgeSolver`); ``p`` the key's parameters."""
     h, w = alpha.shape
     sh, sw = lo.shape
@@ -420,13 +444,16 @@ def _solve_blocks(frame, screen, alpha, lo, hi, fcol, cover, near_w, near_d, gat
                     yi, bi, ri = _ycc(ib, ig, ir)
                     ys, bs, rs = _ycc(sb, sg, sr)
                     yf, bf, rf = _ycc(fb, fgr, fr)
+                    # Screen in the subject's shadow is darker than the screen estimate: take it as that.
+                    c = _shadow_share(yi, bi, ri, ys, bs, rs, yf, bf, rf, lam, darkest, shadow_alpha)
+                    ys, bs, rs = c * ys, c * bs, c * rs
                     dy, db, dr = yf - ys, bf - bs, rf - rs
                     ey, eb, er = yi - ys, bi - bs, ri - rs
                     num = dy * ey + lam * (db * eb + dr * er)
                     den = dy * dy + lam * (db * db + dr * dr)
                     a_s = min(max(num / max(den, np.float32(1e-3)), _F0), _F1)
                     # How well a mix of F and S explains the pixel: one that it does not (a thin
-                    # object of another colour, a shadow, glass) keeps the key's alpha and its own colour.
+                    # object of another colour, glass) keeps the key's alpha and its own colour.
                     ry, rb, rr = ey - a_s * dy, eb - a_s * db, er - a_s * dr
                     res = math.sqrt(ry * ry + lam * (rb * rb + rr * rr))
                     fit = min(max((res_hi - res) * inv_res, _F0), _F1)
@@ -464,9 +491,15 @@ class EdgeSolver:
     (luma arrives at full resolution, chroma at half), blended with the key's alpha by
     ``|F - S|^2 / (|F - S|^2 + m0)`` so a foreground the colour of the screen keeps the key, and
     by how well the mix explains the pixel (the residual, ``residual`` levels from fully trusted to
-    not at all), so a shadow keeps the key too. Pixels the key had solid stay solid: a thin object
-    with no solid block of its own (a stand, a cable) would otherwise be solved against the colour
-    of something else nearby.
+    not at all), so a thin object of another colour keeps the key too. Pixels the key had solid
+    stay solid: a thin object with no solid block of its own (a stand, a cable) would otherwise be
+    solved against the colour of something else nearby.
+
+    The subject's shadow darkens the screen right beside it, often more than the screen estimate
+    (made at 1/8 size) follows, so the key sees a faint leak there. With ``shadow`` = (darkest,
+    alpha) each pixel is also fitted as ``a F + b S``: one that fits with ``a`` below ``alpha`` is
+    taken for screen darkened to ``b`` (no darker than ``darkest``), and solved against that
+    screen; a real mix keeps the estimate. ``None`` keeps the shadow (a plate with the shadow kept).
 
     With ``recolour`` the band takes ``F`` despilled as its colour (blur-fusion foreground
     estimation, Forte and Pitie 2021, on the solid blocks' mean) as far as the mix of ``F`` and
@@ -489,10 +522,12 @@ class EdgeSolver:
 
     def __init__(self, solve: bool = True, recolour: bool = True, radius: int = 48, gate: int = 20,
                  chroma: float = 0.25, m0: float = 100.0, residual: tuple[float, float] = (20.0, 60.0),
-                 restore: bool = False, eps: float = 25.0) -> None:
+                 restore: bool = False, eps: float = 25.0,
+                 shadow: tuple[float, float] | None = (0.4, 0.08)) -> None:
         self.solve, self.recolour, self.gate, self.chroma, self.m0 = solve, recolour, gate, chroma, m0
         self.restore, self.eps = restore and solve, eps
         self.residual = residual
+        self.shadow = shadow or (1.0, 1.0)
         self.radii = np.array([2, 5, max(6, radius // self.SCALE)], np.int64)
         self._shape: tuple[int, int] | None = None
 
@@ -547,7 +582,8 @@ class EdgeSolver:
         _foreground_colour(self._near, self._sat, self.radii, self._fcol, self._cover)
         _solve_blocks(solve_frame, screen, alpha, self._lo, self._hi, self._fcol, self._cover, _NEAR_W, _NEAR_D, gate,
                       np.float32(self.chroma), np.float32(self.m0), np.float32(self.residual[0]),
-                      np.float32(self.residual[1]), self.solve, self.recolour, params, fg)
+                      np.float32(self.residual[1]), self.solve, self.recolour, params, fg,
+                      np.float32(self.shadow[0]), np.float32(self.shadow[1]))
 
 
 class GuidedUpsampler:

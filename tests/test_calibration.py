@@ -1,5 +1,6 @@
 """livekey calibrate: clean plate, derived settings, refusals, the plate in the keyer."""
 
+import cv2
 import numpy as np
 import pytest
 
@@ -69,6 +70,9 @@ def test_shadow_keep_leaves_a_shadow():
         with_plate[shadow] = k.matte(f.image)[0]
     keep, remove = with_plate["keep"][shadowed].mean(), with_plate["remove"][shadowed].mean()
     assert keep > 40 and remove < 0.4 * keep, (keep, remove)
+    # Right beside the subject too, where the edge solve would otherwise take the shadow for screen.
+    beside = shadowed & (cv2.distanceTransform((f.alpha < 0.002).astype(np.uint8), cv2.DIST_L2, 3) < 8)
+    assert beside.sum() > 50 and with_plate["keep"][beside].mean() > 40, with_plate["keep"][beside].mean()
 
 
 def test_plate_model_without_plate_is_an_error():

@@ -153,6 +153,31 @@ def test_edge_solve_leaves_the_keyed_out_screen_alone():
     assert (alpha[:, 16:20] == 10).all()
 
 
+def _shadow_picture():
+    """The edge picture with the subject's shadow on the screen beside it (60% of the light) that
+    the screen estimate does not have, keyed: the shadow is a faint leak in the key."""
+    frame, screen, alpha, fg, params = _edge_picture()
+    frame[:, 16:28] = (0.6 * np.float32((62, 177, 48)) + 0.5).astype(np.uint8)
+    keying.key_frame(frame, screen, params, alpha, fg)
+    return frame, screen, alpha, fg, params
+
+
+def test_edge_solve_takes_the_subjects_shadow_for_screen():
+    frame, screen, alpha, fg, params = _shadow_picture()
+    assert (alpha[:, 16:28] > 40).all(), alpha[0, 12:30]  # the leak the key leaves
+    matte.EdgeSolver()(frame, screen, alpha, fg, params)
+    assert (alpha[:, 16:28] <= 5).all(), alpha[0, 12:30]
+    assert (alpha[:, :16] == 255).all()
+
+
+def test_edge_solve_keeps_the_shadow_when_asked():
+    """A plate with the shadow kept: the shadow stays in the matte as the key had it."""
+    frame, screen, alpha, fg, params = _shadow_picture()
+    keyed = alpha.copy()
+    matte.EdgeSolver(shadow=None)(frame, screen, alpha, fg, params)
+    assert (alpha[:, 16:28] >= keyed[:, 16:28]).all()
+
+
 @pytest.mark.parametrize("scene", ["olive", "blue", "teal"])
 def test_edge_colour_lowers_edge_error(scene):
     f = synthetic.scene(scene, 640, 360)

@@ -87,14 +87,15 @@ MEAN = {"livekey": 0.70, "livekey_plate": 0.70, "livekey_detail": 0.60, "livekey
 @pytest.mark.parametrize("variant", list(PER_SCENE))
 @pytest.mark.parametrize("scene", list(synthetic.SCENES))
 def test_default_and_plate_keys_beat_best_obs(report, scene, variant):
-    """Leaks reach 0.23% without a plate and 0.35% with one (glass and blond: the subject's shadow
-    hugging the shoulder, finer than the screen estimate), against the 0.2% target."""
+    """Holes and leaks below the 0.2% target (leaks measured at most 0.12%, blond with the plate;
+    the subject's shadow hugging the shoulder made 0.22-0.35% before the solve took it for screen)."""
     row = report[scene]
     assert row[variant]["edge"] <= PER_SCENE[variant] * row["obs_best"]["edge"], row
     # Never worse than the one-pass key (edge colour alone: within 2%; on the glass it is 1.4% worse:
     # the pale glass next to the purple sleeve takes some of the sleeve's colour).
     assert row[variant]["edge"] <= (1.02 if variant == "livekey_colour" else 1.0) * row["livekey_fused"]["edge"], row
-    leak_limit = 0.4 if variant.endswith("_plate") else 0.25
+    # Edge colour alone does not solve the alpha, so the shadow stays a faint leak (0.23% at most).
+    leak_limit = 0.25 if variant == "livekey_colour" else 0.2
     assert row[variant]["holes"] < 0.2 and row[variant]["leaks"] < leak_limit, row[variant]
 
 
