@@ -381,7 +381,9 @@ def _shadow_share(yi, bi, ri, ys, bs, rs, yf, bf, rf, lam, darkest, shadow_alpha
     two unknowns: a shadow scales the screen, ``I = c S``, so screen in shadow fits with ``a``
     near 0 and ``b = c`` below 1. Where ``a`` is 0 the share is ``c``, from ``shadow_alpha`` up it
     is 1 (a real mix keeps the screen estimate), linear between. F and S nearly parallel cannot be
-    told apart: 1."""
+    told apart: 1. A pixel no darker than the screen is not in shadow: 1."""
+    if yi >= ys:
+        return _F1
     ff = yf * yf + lam * (bf * bf + rf * rf)
     ss = ys * ys + lam * (bs * bs + rs * rs)
     fs = yf * ys + lam * (bf * bs + rf * rs)
