@@ -14,7 +14,9 @@ Threads and hand-offs::
   it over the backdrop in one fused Numba pass (or keys to BGRA for a transparent backdrop).
   It is the only thread that runs ``parallel=True`` kernels, so Numba's threading layer is never
   entered from two threads at once. It is also the compositor: it builds the :class:`Output`,
-  calls the subscribers (the preview) and queues the output for each sink.
+  calls the subscribers (the preview) and queues the output for each sink. The output's arrays
+  come from a :class:`FramePool` and are reused once no receiver holds them, so a running
+  pipeline stops allocating frames.
 * Each **sink thread** writes to one sink from a small queue (``sink.queue_frames``, oldest
   dropped and counted when full), so a slow encoder or virtual camera never stalls capture, and
   pyvirtualcam's ``send`` is always called from the same thread.
@@ -57,7 +59,8 @@ JOIN_TIMEOUT = 1.0  # seconds each thread gets to finish on stop()
 
 @dataclass(frozen=True)
 class Output:
-    """One processed frame, handed to sinks and subscribers. The receiver owns the arrays."""
+    """One processed frame, handed to sinks and subscribers. The receivers own the arrays while they
+    hold a reference to them (the Output, an array, a view); the pipeline reuses them after."""
 
     index: int  # frame number from the source, from 0
     captured_at: float  # time.monotonic() when the source delivered the frame, seconds
@@ -65,6 +68,38 @@ class Output:
     alpha: np.ndarray  # (H, W) uint8 matte, 255 = foreground
     composite: np.ndarray  # (H, W, 3) BGR uint8, or (H, W, 4) straight-alpha BGRA when transparent
     settings: Settings | None = None  # the settings this frame was keyed with
+
+
+class FramePool:
+    """Output arrays handed out again once no receiver holds them, so a running pipeline stops
+    allocating after its first few frames.
+
+    Receivers own an Output's arrays for as long as they keep a reference (a queued frame, the
+    preview's current image, a view of it); CPython's reference count says when none is left. When
+    every array of a shape is still held, a new one is made, up to ``limit`` per pool; past that
+    (a receiver keeping every frame) arrays are made and not kept, as without a pool.
+    """
+
+    # The pool's list, the loop variable and getrefcount's own argument.
+    _OWN_REFERENCES = 3
+
+    def __init__(self, limit: int = 64) -> None:
+        self.limit = limit
+        self._arrays: list[np.ndarray] = []
+        self.made = 0  # arrays allocated, for tests and stats
+
+    def take(self, shape: tuple[int, ...]) -> np.ndarray:
+        """A uint8 array of ``shape`` that nobody else references (contents undefined)."""
+        for array in self._arrays:
+            if array.shape == shape and sys.getrefcount(array) <= self._OWN_REFERENCES:
+                return array
+        # Arrays of another size (the source changed mode) are dropped once free.
+        self._arrays = [a for a in self._arrays if a.shape == shape or sys.getrefcount(a) > self._OWN_REFERENCES]
+        array = np.empty(shape, np.uint8)
+        self.made += 1
+        if len(self._arrays) < self.limit:
+            self._arrays.append(array)
+        return array
 
 
 class LatencyHistogram:
@@ -168,6 +203,7 @@ class Pipeline:
         self._backdrop = backdrop
         self._next_backdrop: Backdrop | None = None
         self._keyer = Keyer(settings, mask_stack=masks)
+        self._pool = FramePool()  # only the processing thread takes from it
         self._latency = LatencyHistogram()
         self._process_ms = LatencyHistogram()
         self._workers: list[_SinkWorker] = []
@@ -400,13 +436,13 @@ class Pipeline:
                  prev_alpha: np.ndarray | None) -> Output:
         backdrop = self._backdrop
         h, w = frame.shape[:2]
+        take = self._pool.take
         if backdrop.transparent:
-            alpha = np.empty((h, w), np.uint8)
-            composite = self._keyer.rgba(frame, out=np.empty((h, w, 4), np.uint8), alpha_out=alpha)
+            alpha = take((h, w))
+            composite = self._keyer.rgba(frame, out=take((h, w, 4)), alpha_out=alpha)
         else:
             back = backdrop.frame(frame, prev_alpha)
-            alpha, composite = self._keyer.composite(frame, back, out=np.empty((h, w, 3), np.uint8),
-                                                     alpha_out=np.empty((h, w), np.uint8))
+            alpha, composite = self._keyer.composite(frame, back, out=take((h, w, 3)), alpha_out=take((h, w)))
         if self._overlay is not None:
             from livekey import overlay
 

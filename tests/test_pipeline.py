@@ -10,7 +10,7 @@ import pytest
 from livekey import backdrops, sources
 from livekey.errors import LivekeyError
 from livekey.keyer import Keyer
-from livekey.pipeline import LatencyHistogram, Output, Pipeline
+from livekey.pipeline import FramePool, LatencyHistogram, Output, Pipeline
 from livekey.settings import Settings
 from livekey.sinks import VCAM_FIX, Recorder, VirtualCamera
 from tests.test_sources import write_video
@@ -39,6 +39,45 @@ def collect_with(pipe: Pipeline, callback, count: int) -> list[Output]:
 def decode_all(path: Path) -> list[av.VideoFrame]:
     with av.open(str(path)) as container:
         return list(container.decode(video=0))
+
+
+def test_frame_pool_hands_out_an_array_again_only_when_nobody_holds_it():
+    pool = FramePool()
+    a = pool.take((4, 5, 3))
+    b = pool.take((4, 5, 3))
+    assert a is not b  # ``a`` is still held
+    view = b[1:3]
+    del b
+    c = pool.take((4, 5, 3))
+    assert c is not view.base and c is not a  # a view keeps its array busy
+    del view, c
+    again = pool.take((4, 5, 3))
+    assert pool.made == 3 and again.shape == (4, 5, 3)
+    assert pool.take((4, 5)).shape == (4, 5) and pool.made == 4
+
+
+def test_pipeline_reuses_output_arrays_without_touching_held_frames():
+    """A receiver keeping every 10th frame keeps it as it was; the rest are recycled."""
+    pipe = Pipeline(sources.open_source("demo:160x96@60"), FLAT, backdrops.open_backdrop("#0000ff"))
+    kept: list[tuple[Output, np.ndarray, np.ndarray]] = []
+    seen = [0]
+
+    def callback(output: Output) -> None:
+        seen[0] += 1
+        if seen[0] % 10 == 0:
+            kept.append((output, output.alpha.copy(), output.composite.copy()))
+
+    pipe.subscribe(callback)
+    pipe.start()
+    deadline = time.monotonic() + 20
+    while seen[0] < 80 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    pipe.stop()
+    assert seen[0] >= 80 and len(kept) >= 8
+    for output, alpha, composite in kept:
+        assert np.array_equal(output.alpha, alpha) and np.array_equal(output.composite, composite)
+    # Two arrays a frame; held: the kept frames and the few in flight. Without reuse: 2 per frame.
+    assert pipe._pool.made <= 2 * (len(kept) + 4), (pipe._pool.made, seen[0])
 
 
 def test_outputs_are_keyed_composites_owned_by_the_receiver():
