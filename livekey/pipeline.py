@@ -80,21 +80,26 @@ class FramePool:
     (a receiver keeping every frame) arrays are made and not kept, as without a pool.
     """
 
-    # The pool's list, the loop variable and getrefcount's own argument.
-    _OWN_REFERENCES = 3
-
     def __init__(self, limit: int = 64) -> None:
         self.limit = limit
         self._arrays: list[np.ndarray] = []
         self.made = 0  # arrays allocated, for tests and stats
+        # What the count reads for an array nobody else holds (the list, and the expression's own
+        # reference): measured, as interpreters differ in what they count.
+        probe = [np.empty(1, np.uint8)]
+        self._free = sys.getrefcount(probe[0])
+
+    def _held(self, i: int) -> bool:
+        return sys.getrefcount(self._arrays[i]) > self._free
 
     def take(self, shape: tuple[int, ...]) -> np.ndarray:
         """A uint8 array of ``shape`` that nobody else references (contents undefined)."""
-        for array in self._arrays:
-            if array.shape == shape and sys.getrefcount(array) <= self._OWN_REFERENCES:
-                return array
+        arrays = self._arrays
+        for i in range(len(arrays)):
+            if arrays[i].shape == shape and not self._held(i):
+                return arrays[i]
         # Arrays of another size (the source changed mode) are dropped once free.
-        self._arrays = [a for a in self._arrays if a.shape == shape or sys.getrefcount(a) > self._OWN_REFERENCES]
+        self._arrays = [arrays[i] for i in range(len(arrays)) if arrays[i].shape == shape or self._held(i)]
         array = np.empty(shape, np.uint8)
         self.made += 1
         if len(self._arrays) < self.limit:
