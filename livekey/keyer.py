@@ -63,7 +63,7 @@ def _matte_operations(settings: Settings, keyer: Keyer) -> list[MatteStage]:
                                                     recolour=settings.edge_color and not later,
                                                     radius=settings.refine_radius,
                                                     restore=settings.chroma_detail,
-                                                    shadow=None if keep_shadow else (0.4, 0.08))))
+                                                    shadow=None if keep_shadow else matte.SHADOW)))
     if settings.temporal > 0:
         stabilizer = matte.Stabilizer(settings.temporal)
         stages.append(lambda frame, alpha, fg: stabilizer(frame, alpha))

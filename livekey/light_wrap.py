@@ -78,7 +78,7 @@ class LightWrap:
     def _allocate(self, size: tuple[int, int]) -> None:
         self._size = size
         w, h = size
-        self._cover, self._active, self._open = (np.empty((h, w), np.uint8) for _ in range(3))
+        self._cover, self._active, self._mask = (np.empty((h, w), np.uint8) for _ in range(3))
         self._clear, self._near = np.empty((h, w), np.float32), np.empty((h, w), np.float32)
         self._back = np.empty((h, w, 3), np.uint8)
         self._lit, self._near3 = np.empty((h, w, 3), np.float32), np.empty((h, w, 3), np.float32)
@@ -109,10 +109,10 @@ class LightWrap:
         cv2.divide(light, self._near3, dst=light)
         # Only blocks with backdrop light nearby change (the subject's inner edge): the rest of the
         # frame is not visited. Where ``near`` is 0 the light does not matter.
-        cv2.compare(near, 1 / 512, cv2.CMP_GT, dst=self._open)
-        cv2.dilate(self._open, _K3, dst=self._active)
-        cv2.compare(cover, 0, cv2.CMP_GT, dst=self._open)
-        cv2.bitwise_and(self._active, self._open, dst=self._active)
+        cv2.compare(near, 1 / 512, cv2.CMP_GT, dst=self._mask)
+        cv2.dilate(self._mask, _K3, dst=self._active)
+        cv2.compare(cover, 0, cv2.CMP_GT, dst=self._mask)
+        cv2.bitwise_and(self._active, self._mask, dst=self._active)
         _wrap(out, alpha, self._active, near, light, np.float32(self.strength), self.SCALE)
 
 

@@ -32,6 +32,9 @@ _HALF = np.float32(0.5)
 # correlation of 0.5 (none) to 0.9 (full); restored chroma may leave the window's range by 12 levels.
 R2_LO, R2_INV = np.float32(0.5), np.float32(1.0 / 0.4)
 _MARGIN = np.float32(12.0)
+# The subject's shadow on the screen: no darker than this share of its light, and taken for screen
+# where the two-colour fit gives the pixel an alpha below this (see EdgeSolver).
+SHADOW = (0.4, 0.08)
 
 
 def levels_table(black: float, white: float) -> np.ndarray:
@@ -381,8 +384,8 @@ def _shadow_share(yi, bi, ri, ys, bs, rs, yf, bf, rf, lam, darkest, shadow_alpha
     two unknowns: a shadow scales the screen, ``I = c S``, so screen in shadow fits with ``a``
     near 0 and ``b = c`` below 1. Where ``a`` is 0 the share is ``c``, from ``shadow_alpha`` up it
     is 1 (a real mix keeps the screen estimate), linear between. F and S nearly parallel cannot be
-    told apart: 1. A pixel no darker than the screen is not in shadow: 1."""
-    if yi >= ys:
+    told apart: 1. A pixel no darker than the screen is not in shadow: 1. ``darkest`` 1: off."""
+    if yi >= ys or darkest >= _F1:
         return _F1
     ff = yf * yf + lam * (bf * bf + rf * rf)
     ss = ys * ys + lam * (bs * bs + rs * rs)
@@ -525,11 +528,11 @@ class EdgeSolver:
     def __init__(self, solve: bool = True, recolour: bool = True, radius: int = 48, gate: int = 20,
                  chroma: float = 0.25, m0: float = 100.0, residual: tuple[float, float] = (20.0, 60.0),
                  restore: bool = False, eps: float = 25.0,
-                 shadow: tuple[float, float] | None = (0.4, 0.08)) -> None:
+                 shadow: tuple[float, float] | None = SHADOW) -> None:
         self.solve, self.recolour, self.gate, self.chroma, self.m0 = solve, recolour, gate, chroma, m0
         self.restore, self.eps = restore and solve, eps
         self.residual = residual
-        self.shadow = shadow or (1.0, 1.0)
+        self.shadow = shadow or (1.0, 1.0)  # darkest 1: no pixel is taken for shadow
         self.radii = np.array([2, 5, max(6, radius // self.SCALE)], np.int64)
         self._shape: tuple[int, int] | None = None
 
