@@ -95,7 +95,7 @@ class Keyer:
     """Keys BGR uint8 frames. Not thread-safe: one thread calls the keying methods;
     :meth:`update` may be called from any thread."""
 
-    def __init__(self, settings: Settings | None = None, screen_refresh: int = 15,
+    def __init__(self, settings: Settings | None = None, screen_refresh: int = 8,
                  mask_stack: masks.MaskStack | None = None) -> None:
         self._pending: Settings | None = settings or Settings()
         self.masks = mask_stack or masks.MaskStack()

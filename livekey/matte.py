@@ -35,6 +35,9 @@ _MARGIN = np.float32(12.0)
 # The subject's shadow on the screen: no darker than this share of its light, and taken for screen
 # where the two-colour fit gives the pixel an alpha below this (see EdgeSolver).
 SHADOW = (0.4, 0.08)
+# Far from the subject a pixel that is the screen's colour darkened (c S) within this many levels is
+# its shadow, and from this many on it is not.
+_FIT_LO, _FIT_HI = np.float32(10.0), np.float32(20.0)
 
 
 def levels_table(black: float, white: float) -> np.ndarray:
@@ -172,29 +175,29 @@ def _colour_block_row(src, csum):
 
 @numba.njit(parallel=True, **_JIT)
 def _solid_colour_rows(frame, lo, csum, sat):
-    """The first pass of the summed-area table ``sat`` (rows + 1, columns + 1, 4) of the solid 4 x 4
-    blocks' (``lo`` >= 250) mean colour and count. The colour is that of each block's second row:
-    the table's mean over many blocks does not need all four."""
+    """The first pass of the summed-area table ``sat`` (rows + 1, columns + 1, 4; int32, exact) of
+    the solid 4 x 4 blocks' (``lo`` >= 250) colour sums and count, and in ``csum`` every block's
+    colour sum. A block's colour is the sum over its second row (4 pixels): the table's mean over
+    many blocks does not need all four."""
     h, w = frame.shape[0], frame.shape[1]
     sh, sw = lo.shape
     frame2 = frame.reshape((h, w * 3))
-    inv4 = np.float32(1.0 / 4)
     for j in numba.prange(sh):
         csum[j, :] = _F0
         _colour_block_row(frame2[4 * j + 1], csum[j])
-        b = g = r = n = 0.0  # the row's running sums: the summed-area table's first pass
-        sat[j + 1, 0, :] = 0.0
+        b = g = r = n = 0  # the row's running sums: the summed-area table's first pass
+        sat[j + 1, 0, :] = 0
         for x in range(sw):
-            s = np.float32(lo[j, x] >= 250)
-            b += s * csum[j, 3 * x] * inv4
-            g += s * csum[j, 3 * x + 1] * inv4
-            r += s * csum[j, 3 * x + 2] * inv4
+            s = np.int32(lo[j, x] >= 250)
+            b += s * np.int32(csum[j, 3 * x])
+            g += s * np.int32(csum[j, 3 * x + 1])
+            r += s * np.int32(csum[j, 3 * x + 2])
             n += s
             sat[j + 1, x + 1, 0] = b
             sat[j + 1, x + 1, 1] = g
             sat[j + 1, x + 1, 2] = r
             sat[j + 1, x + 1, 3] = n
-    sat[0, :, :] = 0.0
+    sat[0, :, :] = 0
 
 
 @numba.njit(parallel=True, **_JIT)
@@ -345,16 +348,14 @@ def _box(sat, c, y0, x0, y1, x1):
 
 @numba.njit(parallel=True, **_JIT)
 def _foreground_colour(near, sat, radii, fcol, cover):
-    """The foreground colour of each block next to the band: the mean over the solid blocks within
-    the smallest of ``radii`` (in blocks) that holds any, from the summed-area table ``sat``.
-    Blocks with none get ``cover`` 0 and colour 0: the solve weighs them by 0, and 0 times stale
-    memory can be NaN."""
+    """The foreground colour of each block next to the band (``near``): the mean over the solid
+    blocks within the smallest of ``radii`` (in blocks) that holds any, from the summed-area table
+    ``sat``. Blocks with none get ``cover`` 0, and their colour is left as it was: the solve does
+    not read it."""
     sh, sw = near.shape
     for j in numba.prange(sh):
         for x in range(sw):
             cover[j, x] = 0
-            for c in range(3):
-                fcol[j, x, c] = _F0
             if near[j, x] == 0:
                 continue
             for k in range(radii.shape[0]):
@@ -362,9 +363,10 @@ def _foreground_colour(near, sat, radii, fcol, cover):
                 y0, y1 = max(0, j - r), min(sh, j + r + 1)
                 x0, x1 = max(0, x - r), min(sw, x + r + 1)
                 n = _box(sat, 3, y0, x0, y1, x1)
-                if n > 0.5:
+                if n > 0:
+                    inv = np.float32(0.25) / np.float32(n)  # a block's colour is a 4-pixel sum
                     for c in range(3):
-                        fcol[j, x, c] = np.float32(_box(sat, c, y0, x0, y1, x1) / n)
+                        fcol[j, x, c] = np.float32(_box(sat, c, y0, x0, y1, x1)) * inv
                     cover[j, x] = 1
                     break
 
@@ -402,20 +404,63 @@ def _shadow_share(yi, bi, ri, ys, bs, rs, yf, bf, rf, lam, darkest, shadow_alpha
     return _F1 + t * (c - _F1)
 
 
+@numba.njit(inline="always", **_JIT)
+def _bilinear(col, cov, j, jx, jn, xn, wy, wx):
+    """The colours of the blocks ``cov`` marks among the four around a pixel, bilinearly weighted
+    (not normalised), and the sum of their weights. Unmarked blocks' colours are not read: they
+    may be stale memory."""
+    b = g = r = s = _F0
+    if cov[j, jx] != 0:
+        w = wy * wx
+        b, g, r, s = b + w * col[j, jx, 0], g + w * col[j, jx, 1], r + w * col[j, jx, 2], s + w
+    if cov[j, xn] != 0:
+        w = wy * (_F1 - wx)
+        b, g, r, s = b + w * col[j, xn, 0], g + w * col[j, xn, 1], r + w * col[j, xn, 2], s + w
+    if cov[jn, jx] != 0:
+        w = (_F1 - wy) * wx
+        b, g, r, s = b + w * col[jn, jx, 0], g + w * col[jn, jx, 1], r + w * col[jn, jx, 2], s + w
+    if cov[jn, xn] != 0:
+        w = (_F1 - wy) * (_F1 - wx)
+        b, g, r, s = b + w * col[jn, xn, 0], g + w * col[jn, xn, 1], r + w * col[jn, xn, 2], s + w
+    return b, g, r, s
+
+
+@numba.njit(inline="always", **_JIT)
+def _screen_in_shadow(yi, bi, ri, ys, bs, rs, darkest):
+    """How surely (0..1) a pixel (Y, Cb, Cr without offsets) is the screen ``S`` darkened by a
+    shadow: fitted as ``c S``, 1 where the fit leaves at most ``_FIT_LO`` levels, 0 from
+    ``_FIT_HI`` on, and 0 for ``c`` below ``darkest`` (a dark object). The chroma counts in full:
+    a shadow scales it exactly, a mix with anything else turns it."""
+    ss = ys * ys + bs * bs + rs * rs
+    if ss <= _F1 or darkest >= _F1:
+        return _F0
+    c = (ys * yi + bs * bi + rs * ri) / ss
+    if c < darkest or c > np.float32(1.2):
+        return _F0
+    ry, rb, rr = yi - c * ys, bi - c * bs, ri - c * rs
+    res = math.sqrt(ry * ry + rb * rb + rr * rr)
+    return min(max((_FIT_HI - res) / (_FIT_HI - _FIT_LO), _F0), _F1)
+
+
 @numba.njit(parallel=True, **_JIT)
-def _solve_blocks(frame, screen, alpha, lo, hi, fcol, cover, near_w, near_d, gate, lam, m0, res_lo, res_hi,
-                  solve, recolour, p, fg, darkest, shadow_alpha):
-    """The solve over the band's blocks (see :class:`EdgeSolver`); ``p`` the key's parameters."""
+def _solve_blocks(original, frame, screen, alpha, lo, hi, fcol, cover, near_w, near_d, gate, faint, lam, m0,
+                  res_lo, res_hi, solve, recolour, p, fg, darkest, shadow_alpha):
+    """The solve over the band's blocks (see :class:`EdgeSolver`); ``p`` the key's parameters.
+    ``frame`` is what the solve reads (``original`` with its chroma detail restored in the band's
+    blocks, or itself); the shadow test reads ``original``, as faint pixels lie outside the band."""
     h, w = alpha.shape
     sh, sw = lo.shape
     q = keying.unpack(p)
     inv255 = np.float32(1.0 / 255.0)
     inv_res = _F1 / (res_hi - res_lo)
     frame2, screen2 = frame.reshape((h, w * 3)), screen.reshape((h, w * 3))
+    original2 = original.reshape((h, w * 3))
     for j in numba.prange(sh):
         y_end = h if j == sh - 1 else 4 * j + 4
         for jx in range(sw):
-            if cover[j, jx] == 0 or hi[j, jx] <= gate or lo[j, jx] >= 253:
+            if hi[j, jx] <= faint or lo[j, jx] >= 253:
+                continue
+            if (cover[j, jx] == 0 or hi[j, jx] <= gate) and (darkest >= _F1 or not solve):
                 continue
             x_end = w if jx == sw - 1 else 4 * jx + 4
             for y in range(4 * j, y_end):
@@ -425,29 +470,39 @@ def _solve_blocks(frame, screen, alpha, lo, hi, fcol, cover, near_w, near_d, gat
                 src, scr = frame2[y], screen2[y]
                 for x in range(4 * jx, x_end):
                     a_key = alpha[y, x]
-                    if a_key <= gate:
+                    if a_key <= faint:
                         continue
                     pc = min(x - 4 * jx, 3)
                     xn = min(max(jx + near_d[pc], 0), sw - 1)
                     wx = near_w[pc]
-                    w00 = wy * wx * np.float32(cover[j, jx])
-                    w01 = wy * (_F1 - wx) * np.float32(cover[j, xn])
-                    w10 = (_F1 - wy) * wx * np.float32(cover[jn, jx])
-                    w11 = (_F1 - wy) * (_F1 - wx) * np.float32(cover[jn, xn])
-                    inv_w = _F1 / (w00 + w01 + w10 + w11)
-                    fb = (w00 * fcol[j, jx, 0] + w01 * fcol[j, xn, 0] + w10 * fcol[jn, jx, 0]
-                            + w11 * fcol[jn, xn, 0]) * inv_w
-                    fgr = (w00 * fcol[j, jx, 1] + w01 * fcol[j, xn, 1] + w10 * fcol[jn, jx, 1]
-                             + w11 * fcol[jn, xn, 1]) * inv_w
-                    fr = (w00 * fcol[j, jx, 2] + w01 * fcol[j, xn, 2] + w10 * fcol[jn, jx, 2]
-                            + w11 * fcol[jn, xn, 2]) * inv_w
                     i = 3 * x
-                    ib, ig, ir = np.float32(src[i]), np.float32(src[i + 1]), np.float32(src[i + 2])
                     sb, sg, sr = np.float32(scr[i]), np.float32(scr[i + 1]), np.float32(scr[i + 2])
+                    ys, bs, rs = _ycc(sb, sg, sr)
                     a_old = np.float32(a_key) * inv255
                     a = a_old
+                    if cover[j, jx] == 0 or a_key <= gate:
+                        # No foreground near to tell a dark mix from shadow (far from the subject),
+                        # or too faint to solve: a pixel that is the screen darkened is its shadow
+                        # (a moving shadow runs ahead of the screen estimate).
+                        ib, ig, ir = (np.float32(original2[y, i]), np.float32(original2[y, i + 1]),
+                                      np.float32(original2[y, i + 2]))
+                        yi, bi, ri = _ycc(ib, ig, ir)
+                        t = _screen_in_shadow(yi, bi, ri, ys, bs, rs, darkest)
+                        if t > _F0:
+                            level = np.uint8(a_old * (_F1 - t) * np.float32(255.0) + _HALF)
+                            alpha[y, x] = level
+                            a = np.float32(level) * inv255
+                            if a > _F0:
+                                cb, cg, cr = keying.recover_pixel(ib, ig, ir, sb, sg, sr, a, q)
+                                fg[y, x, 0], fg[y, x, 1], fg[y, x, 2] = np.uint8(cb), np.uint8(cg), np.uint8(cr)
+                            else:
+                                fg[y, x, 0] = fg[y, x, 1] = fg[y, x, 2] = 0
+                        continue
+                    ib, ig, ir = np.float32(src[i]), np.float32(src[i + 1]), np.float32(src[i + 2])
                     yi, bi, ri = _ycc(ib, ig, ir)
-                    ys, bs, rs = _ycc(sb, sg, sr)
+                    fb, fgr, fr, wf = _bilinear(fcol, cover, j, jx, jn, xn, wy, wx)
+                    inv_w = _F1 / wf
+                    fb, fgr, fr = fb * inv_w, fgr * inv_w, fr * inv_w
                     yf, bf, rf = _ycc(fb, fgr, fr)
                     # Screen in the subject's shadow is darker than the screen estimate: take it as that.
                     c = _shadow_share(yi, bi, ri, ys, bs, rs, yf, bf, rf, lam, darkest, shadow_alpha)
@@ -504,15 +559,20 @@ class EdgeSolver:
     (made at 1/8 size) follows, so the key sees a faint leak there. With ``shadow`` = (darkest,
     alpha) each pixel is also fitted as ``a F + b S``: one that fits with ``a`` below ``alpha`` is
     taken for screen darkened to ``b`` (no darker than ``darkest``), and solved against that
-    screen; a real mix keeps the estimate. ``None`` keeps the shadow (a plate with the shadow kept).
+    screen; a real mix keeps the estimate. Where no solid foreground is near (beyond ``radius``),
+    or the key is too faint to solve (``gate`` and below, above 2), nothing tells a dark mix from a
+    shadow, and a pixel that fits ``c S`` (``c`` from ``darkest`` to 1.2, plain Y, Cb, Cr distance
+    10 levels, fading to none at 20) is taken for the shadow and cleared: a subject's moving
+    shadow, ahead of the screen estimate, would otherwise show as a ghost or its outline. ``None``
+    keeps the shadow (a plate with the shadow kept).
 
     With ``recolour`` the band takes ``F`` despilled as its colour (blur-fusion foreground
     estimation, Forte and Pitie 2021, on the solid blocks' mean) as far as the mix of ``F`` and
     ``S`` explains the pixel (the same residual ramp), keeping its own keyed colour where it does
     not (a pale glass next to a purple sleeve); without it, a pixel whose alpha changed is un-mixed
-    again. Pixels the key left at ``gate``/255 or below stay as keyed, so sensor noise on the screen
-    cannot become leaks. One pass of block statistics over the frame, then only the blocks of the
-    band are visited: about 1.4 ms at 1080p on 2 cores.
+    again. Pixels the key left at ``gate``/255 or below are not solved (only cleared as shadow), so
+    sensor noise on the screen cannot become leaks. One pass of block statistics over the frame,
+    then only the blocks of the band are visited: about 1.4 ms at 1080p on 2 cores.
 
     With ``restore`` (the ``chroma_detail`` setting) the blocks of the band and one block around
     them first get back the chroma detail 4:2:0 took: inside a few blocks an edge is a mix of two
@@ -534,6 +594,7 @@ class EdgeSolver:
         self.residual = residual
         self.shadow = shadow or (1.0, 1.0)  # darkest 1: no pixel is taken for shadow
         self.radii = np.array([2, 5, max(6, radius // self.SCALE)], np.int64)
+        self.faint = 2  # from this alpha level up the shadow test runs (the solve from ``gate``)
         self._shape: tuple[int, int] | None = None
 
     def _allocate(self, h: int, w: int) -> None:
@@ -542,7 +603,7 @@ class EdgeSolver:
         self._lo = np.empty((sh, sw), np.uint8)
         self._hi = np.empty((sh, sw), np.uint8)
         self._csum = np.empty((sh, 3 * sw), np.float32)
-        self._sat = np.empty((sh + 1, sw + 1, 4), np.float64)
+        self._sat = np.empty((sh + 1, sw + 1, 4), np.int32)  # exact to 8K: sums of 4-pixel sums
         self._band = np.empty((sh, sw), np.uint8)
         self._near = np.empty((sh, sw), np.uint8)
         self._fcol = np.empty((sh, sw, 3), np.float32)
@@ -585,7 +646,8 @@ class EdgeSolver:
         _column_sums(self._sat.reshape((self._sat.shape[0], -1)))
         cv2.dilate(self._band, _K3, dst=self._near)
         _foreground_colour(self._near, self._sat, self.radii, self._fcol, self._cover)
-        _solve_blocks(solve_frame, screen, alpha, self._lo, self._hi, self._fcol, self._cover, _NEAR_W, _NEAR_D, gate,
+        _solve_blocks(frame, solve_frame, screen, alpha, self._lo, self._hi, self._fcol, self._cover, _NEAR_W, _NEAR_D,
+                      gate, np.uint8(self.faint if self.shadow[0] < 1 and self.solve else gate),
                       np.float32(self.chroma), np.float32(self.m0), np.float32(self.residual[0]),
                       np.float32(self.residual[1]), self.solve, self.recolour, params, fg,
                       np.float32(self.shadow[0]), np.float32(self.shadow[1]))

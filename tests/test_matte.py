@@ -138,6 +138,7 @@ def test_edge_solve_leaves_pixels_far_from_solid_as_they_are():
     alpha = np.full((40, 40), 115, np.uint8)  # a pane of glass: soft everywhere, nothing solid
     rng = np.random.default_rng(0)
     frame = rng.integers(0, 255, (40, 40, 3), dtype=np.uint8)
+    frame[..., 1] = np.minimum(frame[..., 1], frame[..., 2])  # no colour the screen's, darkened
     fg = rng.integers(0, 255, (40, 40, 3), dtype=np.uint8)
     screen = np.full((40, 40, 3), (62, 177, 48), np.uint8)
     before = fg.copy()
@@ -168,6 +169,46 @@ def test_edge_solve_takes_the_subjects_shadow_for_screen():
     matte.EdgeSolver()(frame, screen, alpha, fg, params)
     assert (alpha[:, 16:28] <= 5).all(), alpha[0, 12:30]
     assert (alpha[:, :16] == 255).all()
+
+
+def _far_shadow_picture(light: float):
+    """A subject at the left edge, and its shadow (``light`` of the screen's light) on the screen
+    60 pixels away, beyond the solve's reach (48 pixels), with a purple glass (40% opaque) below
+    it; keyed against the screen without the shadow."""
+    frame, screen, alpha, fg, params = _edge_picture()
+    frame, screen = np.tile(frame, (1, 3, 1)), np.tile(screen, (1, 3, 1))
+    frame[:, 16:] = screen[:, 16:]
+    frame[:20, 80:100] = (light * np.float32((62, 177, 48)) + 0.5).astype(np.uint8)
+    frame[20:, 80:100] = (0.4 * np.float32((170, 60, 150)) + 0.6 * np.float32((62, 177, 48)) + 0.5).astype(np.uint8)
+    alpha, fg = np.empty(frame.shape[:2], np.uint8), np.empty_like(frame)
+    keying.key_frame(frame, screen, params, alpha, fg)
+    return frame, screen, alpha, fg, params
+
+
+def test_edge_solve_takes_a_shadow_far_from_the_subject_for_screen():
+    """Far from any solid foreground there is no colour to tell a dark mix from a shadow: the
+    screen darkened is taken for the subject's shadow (a moving shadow the screen estimate has not
+    caught up with); a mix of another colour (the glass) stays as keyed."""
+    frame, screen, alpha, fg, params = _far_shadow_picture(0.55)
+    keyed = alpha.copy()
+    assert (keyed[:20, 80:100] > 60).all() and (keyed[20:, 80:100] > 60).all()  # the leak, the glass
+    matte.EdgeSolver()(frame, screen, alpha, fg, params)
+    assert (alpha[:20, 80:100] <= 2).all(), alpha[0, 76:104]
+    assert (alpha[20:, 80:100] == keyed[20:, 80:100]).all()
+    assert (fg[:20, 80:100] == 0).all()  # no colour left where the matte is empty
+    alpha[:] = keyed
+    matte.EdgeSolver(shadow=None)(frame, screen, alpha, fg, params)  # the shadow kept
+    assert (alpha == keyed).all()
+
+
+def test_edge_solve_clears_a_faint_shadow_edge():
+    """The edge of a moving shadow (a few levels darker than the screen estimate) keys faintly,
+    below the level the solve starts at: it is cleared too, or it draws the shadow's outline."""
+    frame, screen, alpha, fg, params = _far_shadow_picture(0.8)
+    keyed = alpha.copy()
+    assert ((keyed[:20, 80:100] > 2) & (keyed[:20, 80:100] <= 20)).all(), keyed[0, 76:104]
+    matte.EdgeSolver()(frame, screen, alpha, fg, params)
+    assert (alpha[:20, 80:100] == 0).all(), alpha[0, 76:104]
 
 
 def test_edge_solve_keeps_the_shadow_when_asked():
