@@ -252,9 +252,31 @@ def relight_plate(frame: np.ndarray, plate: np.ndarray, key_bgr: tuple[int, int,
     base = np.empty_like(small)
     _block_means(plate, base)
     gain = cv2.GaussianBlur(auto, (0, 0), 1.0) / np.maximum(cv2.GaussianBlur(base, (0, 0), 1.0), 4.0)
-    gain = cv2.resize(np.clip(gain, 0.2, 3.0), (w, h), interpolation=cv2.INTER_LINEAR)
     if out is None or out.shape != (h, w, 3):
         out = np.empty((h, w, 3), np.uint8)
-    np.clip(plate * gain + 0.5, 0, 255, out=gain)
-    out[:] = gain
+    # The gain map at full width, then each row interpolated between two of its rows as it is used.
+    wide = cv2.resize(np.clip(gain, 0.2, 3.0), (w, gain.shape[0]), interpolation=cv2.INTER_LINEAR)
+    _scale_by(plate, wide, *_row_taps(h, gain.shape[0]), out)
     return out
+
+
+def _row_taps(height: int, rows: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For each of ``height`` output rows, the two of ``rows`` that linear interpolation reads and
+    the second one's weight (pixel centres aligned, as ``cv2.resize``)."""
+    pos = np.clip((np.arange(height, dtype=np.float32) + 0.5) * (rows / height) - 0.5, 0, rows - 1)
+    first = np.floor(pos).astype(np.int64)
+    return first, np.minimum(first + 1, rows - 1), (pos - first).astype(np.float32)
+
+
+@numba.njit(parallel=True, **_JIT)
+def _scale_by(image, wide, y0, y1, fy, out):
+    """``out = image * gain``, with the gain of each row interpolated between rows ``y0`` and ``y1``
+    (weight ``fy``) of ``wide``, the gain map at full width; rounded and clipped to uint8."""
+    h, w = image.shape[0], image.shape[1]
+    image2, wide2, out2 = image.reshape((h, w * 3)), wide.reshape((wide.shape[0], w * 3)), out.reshape((h, w * 3))
+    for y in numba.prange(h):
+        top, bottom, t = wide2[y0[y]], wide2[y1[y]], fy[y]
+        src, dst = image2[y], out2[y]
+        for i in range(w * 3):
+            v = np.float32(src[i]) * (top[i] + t * (bottom[i] - top[i])) + np.float32(0.5)
+            dst[i] = np.uint8(min(max(v, np.float32(0.0)), np.float32(255.0)))

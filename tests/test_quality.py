@@ -1,9 +1,10 @@
 """Key quality on the synthetic ground-truth scenes, against OBS Chroma Key v2 at its best settings."""
 
+import cv2
 import numpy as np
 import pytest
 
-from livekey import peers, quality, synthetic
+from livekey import peers, quality, screen, synthetic
 from livekey.errors import LivekeyError
 from livekey.screen import detect_key_color, estimate_screen
 
@@ -74,6 +75,38 @@ def test_screen_estimate_follows_uneven_light_and_shadow():
     err_est = np.abs(est - light)[clear].mean()
     err_flat = np.abs(flat - light)[clear].mean()
     assert err_est < 0.4 * err_flat, (err_est, err_flat)
+
+
+def test_screen_estimate_block_means_are_the_area_average():
+    rng = np.random.default_rng(3)
+    frame = rng.integers(0, 256, (96, 160, 3), dtype=np.uint8)
+    small = np.empty((12, 20, 3), np.float32)
+    screen._block_means(frame, small)
+    area = cv2.resize(frame, (20, 12), interpolation=cv2.INTER_AREA).astype(np.float32)
+    assert np.abs(small - frame.reshape(12, 8, 20, 8, 3).mean(axis=(1, 3))).max() < 1e-3
+    assert np.abs(small - area).max() <= 0.5  # what the estimate was built on: cv2's, rounded
+
+
+def test_relit_plate_follows_the_shadow_on_the_screen():
+    """The clean plate relit by the frame's light: where the subject's shadow darkens the screen
+    to 60%, the relit plate is as dark as the frame, and its interpolation is cv2's."""
+    layers = synthetic.build_layers("portrait", 320, 180)
+    plate = np.clip(layers.screen + 0.5, 0, 255).astype(np.uint8)
+    shade = np.ones((180, 320), np.float32)
+    shade[40:140, 200:300] = 0.6
+    shade = cv2.GaussianBlur(shade, (0, 0), 8.0)
+    frame = np.clip(layers.screen * shade[..., None] + 0.5, 0, 255).astype(np.uint8)
+    relit = screen.relight_plate(frame, plate, detect_key_color(frame)).astype(np.float32)
+    inside = (slice(70, 110), slice(230, 270))
+    assert np.abs(relit[inside] - frame[inside]).mean() < 3, np.abs(relit[inside] - frame[inside]).mean()
+    assert np.abs(plate[inside].astype(np.float32) - frame[inside]).mean() > 30
+    gain = np.random.default_rng(1).uniform(0.2, 3.0, (23, 40, 3)).astype(np.float32)
+    out = np.empty_like(plate)
+    wide = cv2.resize(gain, (320, 23), interpolation=cv2.INTER_LINEAR)
+    screen._scale_by(plate, wide, *screen._row_taps(180, 23), out)
+    full = cv2.resize(gain, (320, 180), interpolation=cv2.INTER_LINEAR)
+    expected = np.floor(np.clip(plate * full + 0.5, 0, 255))  # rounded as the kernel rounds
+    assert np.abs(out - expected).max() <= 1
 
 
 # Achieved edge error as a multiple of OBS's best, per scene (worst scene) and on average:
