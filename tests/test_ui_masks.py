@@ -175,6 +175,58 @@ def test_adding_an_image_mask_asks_for_the_file_and_a_bad_file_is_refused(window
     assert window.masks[1].type == "image"  # nothing changed
 
 
+def test_adding_an_image_mask_refuses_a_file_that_is_not_an_image(window, qtbot, tmp_path, monkeypatch):
+    junk = tmp_path / "notes.png"
+    junk.write_text("not a picture")
+    monkeypatch.setattr(masks_panel.QFileDialog, "getOpenFileName", lambda *a, **k: (str(junk), ""))
+    before = window.masks
+    window.mask_panel.add_actions["Image file\u2026"].trigger()
+    assert window.masks == before and window.mask_panel.list.count() == len(before)
+    assert "notes.png" in window.last_error
+
+
+def _tiny_model(path) -> str:
+    import importlib.util
+    from pathlib import Path
+
+    pytest.importorskip("onnx")
+    spec = importlib.util.spec_from_file_location("tiny_onnx", Path(__file__).parent / "bench" / "tiny_onnx.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.build(str(path))
+
+
+def test_adding_an_object_mask_asks_for_the_model_and_keys_with_it(window, qtbot, tmp_path, monkeypatch):
+    """Add > Object mask: the segmentation model is asked for (ONNX files), opened, and its layer
+    joins the stack (intersecting the key) and the running pipeline."""
+    model = _tiny_model(tmp_path / "person.onnx")
+    asked = []
+
+    def ask(parent, caption, folder, file_filter):
+        asked.append(file_filter)
+        return model, ""
+
+    monkeypatch.setattr(masks_panel.QFileDialog, "getOpenFileName", ask)
+    assert next_output(window, qtbot).alpha.max() == 255  # the key alone: the subject is solid
+    window.mask_panel.add_actions["Object mask (segmentation model)\u2026"].trigger()
+    assert asked == [masks_panel.MODEL_FILTER]
+    layer = window.masks[1]
+    assert layer.type == "segment" and layer.model == model and layer.mode == "intersect"
+    assert window.mask_panel.list.item(1).text().startswith("Segmentation person.onnx")
+    # The tiny model's mask is nowhere sure (a sigmoid of a weak colour mix): intersected, nothing stays solid.
+    assert next_output(window, qtbot).alpha.max() < 230
+
+
+def test_adding_an_object_mask_refuses_a_file_that_is_not_a_model(window, qtbot, tmp_path, monkeypatch):
+    junk = tmp_path / "person.onnx"
+    junk.write_bytes(b"not a model")
+    monkeypatch.setattr(masks_panel.QFileDialog, "getOpenFileName", lambda *a, **k: (str(junk), ""))
+    before = window.masks
+    window.mask_panel.add_actions["Object mask (segmentation model)\u2026"].trigger()
+    assert window.masks == before
+    assert "person.onnx" in window.last_error and "ONNX" in window.last_error
+
+
 def test_calibration_counts_down_and_refuses_a_picture_with_a_person(window, qtbot):
     window.calibrator.countdown_s = 1
     qtbot.mouseClick(window.io.calibrate, Qt.LeftButton)

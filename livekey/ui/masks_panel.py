@@ -38,11 +38,13 @@ DRAW_CHOICES = (
     ("Core ellipse", "ellipse", "add"),
     ("Core polygon", "poly", "add"),
 )
-FILE_CHOICES = (
-    ("Image file\u2026", "image", "path", "Mask image (white = solid)"),
-    ("Difference key (plate file)\u2026", "diff", "plate", "Clean plate of the empty background"),
-)
 IMAGE_FILTER = "Images (*.png *.tif *.tiff *.webp *.jpg *.jpeg *.bmp)"
+MODEL_FILTER = "ONNX models (*.onnx)"
+FILE_CHOICES = (
+    ("Image file\u2026", "image", "path", "Mask image (white = solid)", IMAGE_FILTER),
+    ("Difference key (plate file)\u2026", "diff", "plate", "Clean plate of the empty background", IMAGE_FILTER),
+    ("Object mask (segmentation model)\u2026", "segment", "model", "Person-segmentation ONNX model", MODEL_FILTER),
+)
 # Kinds the panel edits in place; points are drawn on the preview, a shape's kind is fixed once drawn.
 EDITABLE_KINDS = ("float", "int", "bool", "choice", "path")
 SKIPPED_FIELDS = ("enabled", "shape", "points")
@@ -89,12 +91,14 @@ class MaskPanel(QGroupBox):
             act.triggered.connect(lambda _=False, s=shape, m=mode: self.draw_requested.emit(s, m))
             self.add_actions[title] = act
         menu.addSeparator()
-        for title, kind, field, caption in FILE_CHOICES:
+        for title, kind, field, caption, file_filter in FILE_CHOICES:
             act = menu.addAction(title)
-            act.triggered.connect(lambda _=False, k=kind, f=field, c=caption: self.add_file(k, f, c))
+            act.triggered.connect(
+                lambda _=False, k=kind, f=field, c=caption, ff=file_filter: self.add_file(k, f, c, ff))
             self.add_actions[title] = act
         self.add.setMenu(menu)
-        self.add.setToolTip("Add a garbage or core shape (drawn on the picture), an image mask or a difference key")
+        self.add.setToolTip("Add a garbage or core shape (drawn on the picture), an image mask, a difference key "
+                            "or an object mask from a segmentation model")
         self.remove = QPushButton("Remove")
         self.up = QPushButton("Up")
         self.down = QPushButton("Down")
@@ -216,10 +220,17 @@ class MaskPanel(QGroupBox):
         """Put ``layer`` on top of the stack and select it."""
         self.changed.emit(self.stack.add(layer), len(self.stack))
 
-    def add_file(self, kind: str, field: str, caption: str) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, caption, "calibration", IMAGE_FILTER)
-        if path:
-            try:
-                self.add_layer(MaskLayer(kind, **{field: path}))
-            except LivekeyError as err:
-                self.error.emit(str(err))
+    def add_file(self, kind: str, field: str, caption: str, file_filter: str = IMAGE_FILTER) -> None:
+        """Ask for the file a ``kind`` layer reads (its ``field``) and add the layer, once the file
+        has been opened and found usable: a bad file is refused here, with the reason, not later
+        by the running pipeline."""
+        path, _ = QFileDialog.getOpenFileName(self, caption, "calibration", file_filter)
+        if not path:
+            return
+        try:
+            layer = MaskLayer(kind, **{field: path})
+            MaskStack((layer,)).validate()
+        except LivekeyError as err:
+            self.error.emit(str(err))
+            return
+        self.add_layer(layer)
