@@ -286,6 +286,7 @@ def warm_up(settings: Settings, mask_stack: masks.MaskStack | None = None) -> No
     from livekey import synthetic
 
     keying.warm_up()
+    screen.warm_up()
     if settings.light_wrap > 0:
         light_wrap.warm_up()
     if mask_stack is not None and mask_stack.active:

@@ -280,3 +280,15 @@ def _scale_by(image, wide, y0, y1, fy, out):
         for i in range(w * 3):
             v = np.float32(src[i]) * (top[i] + t * (bottom[i] - top[i])) + np.float32(0.5)
             dst[i] = np.uint8(min(max(v, np.float32(0.0)), np.float32(255.0)))
+
+
+def warm_up() -> None:
+    """Compile (or load from Numba's cache) the screen kernels before capture starts, the far-fill
+    and the plate relight too: a small frame keys its whole middle as subject."""
+    frame = np.zeros((48, 64, 3), np.uint8)
+    frame[:] = (62, 177, 48)
+    frame[8:40, 12:52] = 128  # a grey subject, wider than the near fills reach at 1/8 size
+    key = (62, 177, 48)
+    out = np.empty_like(frame)
+    estimate_screen(frame, key, out=out, scale=2)
+    relight_plate(frame, np.full_like(frame, 180), key, out=out, scale=2)

@@ -69,17 +69,20 @@ def test_explicit_key_colour_is_never_remeasured():
 
 def test_warm_up_compiles_the_default_path_before_the_first_frame():
     """In a fresh process (so nothing else compiled them), warm_up readies the matte kernels
-    the default edge colour step uses."""
+    the default edge colour step uses, and every screen kernel (the far fill and the plate relight
+    run only on some frames: compiled on the first of them, they would drop frames)."""
     import subprocess
     import sys
 
-    code = ("import numba\nfrom livekey import keyer, matte\nfrom livekey.settings import Settings\n"
-            "def ready():\n"
-            "    return sum(1 for f in vars(matte).values() if isinstance(f, numba.core.dispatcher.Dispatcher)"
-            " and f.signatures)\n"
-            "before = ready()\nkeyer.warm_up(Settings())\nprint(before, ready())\n")
+    code = ("import numba\nfrom livekey import keyer, matte, screen\nfrom livekey.settings import Settings\n"
+            "def ready(module, need_all=False):\n"
+            "    kernels = [f for f in vars(module).values() if isinstance(f, numba.core.dispatcher.Dispatcher)]\n"
+            "    return sum(1 for f in kernels if f.signatures), len(kernels)\n"
+            "before = ready(matte)[0] + ready(screen)[0]\nkeyer.warm_up(Settings())\n"
+            "print(before, ready(matte)[0], *ready(screen))\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
-    assert int(out[0]) == 0 and int(out[1]) >= 1, out
+    before, matte_ready, screen_ready, screen_kernels = map(int, out)
+    assert before == 0 and matte_ready >= 1 and screen_kernels >= 5 and screen_ready == screen_kernels, out
 
 
 def test_rgba_also_leaves_the_matte_in_alpha_out():
