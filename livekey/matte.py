@@ -38,6 +38,15 @@ SHADOW = (0.4, 0.08)
 # Far from the subject a pixel that is the screen's colour darkened (c S) within this many levels is
 # its shadow, and from this many on it is not.
 _FIT_LO, _FIT_HI = np.float32(10.0), np.float32(20.0)
+# A pixel the key had solid is solved too (4:2:0 smears a thin strand into solid-looking pixels),
+# as far as the solve finds it mixed (alpha 0.95: not at all, 0.70: fully), unless its colour is a
+# solid 4 x 4 block's beside it (within 8 levels: kept, from 16 on: solved), so that a shirt next
+# to a neck of another colour, whose foreground estimate mixes the two, stays solid.
+_SOLID_FROM, _SOLID_SPAN = np.float32(0.95), np.float32(0.25)
+_SOLID_MATCH = np.float32(8.0)
+# ... and only where a mix fits it closely, the chroma counting in full (within 15 levels: fully,
+# from 30 on: not at all): a grey stand beside a red shirt is not a mix of the shirt and the screen.
+_STRICT_LO, _STRICT_HI = np.float32(15.0), np.float32(30.0)
 
 
 def levels_table(black: float, white: float) -> np.ndarray:
@@ -442,9 +451,26 @@ def _screen_in_shadow(yi, bi, ri, ys, bs, rs, darkest):
     return min(max((_FIT_HI - res) / (_FIT_HI - _FIT_LO), _F0), _F1)
 
 
+@numba.njit(inline="always", **_JIT)
+def _unlike_solid_beside(yi, bi, ri, lo, csum, j, jx, lam):
+    """0 where the pixel (Y, Cb, Cr, chroma weighted by ``lam``) has the colour of a solid block
+    among the 3 x 3 around block (j, jx) (``csum``: each block's 4-pixel colour sum), within
+    ``_SOLID_MATCH`` levels, 1 from twice that on."""
+    sh, sw = lo.shape
+    best = np.float32(1e9)
+    for jj in range(max(j - 1, 0), min(j + 2, sh)):
+        for xx in range(max(jx - 1, 0), min(jx + 2, sw)):
+            if lo[jj, xx] >= 250:
+                yc, bc, rc = _ycc(csum[jj, 3 * xx] * np.float32(0.25), csum[jj, 3 * xx + 1] * np.float32(0.25),
+                                  csum[jj, 3 * xx + 2] * np.float32(0.25))
+                qy, qb, qr = yi - yc, bi - bc, ri - rc
+                best = min(best, math.sqrt(qy * qy + lam * (qb * qb + qr * qr)))
+    return min(max((best - _SOLID_MATCH) / _SOLID_MATCH, _F0), _F1)
+
+
 @numba.njit(parallel=True, **_JIT)
 def _solve_blocks(original, frame, screen, alpha, lo, hi, fcol, cover, near_w, near_d, gate, faint, lam, m0,
-                  res_lo, res_hi, solve, recolour, p, fg, darkest, shadow_alpha):
+                  res_lo, res_hi, solve, recolour, p, fg, darkest, shadow_alpha, csum):
     """The solve over the band's blocks (see :class:`EdgeSolver`); ``p`` the key's parameters.
     ``frame`` is what the solve reads (``original`` with its chroma detail restored in the band's
     blocks, or itself); the shadow test reads ``original``, as faint pixels lie outside the band."""
@@ -517,8 +543,14 @@ def _solve_blocks(original, frame, screen, alpha, lo, hi, fcol, cover, near_w, n
                     ry, rb, rr = ey - a_s * dy, eb - a_s * db, er - a_s * dr
                     res = math.sqrt(ry * ry + lam * (rb * rb + rr * rr))
                     fit = min(max((res_hi - res) * inv_res, _F0), _F1)
-                    if solve and a_key < 253:
+                    if solve:
                         trust = den / (den + m0) * fit
+                        if a_key >= 253:
+                            trust *= min(max((_SOLID_FROM - a_s) / _SOLID_SPAN, _F0), _F1)
+                            strict = math.sqrt(ry * ry + rb * rb + rr * rr)
+                            trust *= min(max((_STRICT_HI - strict) / (_STRICT_HI - _STRICT_LO), _F0), _F1)
+                            if trust > _F0:
+                                trust *= _unlike_solid_beside(yi, bi, ri, lo, csum, j, jx, lam)
                         level = np.uint8((a_old + trust * (a_s - a_old)) * np.float32(255.0) + np.float32(0.5))
                         alpha[y, x] = level
                         a = np.float32(level) * inv255  # the colour below agrees with the uint8 matte
@@ -650,7 +682,7 @@ class EdgeSolver:
                       gate, np.uint8(self.faint if self.shadow[0] < 1 and self.solve else gate),
                       np.float32(self.chroma), np.float32(self.m0), np.float32(self.residual[0]),
                       np.float32(self.residual[1]), self.solve, self.recolour, params, fg,
-                      np.float32(self.shadow[0]), np.float32(self.shadow[1]))
+                      np.float32(self.shadow[0]), np.float32(self.shadow[1]), self._csum)
 
 
 class GuidedUpsampler:

@@ -126,6 +126,43 @@ def test_edge_solve_finds_the_alpha_of_a_mix_of_foreground_and_screen():
     assert (alpha[:, :12] == 255).all() and (alpha[:, 20:] == 0).all()
 
 
+def test_edge_solve_solves_pixels_the_key_had_solid_that_are_a_mix():
+    """4:2:0 smears a strand's colour over the screen beside it, and the key can call the mix solid:
+    the solve finds it half screen."""
+    frame, screen, alpha, fg, params = _edge_picture()
+    subject, green = np.float32((30, 60, 200)), np.float32((62, 177, 48))
+    frame[:, 16:18] = (0.5 * subject + 0.5 * green + 0.5).astype(np.uint8)
+    frame[:, 18:20] = (0.25 * subject + 0.75 * green + 0.5).astype(np.uint8)
+    alpha[:, 16:18], alpha[:, 18:20] = 255, 64
+    matte.EdgeSolver()(frame, screen, alpha, fg, params)
+    assert np.abs(alpha[:, 16:18].astype(int) - 128).max() <= 12, alpha[0, 12:24]
+    assert (alpha[:, :12] == 255).all()
+
+
+def test_edge_solve_keeps_solid_a_colour_of_the_solid_foreground_beside_it():
+    """Two foreground colours side by side (a shirt, a neck) make the foreground estimate a mix of
+    both; a solid pixel of one of them is not solved against that mix: it stays solid."""
+    frame, screen, alpha, fg, params = _edge_picture()
+    frame[:, 8:16] = (200, 200, 40)  # a second colour between the first and the edge
+    frame[:, 16:20] = (0.5 * np.float32((200, 200, 40)) + 0.5 * np.float32((62, 177, 48)) + 0.5).astype(np.uint8)
+    matte.EdgeSolver()(frame, screen, alpha, fg, params)
+    assert (alpha[:, :16] >= 250).all(), alpha[0, :20]
+
+
+def test_edge_solve_keeps_a_thin_grey_stand_solid():
+    """A 2-pixel grey pole beside the subject has no solid block of its own: its colour is far from
+    any mix of the subject's and the screen's, so the solve leaves it as the key had it."""
+    frame, screen, alpha, fg, params = _edge_picture()
+    frame, screen = np.tile(frame, (1, 2, 1)), np.tile(screen, (1, 2, 1))
+    frame[:, 16:] = screen[:, 16:]
+    frame[:, 30:32] = 128
+    alpha, fg = np.empty(frame.shape[:2], np.uint8), np.empty_like(frame)
+    keying.key_frame(frame, screen, params, alpha, fg)
+    assert (alpha[:, 30:32] == 255).all()
+    matte.EdgeSolver()(frame, screen, alpha, fg, params)
+    assert (alpha[:, 30:32] >= 250).all(), alpha[0, 26:36]
+
+
 def test_edge_solve_keeps_the_key_where_foreground_is_the_screen_colour():
     """A subject the colour of the screen gives the solve nothing to go on: the key's alpha stays."""
     frame, screen, alpha, fg, params = _edge_picture(edge_bgr=(62, 177, 48))
@@ -319,16 +356,17 @@ def _subsampled_strands() -> tuple[np.ndarray, np.ndarray]:
 
 def test_chroma_detail_gives_thin_strands_back_their_alpha():
     """4:2:0 halves a 1-pixel strand's colour and spreads it sideways; the luma is sharp. With
-    chroma detail the solve finds the strands' alpha from it: at most 0.85x the error without
-    (measured 0.79x; only windows whose block means lie on a line are restored, and 4:2:0 scatters
-    them a little)."""
+    chroma detail the solve finds the strands' alpha from it: at most 0.93x the error without
+    (measured 0.89x, 0.045 against 0.051; 0.79x before the solve also took pixels the key had
+    solid, which is part of the same gain; only windows whose block means lie on a line are
+    restored, and 4:2:0 scatters them a little)."""
     image, truth = _subsampled_strands()
     errors = {}
     for detail in (False, True):
         keyer = Keyer(Settings(chroma_detail=detail, key_color="#30B13E", screen_model="flat"))
         alpha = keyer.matte(image)[0].astype(np.float32) / 255
         errors[detail] = np.abs(alpha - truth)[:, 32:80].mean()
-    assert errors[True] <= 0.85 * errors[False], errors  # measured 0.79x
+    assert errors[True] <= 0.93 * errors[False], errors  # measured 0.89x
 
 
 def test_chroma_detail_leaves_a_flat_screen_and_solid_subject_alone():
