@@ -339,6 +339,60 @@ def test_edge_solve_does_not_read_stale_scratch_memory(restore, recolour):
     assert (results[0][0] == results[1][0]).all() and (results[0][1] == results[1][1]).all()
 
 
+def _restore_reference(frame, band, ym, slope):
+    """:func:`matte._restore_and_key`'s chroma restore in plain NumPy, over the whole frame: each
+    pixel with its own block's (the last block row and column take the rows and columns past them)
+    luma mean and slopes; and the mask of the pixels whose block is in ``band``."""
+    h, w = frame.shape[:2]
+    sh, sw = band.shape
+    j = np.minimum(np.arange(h) // 4, sh - 1)[:, None]
+    x = np.minimum(np.arange(w) // 4, sw - 1)[None, :]
+    b, g, r = (frame[..., c].astype(np.float32) for c in range(3))
+    y = 0.114 * b + 0.587 * g + 0.299 * r
+    cb, cr = 0.564 * (b - y), 0.713 * (r - y)
+    d = y - ym[j, x]
+    dcb = np.clip(cb + d * slope[0][j, x], slope[2][j, x], slope[3][j, x]) - cb
+    dcr = np.clip(cr + d * slope[1][j, x], slope[4][j, x], slope[5][j, x]) - cr
+    out = np.stack([b + 1.773 * dcb, g - 0.344 * dcb - 0.714 * dcr, r + 1.403 * dcr], axis=2)
+    return np.clip(out + 0.5, 0, 255).astype(np.uint8), band[j, x] != 0
+
+
+def test_chroma_restore_keys_exactly_the_band_blocks_up_to_the_frame_edges():
+    """The band's blocks are gathered into scratch lines to be restored and keyed; every pixel of a
+    band block (the last block row and column with the 1-3 rows and columns past them, on a frame
+    whose sides are not multiples of 4) must come out restored and keyed as the plain formula says,
+    and every other pixel untouched."""
+    f = synthetic.scene("portrait", 203, 118)
+    h, w = f.alpha.shape
+    k = Keyer(Settings())
+    k.matte(f.image)
+    rng = np.random.default_rng(3)
+    sh, sw = h // 4, w // 4
+    band = (rng.random((sh, sw)) < 0.4).astype(np.uint8)
+    band[-1, :] = band[:, -1] = 1
+    band[5, :] = 0  # a block row with nothing to do
+    ycc = rng.uniform(0, 200, (3, sh, sw)).astype(np.float32)
+    slope = np.empty((6, sh, sw), np.float32)
+    slope[:2] = rng.uniform(-1.5, 1.5, (2, sh, sw))
+    slope[2], slope[4] = rng.uniform(-120, 0, (2, sh, sw))
+    slope[3], slope[5] = slope[2] + 80, slope[4] + 80
+    alpha, fg = np.full((h, w), 7, np.uint8), np.full((h, w, 3), 9, np.uint8)
+    restored = np.zeros((h, w, 3), np.uint8)
+    lines = matte._LINES
+    matte._restore_and_key(f.image, k.screen, band, ycc, slope, k.params, restored, alpha, fg,
+                           np.empty((lines, sw), np.int64), np.empty((lines, 7, w), np.float32),
+                           np.empty((lines, 13 * w), np.uint8))
+
+    want, inside = _restore_reference(f.image, band, ycc[0], slope)
+    assert inside[-1, :].all() and inside[:20, -1].all() and not inside[20:24].any()
+    diff = np.abs(restored.astype(int) - want)
+    assert diff[inside].max() <= 1 and (restored[~inside] == 0).all()
+    want_alpha, want_fg = np.empty((h, w), np.uint8), np.empty((h, w, 3), np.uint8)
+    keying.key_frame(restored, k.screen, k.params, want_alpha, want_fg)
+    assert (alpha[inside] == want_alpha[inside]).all() and (fg[inside] == want_fg[inside]).all()
+    assert (alpha[~inside] == 7).all() and (fg[~inside] == 9).all()
+
+
 def _subsampled_strands() -> tuple[np.ndarray, np.ndarray]:
     """Skin-coloured strands 1 and 2 pixels wide and a solid block on a green screen, sent through
     4:2:0 chroma (no noise, no JPEG), and their true alpha."""
