@@ -72,6 +72,9 @@ def test_temporal_stability_halves_still_flicker_without_trails():
     r = quality.temporal_report("portrait")
     assert r["stabilised_dt_still"] <= 0.5 * r["frame_by_frame_dt_still"], r
     assert r["stabilised_moving_edge_mae"] <= r["frame_by_frame_moving_edge_mae"] + 0.005, r
+    # On a moving subject much of the figure is the matte's error travelling with it: carried along
+    # with the subject (2.5 px a frame), the previous frame's error explains it (measured 0.55x).
+    assert r["frame_by_frame_dt_moving_carried"] <= 0.7 * r["frame_by_frame_dt_moving"], r
 
 
 def _edge_picture(edge_bgr=(40, 160, 90), edge_alpha=128):
