@@ -633,8 +633,10 @@ class EdgeSolver:
     ``|F - S|^2 / (|F - S|^2 + m0)`` so a foreground the colour of the screen keeps the key, and
     by how well the mix explains the pixel (the residual, ``residual`` levels from fully trusted to
     not at all), so a thin object of another colour keeps the key too. Pixels the key had solid
-    stay solid: a thin object with no solid block of its own (a stand, a cable) would otherwise be
-    solved against the colour of something else nearby.
+    are solved as well (4:2:0 smears a thin strand into solid-looking pixels), but only as far as
+    the solve puts them below 0.95, the mix fits them with the chroma counted in full, and their
+    colour is not that of a solid block beside them: a thin object with no solid block of its own
+    (a stand, a cable) would otherwise be solved against the colour of something else nearby.
 
     The subject's shadow darkens the screen right beside it, often more than the screen estimate
     (made at 1/8 size) follows, so the key sees a faint leak there. With ``shadow`` = (darkest,
