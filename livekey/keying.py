@@ -92,25 +92,27 @@ def flat_screen(key_bgr: tuple[int, int, int], height: int, width: int,
     return out
 
 
-_JIT = dict(nogil=True, fastmath=True, cache=True, error_model="numpy", boundscheck=False)
+# What every livekey kernel compiles with: released GIL (the pipeline's threads key in parallel),
+# fast maths, cached to disk (the first compile takes seconds), no bounds checks.
+JIT = dict(nogil=True, fastmath=True, cache=True, error_model="numpy", boundscheck=False)
 _F0 = np.float32(0.0)
 _F1 = np.float32(1.0)
 _HALF = np.float32(0.5)
 _F255 = np.float32(255.0)
 
 
-@numba.njit(**_JIT)
+@numba.njit(**JIT)
 def unpack(p):
     return (p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7], p[8], p[9], p[10], p[11], p[12], p[13],
             p[14], p[15], p[16], p[17], p[18], p[19], p[20])
 
 
-@numba.njit(inline="always", **_JIT)
+@numba.njit(inline="always", **JIT)
 def _clamp01(v):
     return min(max(v, _F0), _F1)
 
 
-@numba.njit(inline="always", **_JIT)
+@numba.njit(inline="always", **JIT)
 def _key_and_unmix(b, g, r, sb, sg, sr, q):
     """One pixel: (alpha quantised to 1/255, F_b, F_g, F_r) with F clamped to 0..255."""
     k = np.float32(0.8660254)
@@ -136,7 +138,7 @@ def _key_and_unmix(b, g, r, sb, sg, sr, q):
     return alpha, fb, fg, fr
 
 
-@numba.njit(inline="always", **_JIT)
+@numba.njit(inline="always", **JIT)
 def unmix_pixel(b, g, r, sb, sg, sr, a, weight):
     """Remove ``weight`` (0 or 1) times the screen's share ``(1 - a) S`` from a pixel: the colour
     ``F = (I - (1 - a) S) / a`` clamped to 0..255. Where alpha is 0 the colour is moot."""
@@ -148,7 +150,7 @@ def unmix_pixel(b, g, r, sb, sg, sr, a, weight):
     return fb, fg, fr
 
 
-@numba.njit(inline="always", **_JIT)
+@numba.njit(inline="always", **JIT)
 def despill_pixel(fb, fg, fr, q):
     """Spill suppression on the key channel; returns the colour rounded to whole levels."""
     spill = q[P_SPILL_B] * fb + q[P_SPILL_G] * fg + q[P_SPILL_R] * fr
@@ -163,7 +165,7 @@ def despill_pixel(fb, fg, fr, q):
     return fb, fg, fr
 
 
-@numba.njit(inline="always", **_JIT)
+@numba.njit(inline="always", **JIT)
 def key_pixel(b, g, r, sb, sg, sr, q):
     """Alpha (0..1, quantised to 1/255) and despilled foreground of one pixel (only scalars: a
     helper taking arrays is not inlined, and the call stops the pixel loop from vectorising)."""
@@ -176,7 +178,7 @@ def key_pixel(b, g, r, sb, sg, sr, q):
 # function over flat row views (``row[3 * x + c]``): written inline in the prange body, or
 # indexing the 3-D arrays directly, LLVM refuses to vectorise it, at 10x the cost.
 
-@numba.njit(**_JIT)
+@numba.njit(**JIT)
 def key_row(src, scr, q, al, dst):
     for xx in range(al.shape[0]):
         i = 3 * xx
@@ -189,7 +191,7 @@ def key_row(src, scr, q, al, dst):
         dst[i + 2] = np.uint8(fr if visible else _F0)
 
 
-@numba.njit(**_JIT)
+@numba.njit(**JIT)
 def _bgra_row(src, al, dst):
     for xx in range(al.shape[0]):
         i, j = 3 * xx, 4 * xx
@@ -199,7 +201,7 @@ def _bgra_row(src, al, dst):
         dst[j + 3] = al[xx]
 
 
-@numba.njit(**_JIT)
+@numba.njit(**JIT)
 def _key_composite_row(src, scr, bd, q, al, dst):
     for xx in range(al.shape[0]):
         i = 3 * xx
@@ -212,7 +214,7 @@ def _key_composite_row(src, scr, bd, q, al, dst):
         dst[i + 2] = np.uint8(fr * a + np.float32(bd[i + 2]) * ia + _HALF)
 
 
-@numba.njit(inline="always", **_JIT)
+@numba.njit(inline="always", **JIT)
 def recover_pixel(b, g, r, sb, sg, sr, a, q):
     """Un-mixed, despilled colour of one pixel for a given alpha (0..1), black where it is 0."""
     fb, fg, fr = unmix_pixel(b, g, r, sb, sg, sr, a, q[P_UNMIX])
@@ -221,7 +223,7 @@ def recover_pixel(b, g, r, sb, sg, sr, a, q):
     return fb if visible else _F0, fg if visible else _F0, fr if visible else _F0
 
 
-@numba.njit(**_JIT)
+@numba.njit(**JIT)
 def _recover_row(src, scr, al, q, dst):
     inv255 = np.float32(1.0 / 255.0)
     for xx in range(al.shape[0]):
@@ -234,7 +236,7 @@ def _recover_row(src, scr, al, q, dst):
         dst[i + 2] = np.uint8(fr)
 
 
-@numba.njit(**_JIT)
+@numba.njit(**JIT)
 def _composite_row(src, al, bd, dst):
     inv255 = np.float32(1.0 / 255.0)
     for xx in range(al.shape[0]):
@@ -246,7 +248,7 @@ def _composite_row(src, al, bd, dst):
         dst[i + 2] = np.uint8(np.float32(src[i + 2]) * a + np.float32(bd[i + 2]) * ia + _HALF)
 
 
-@numba.njit(parallel=True, **_JIT)
+@numba.njit(parallel=True, **JIT)
 def key_frame(frame, screen, p, alpha_out, fg_out):
     """Key ``frame`` (H, W, 3) against ``screen`` (H, W, 3), both BGR uint8.
 
@@ -260,7 +262,7 @@ def key_frame(frame, screen, p, alpha_out, fg_out):
         key_row(frame2[yy], screen2[yy], q, alpha_out[yy], fg2[yy])
 
 
-@numba.njit(parallel=True, **_JIT)
+@numba.njit(parallel=True, **JIT)
 def to_bgra(fg, alpha, bgra_out):
     """Interleave a foreground (H, W, 3) and its matte (H, W) into straight-alpha BGRA (H, W, 4).
 
@@ -273,7 +275,7 @@ def to_bgra(fg, alpha, bgra_out):
         _bgra_row(fg2[yy], alpha[yy], out2[yy])
 
 
-@numba.njit(parallel=True, **_JIT)
+@numba.njit(parallel=True, **JIT)
 def key_composite(frame, screen, backdrop, p, alpha_out, out):
     """The fused per-frame path: key, un-mix, despill and blend over ``backdrop`` in one pass.
 
@@ -287,7 +289,7 @@ def key_composite(frame, screen, backdrop, p, alpha_out, out):
         _key_composite_row(frame2[yy], screen2[yy], back2[yy], q, alpha_out[yy], out2[yy])
 
 
-@numba.njit(parallel=True, **_JIT)
+@numba.njit(parallel=True, **JIT)
 def composite(fg, alpha, backdrop, out):
     """Blend a straight-alpha foreground over ``backdrop``: ``F a + B (1 - a)``, rounded."""
     h, w = alpha.shape
@@ -296,7 +298,7 @@ def composite(fg, alpha, backdrop, out):
         _composite_row(fg2[yy], alpha[yy], back2[yy], out2[yy])
 
 
-@numba.njit(parallel=True, **_JIT)
+@numba.njit(parallel=True, **JIT)
 def recover_foreground(frame, screen, alpha, p, fg_out):
     """Un-mix and despill ``frame`` with a given matte ``alpha`` (after matte operations changed it):
     ``F = (I - (1 - a) S) / a`` with the per-pixel ``screen``, written to ``fg_out`` (H, W, 3)."""

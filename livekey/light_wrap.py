@@ -14,14 +14,15 @@ import cv2
 import numba
 import numpy as np
 
-_JIT = dict(nogil=True, fastmath=True, cache=True, error_model="numpy", boundscheck=False)
+from livekey.keying import JIT
+
 _F0 = np.float32(0.0)
 _F1 = np.float32(1.0)
 _HALF = np.float32(0.5)
 _K3 = np.ones((3, 3), np.uint8)
 
 
-@numba.njit(parallel=True, **_JIT)
+@numba.njit(parallel=True, **JIT)
 def _wrap(out, alpha, active, near, light, strength, scale):
     """Blend ``out`` towards ``light`` by ``strength * alpha * near`` in the blocks marked in
     ``active``; ``near`` (h, w) and ``light`` (h, w, 3) are at 1/``scale`` size, sampled

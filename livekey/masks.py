@@ -46,7 +46,7 @@ import numba
 import numpy as np
 
 from livekey.errors import LivekeyError
-from livekey.keying import unmix_pixel
+from livekey.keying import JIT, unmix_pixel
 from livekey.matte import GuidedUpsampler
 from livekey.settings import FrozenValues, Setting, read_toml
 
@@ -560,10 +560,9 @@ def _cv_message(err: cv2.error) -> str:
 
 # --- per-frame masks ------------------------------------------------------------
 MIN_SEPARATION = 20.0  # levels between foreground and plate below which alpha is not projected
-_JIT = dict(nogil=True, fastmath=True, cache=True, error_model="numpy", boundscheck=False)
 
 
-@numba.njit(inline="always", **_JIT)
+@numba.njit(inline="always", **JIT)
 def _distance(b, g, r, pb, pg, pr, wl):
     # Split I - P into a change of brightness along P (a shadow, exposure drift: I = s P) and
     # the rest (a different colour), so the brightness part can weigh less.
@@ -574,7 +573,7 @@ def _distance(b, g, r, pb, pg, pr, wl):
     return math.sqrt(rb * rb + rg * rg + rr * rr + wl * k * k * pp)
 
 
-@numba.njit(**_JIT)
+@numba.njit(**JIT)
 def _diff_row(src, plate, wl, low, inv_soft, out):
     for x in range(out.shape[0]):
         i = 3 * x
@@ -584,7 +583,7 @@ def _diff_row(src, plate, wl, low, inv_soft, out):
         out[x] = np.uint8(a * np.float32(255.0) + np.float32(0.5))
 
 
-@numba.njit(parallel=True, **_JIT)
+@numba.njit(parallel=True, **JIT)
 def difference_key(frame, plate, luma_weight, low, softness, out):
     """Alpha from the distance of ``frame`` to ``plate`` (both (H, W, 3) BGR uint8):
     0 at or below ``low`` levels, rising linearly to 255 at ``low + softness``. Writes ``out`` (H, W).
@@ -598,7 +597,7 @@ def difference_key(frame, plate, luma_weight, low, softness, out):
         _diff_row(f2[y], p2[y], wl, lo, inv, out[y])
 
 
-@numba.njit(parallel=True, **_JIT)
+@numba.njit(parallel=True, **JIT)
 def sure_samples(frame, dist, high, colour_out, sure_out):
     """Every other pixel both ways: ``sure_out`` 255 where ``dist`` >= ``high`` (sure foreground),
     else 0, and ``colour_out`` the pixel's colour there, else black. Outputs are (H+1)//2 x (W+1)//2."""
@@ -611,7 +610,7 @@ def sure_samples(frame, dist, high, colour_out, sure_out):
                 colour_out[y, x, c] = frame[2 * y, 2 * x, c] if sure else np.uint8(0)
 
 
-@numba.njit(parallel=True, **_JIT)
+@numba.njit(parallel=True, **JIT)
 def foreground_mean(num, den, full, fg_out, state_out):
     """The local foreground colour ``num / count`` (``den`` = 255 x count) into ``fg_out`` (h, w, 3)
     uint8, and ``state_out`` (h, w): 0 no sure foreground near, 1 some, 2 only sure foreground."""
@@ -625,7 +624,7 @@ def foreground_mean(num, den, full, fg_out, state_out):
             state_out[y, x] = np.uint8(2 if den[y, x] >= full else (1 if n >= np.float32(0.5) else 0))
 
 
-@numba.njit(**_JIT)
+@numba.njit(**JIT)
 def _project_row(src, plate, dist, fgm, state, lo, inv_ramp, out):
     for x in range(out.shape[0]):
         i = 3 * x
@@ -647,7 +646,7 @@ def _project_row(src, plate, dist, fgm, state, lo, inv_ramp, out):
         out[x] = np.uint8(a * np.float32(255.0) + np.float32(0.5))
 
 
-@numba.njit(parallel=True, **_JIT)
+@numba.njit(parallel=True, **JIT)
 def project_alpha(frame, plate, dist, fg_mean, state, low, high, out):
     """Soft alpha from the difference key: where ``dist`` (levels) is above ``low``, alpha is the
     share of the local foreground colour ``F = fg_mean`` in the pixel, ``(I - P).(F - P) / |F - P|^2``
@@ -660,7 +659,7 @@ def project_alpha(frame, plate, dist, fg_mean, state, low, high, out):
         _project_row(f2[y], p2[y], dist[y], m2[y], state[y], lo, inv, out[y])
 
 
-@numba.njit(**_JIT)
+@numba.njit(**JIT)
 def _unmix_row(src, plate, mask, fg):
     inv255 = np.float32(1.0 / 255.0)
     half = np.float32(0.5)
@@ -676,7 +675,7 @@ def _unmix_row(src, plate, mask, fg):
         fg[i + 2] = np.uint8(fr + half) if soft else fg[i + 2]
 
 
-@numba.njit(parallel=True, **_JIT)
+@numba.njit(parallel=True, **JIT)
 def unmix_plate(frame, plate, mask, fg):
     """Where ``mask`` is soft (0 < m < 255), set ``fg`` to ``(I - (1 - m) P) / m``: the edge colour with
     the plate's share removed. Elsewhere ``fg`` is left as it was."""
@@ -686,7 +685,7 @@ def unmix_plate(frame, plate, mask, fg):
         _unmix_row(f2[y], p2[y], mask[y], g2[y])
 
 
-@numba.njit(**_JIT)
+@numba.njit(**JIT)
 def _restore_row(src, key, al, fg):
     for x in range(al.shape[0]):
         k = np.float32(key[x])
@@ -697,7 +696,7 @@ def _restore_row(src, key, al, fg):
             fg[i] = np.uint8(f + (np.float32(src[i]) - f) * t + np.float32(0.5))
 
 
-@numba.njit(parallel=True, **_JIT)
+@numba.njit(parallel=True, **JIT)
 def restore_colour(frame, key_alpha, alpha, fg):
     """Where the mask stack raised the matte above the key's (a core matte, a rescue mask), move
     ``fg`` from the key's colour towards the camera's, fully where alpha reaches 255:

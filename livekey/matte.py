@@ -23,8 +23,8 @@ import numba
 import numpy as np
 
 from livekey import keying
+from livekey.keying import JIT
 
-_JIT = dict(nogil=True, fastmath=True, cache=True, error_model="numpy", boundscheck=False)
 _F0 = np.float32(0.0)
 _F1 = np.float32(1.0)
 _HALF = np.float32(0.5)
@@ -95,7 +95,7 @@ def fill_holes(alpha: np.ndarray, size: int, work: np.ndarray) -> None:
     np.copyto(alpha, work, where=work == 255)
 
 
-@numba.njit(**_JIT)
+@numba.njit(**JIT)
 def _stabilize_row(al, prev, diff, strength, lo, inv_span):
     for xx in range(al.shape[0]):
         still = _F1 - min(max((np.float32(diff[xx]) - lo) * inv_span, _F0), _F1)
@@ -105,7 +105,7 @@ def _stabilize_row(al, prev, diff, strength, lo, inv_span):
         prev[xx] = al[xx]
 
 
-@numba.njit(parallel=True, **_JIT)
+@numba.njit(parallel=True, **JIT)
 def _stabilize(alpha, prev, diff, strength, lo, inv_span):
     for yy in numba.prange(alpha.shape[0]):
         _stabilize_row(alpha[yy], prev[yy], diff[yy], strength, lo, inv_span)
@@ -161,7 +161,7 @@ _NEAR_D = np.array([-1, -1, 1, 1], np.int64)
 _K3 = np.ones((3, 3), np.uint8)
 
 
-@numba.njit(**_JIT)
+@numba.njit(**JIT)
 def _alpha_block_row(al, lo, hi):
     """Accumulate one matte row into its row of 4-pixel blocks: alpha min and max (flat views;
     the block width is a constant so the loop vectorises)."""
@@ -172,7 +172,7 @@ def _alpha_block_row(al, lo, hi):
         hi[j] = max(max(max(a0, a1), max(a2, a3)), hi[j])
 
 
-@numba.njit(**_JIT)
+@numba.njit(**JIT)
 def _colour_block_row(src, csum):
     """Accumulate one pixel row's colour into its row of 4-pixel blocks."""
     for j in range(csum.shape[0] // 3):
@@ -182,7 +182,7 @@ def _colour_block_row(src, csum):
                                 + np.float32(src[i + 9 + c]))
 
 
-@numba.njit(parallel=True, **_JIT)
+@numba.njit(parallel=True, **JIT)
 def _solid_colour_rows(frame, lo, csum, sat):
     """The first pass of the summed-area table ``sat`` (rows + 1, columns + 1, 4; int32, exact) of
     the solid 4 x 4 blocks' (``lo`` >= 250) colour sums and count, and in ``csum`` every block's
@@ -209,7 +209,7 @@ def _solid_colour_rows(frame, lo, csum, sat):
     sat[0, :, :] = 0
 
 
-@numba.njit(parallel=True, **_JIT)
+@numba.njit(parallel=True, **JIT)
 def _column_sums(sat2):
     """The summed-area table's second pass over (rows, columns) in chunks of columns."""
     rows, cols = sat2.shape
@@ -221,7 +221,7 @@ def _column_sums(sat2):
                 sat2[y, c] += sat2[y - 1, c]
 
 
-@numba.njit(parallel=True, **_JIT)
+@numba.njit(parallel=True, **JIT)
 def _alpha_blocks(alpha, gate, lo, hi, band):
     """Alpha min and max of every 4 x 4 block, and 1 in ``band`` where it holds a pixel to solve
     (above the gate, not solid)."""
@@ -235,7 +235,7 @@ def _alpha_blocks(alpha, gate, lo, hi, band):
             band[j, x] = np.uint8(hi[j, x] > gate) * np.uint8(lo[j, x] < 253)
 
 
-@numba.njit(parallel=True, **_JIT)
+@numba.njit(parallel=True, **JIT)
 def _luma_chroma_means(frame, near, ycc):
     """Mean Y, Cb, Cr (BT.601, no offsets) of each 4 x 4 block marked in ``near``."""
     sh, sw = near.shape
@@ -257,7 +257,7 @@ def _luma_chroma_means(frame, near, ycc):
             ycc[2, j, x] = scr * inv16
 
 
-@numba.njit(parallel=True, **_JIT)
+@numba.njit(parallel=True, **JIT)
 def _chroma_slopes(near, ycc, eps, slope):
     """Per block marked in ``near``, from the means of its 3 x 3 blocks: the slopes of Cb and Cr
     against Y (least-squares lines, ``eps`` luma levels squared of regularisation, scaled down to
@@ -300,7 +300,7 @@ def _chroma_slopes(near, ycc, eps, slope):
             slope[4, j, x], slope[5, j, x] = lor - _MARGIN, hir + _MARGIN
 
 
-@numba.njit(**_JIT)
+@numba.njit(**JIT)
 def _restore_row(src, ym, sb, sr, lob, hib, lor, hir, out):
     """One pixel row (flat BGR views ``src``, ``out``; the rest one value a pixel, its block's):
     the luma detail the block mean ``ym`` does not have, carried into Cb and Cr by the block's
@@ -326,7 +326,7 @@ def _restore_row(src, ym, sb, sr, lob, hib, lor, hir, out):
 _LINES = 16
 
 
-@numba.njit(**_JIT)
+@numba.njit(**JIT)
 def _gather_blocks(src, blocks, n, tail, out):
     """Copy the 4-pixel blocks ``blocks[:n]`` of a flat BGR row ``src`` side by side into ``out``,
     then the row's last ``tail`` pixels (past its last whole block)."""
@@ -339,7 +339,7 @@ def _gather_blocks(src, blocks, n, tail, out):
         out[d + i] = src[s + i]
 
 
-@numba.njit(**_JIT)
+@numba.njit(**JIT)
 def _scatter_blocks(line, blocks, n, tail, dst, width):
     """The inverse of :func:`_gather_blocks`, for rows of ``width`` values a pixel (3: BGR, 1: alpha)."""
     size = 4 * width
@@ -352,7 +352,7 @@ def _scatter_blocks(line, blocks, n, tail, dst, width):
         dst[d + i] = line[s + i]
 
 
-@numba.njit(parallel=True, **_JIT)
+@numba.njit(parallel=True, **JIT)
 def _restore_and_key(frame, screen, band, ycc, slope, p, restored, alpha, fg, blocks, pixel_par, lines):
     """Give the pixels of the blocks in ``band`` back the chroma detail that 4:2:0 took from them
     (the luma detail their block mean does not have, carried into Cb and Cr by the block's slope)
@@ -398,13 +398,13 @@ def _restore_and_key(frame, screen, band, ycc, slope, p, restored, alpha, fg, bl
                 _scatter_blocks(al, idx, n, tail, alpha[y], 1)
 
 
-@numba.njit(inline="always", **_JIT)
+@numba.njit(inline="always", **JIT)
 def _box(sat, c, y0, x0, y1, x1):
     """Sum of plane ``c`` over blocks [y0, y1) x [x0, x1) from the summed-area table ``sat``."""
     return sat[y1, x1, c] - sat[y0, x1, c] - sat[y1, x0, c] + sat[y0, x0, c]
 
 
-@numba.njit(parallel=True, **_JIT)
+@numba.njit(parallel=True, **JIT)
 def _foreground_colour(near, sat, radii, fcol, cover):
     """The foreground colour of each block next to the band (``near``): the mean over the solid
     blocks within the smallest of ``radii`` (in blocks) that holds any, from the summed-area table
@@ -429,14 +429,14 @@ def _foreground_colour(near, sat, radii, fcol, cover):
                     break
 
 
-@numba.njit(inline="always", **_JIT)
+@numba.njit(inline="always", **JIT)
 def _ycc(b, g, r):
     """BT.601 luma and colour differences, without offsets."""
     y = np.float32(0.114) * b + np.float32(0.587) * g + np.float32(0.299) * r
     return y, np.float32(0.564) * (b - y), np.float32(0.713) * (r - y)
 
 
-@numba.njit(inline="always", **_JIT)
+@numba.njit(inline="always", **JIT)
 def _shadow_share(yi, bi, ri, ys, bs, rs, yf, bf, rf, lam, darkest, shadow_alpha):
     """The share of the screen's light a pixel gets (``darkest``..1), if it is screen in shadow.
 
@@ -462,7 +462,7 @@ def _shadow_share(yi, bi, ri, ys, bs, rs, yf, bf, rf, lam, darkest, shadow_alpha
     return _F1 + t * (c - _F1)
 
 
-@numba.njit(inline="always", **_JIT)
+@numba.njit(inline="always", **JIT)
 def _bilinear(col, cov, j, jx, jn, xn, wy, wx):
     """The colours of the blocks ``cov`` marks among the four around a pixel, bilinearly weighted
     (not normalised), and the sum of their weights. Unmarked blocks' colours are not read: they
@@ -483,7 +483,7 @@ def _bilinear(col, cov, j, jx, jn, xn, wy, wx):
     return b, g, r, s
 
 
-@numba.njit(inline="always", **_JIT)
+@numba.njit(inline="always", **JIT)
 def _screen_in_shadow(yi, bi, ri, ys, bs, rs, darkest):
     """How surely (0..1) a pixel (Y, Cb, Cr without offsets) is the screen ``S`` darkened by a
     shadow: fitted as ``c S``, 1 where the fit leaves at most ``_FIT_LO`` levels, 0 from
@@ -500,7 +500,7 @@ def _screen_in_shadow(yi, bi, ri, ys, bs, rs, darkest):
     return min(max((_FIT_HI - res) / (_FIT_HI - _FIT_LO), _F0), _F1)
 
 
-@numba.njit(inline="always", **_JIT)
+@numba.njit(inline="always", **JIT)
 def _unlike_solid_beside(yi, bi, ri, lo, csum, j, jx, lam):
     """0 where the pixel (Y, Cb, Cr, chroma weighted by ``lam``) has the colour of a solid block
     among the 3 x 3 around block (j, jx) (``csum``: each block's 4-pixel colour sum), within
@@ -517,7 +517,7 @@ def _unlike_solid_beside(yi, bi, ri, lo, csum, j, jx, lam):
     return min(max((best - _SOLID_MATCH) / _SOLID_MATCH, _F0), _F1)
 
 
-@numba.njit(parallel=True, **_JIT)
+@numba.njit(parallel=True, **JIT)
 def _solve_blocks(original, frame, screen, alpha, lo, hi, fcol, cover, near_w, near_d, gate, faint, lam, m0,
                   res_lo, res_hi, solve, recolour, p, fg, darkest, shadow_alpha, csum):
     """The solve over the band's blocks (see :class:`EdgeSolver`); ``p`` the key's parameters.

@@ -19,14 +19,14 @@ import numba
 import numpy as np
 
 from livekey.images import fit_cover
+from livekey.keying import JIT
 
-_JIT = dict(nogil=True, fastmath=True, cache=True, error_model="numpy", boundscheck=False)
 _F1 = np.float32(1.0)
 _HALF = np.float32(0.5)
 _INV255 = np.float32(1.0 / 255.0)
 
 
-@numba.njit(**_JIT)
+@numba.njit(**JIT)
 def _over_bgr_row(ov, dst):
     for x in range(dst.shape[0] // 3):
         a = np.float32(ov[4 * x + 3]) * _INV255
@@ -34,7 +34,7 @@ def _over_bgr_row(ov, dst):
             dst[3 * x + c] = np.uint8(np.float32(ov[4 * x + c]) * a + np.float32(dst[3 * x + c]) * (_F1 - a) + _HALF)
 
 
-@numba.njit(**_JIT)
+@numba.njit(**JIT)
 def _over_bgra_row(top, top_alpha, bottom, dst):
     for x in range(top_alpha.shape[0]):
         at = np.float32(top_alpha[x]) * _INV255
@@ -47,7 +47,7 @@ def _over_bgra_row(top, top_alpha, bottom, dst):
         dst[4 * x + 3] = np.uint8(ar * np.float32(255.0) + _HALF)
 
 
-@numba.njit(parallel=True, **_JIT)
+@numba.njit(parallel=True, **JIT)
 def _over_bgr(overlay, out):
     h, w = out.shape[0], out.shape[1]
     ov2, out2 = overlay.reshape((h, w * 4)), out.reshape((h, w * 3))
@@ -55,7 +55,7 @@ def _over_bgr(overlay, out):
         _over_bgr_row(ov2[y], out2[y])
 
 
-@numba.njit(parallel=True, **_JIT)
+@numba.njit(parallel=True, **JIT)
 def _over_bgra(top, top_alpha, bottom, out):
     h, w = top_alpha.shape
     t2, b2, o2 = top.reshape((h, w * 3)), bottom.reshape((h, w * 4)), out.reshape((h, w * 4))

@@ -16,6 +16,7 @@ import numpy as np
 
 from livekey.errors import LivekeyError
 from livekey.images import fit_cover, read_image
+from livekey.keying import JIT
 
 # OpenCV hue units (0..179): green and blue screen families.
 _FAMILIES = {"green": (35, 95), "blue": (95, 135)}
@@ -69,10 +70,7 @@ def detect_key_color(frame: np.ndarray) -> tuple[int, int, int]:
     return tuple(int(v) for v in np.median(bright, axis=0))
 
 
-_JIT = dict(nogil=True, fastmath=True, cache=True, error_model="numpy", boundscheck=False)
-
-
-@numba.njit(parallel=True, **_JIT)
+@numba.njit(parallel=True, **JIT)
 def _block_means(frame, small):
     """The mean colour of each of the (sh, sw) blocks ``small`` has, tiling ``frame`` whole (what
     ``cv2.resize`` with ``INTER_AREA`` gives at an integer ratio, at a third of its cost)."""
@@ -97,7 +95,7 @@ def _block_means(frame, small):
             small[j, x, 0], small[j, x, 1], small[j, x, 2] = b * inv, g * inv, r * inv
 
 
-@numba.njit(**_JIT)
+@numba.njit(**JIT)
 def _screen_weights(small, kx, ky, cos_screen, cos_pure, min_sat, min_pure_sat, screen4, pure4):
     """Which pixels of the small image are screen: within the hue (``cos_screen``, the cosine of
     the angle to the key's chroma ``(kx, ky)``) and at least ``min_sat`` saturated; and which are
@@ -118,7 +116,7 @@ def _screen_weights(small, kx, ky, cos_screen, cos_pure, min_sat, min_pure_sat, 
             pure4[j, x, 0], pure4[j, x, 1], pure4[j, x, 2], pure4[j, x, 3] = b * wp, g * wp, r * wp, wp
 
 
-@numba.njit(**_JIT)
+@numba.njit(**JIT)
 def _take_nearest(small, screen4, near, pure, wide, filled, missing):
     """Each pixel's screen: its own colour where it is screen (``screen4``), else the first of the
     blurred estimates (near screen, pure screen beside the subject, wider screen) that holds
@@ -146,7 +144,7 @@ def _take_nearest(small, screen4, near, pure, wide, filled, missing):
     return n
 
 
-@numba.njit(**_JIT)
+@numba.njit(**JIT)
 def _pull_level(level, up):
     """One level of the push-pull fill, in place in ``up``: the level's own screen colour where
     it holds a quarter of a pixel's worth of screen or more, the coarser fill ``up`` where it holds
@@ -268,7 +266,7 @@ def _row_taps(height: int, rows: int) -> tuple[np.ndarray, np.ndarray, np.ndarra
     return first, np.minimum(first + 1, rows - 1), (pos - first).astype(np.float32)
 
 
-@numba.njit(parallel=True, **_JIT)
+@numba.njit(parallel=True, **JIT)
 def _scale_by(image, wide, y0, y1, fy, out):
     """``out = image * gain``, with the gain of each row interpolated between rows ``y0`` and ``y1``
     (weight ``fy``) of ``wide``, the gain map at full width; rounded and clipped to uint8."""
