@@ -214,7 +214,7 @@ def estimate_screen(frame: np.ndarray, key_bgr: tuple[int, int, int], hue_tolera
     as saturated as the key are screen; everywhere else (the subject, its soft edges) the screen
     light is filled in from the screen around it (normalised convolution near the screen, a
     push-pull pyramid far from it), at 1/``scale`` size. Falls back to the flat key colour when
-    the frame has no screen pixel at all. About 2.5 ms at 1080p.
+    the frame has no screen pixel at all. About 4 ms at 1080p.
     """
     h, w = frame.shape[:2]
     small = np.empty(_small_size(h, w, scale) + (3,), np.float32)
