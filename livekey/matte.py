@@ -566,12 +566,8 @@ def _solve_blocks(original, frame, screen, alpha, lo, hi, fcol, cover, near_w, n
                         if t > _F0:
                             level = np.uint8(a_old * (_F1 - t) * np.float32(255.0) + _HALF)
                             alpha[y, x] = level
-                            a = np.float32(level) * inv255
-                            if a > _F0:
-                                cb, cg, cr = keying.recover_pixel(ib, ig, ir, sb, sg, sr, a, q)
-                                fg[y, x, 0], fg[y, x, 1], fg[y, x, 2] = np.uint8(cb), np.uint8(cg), np.uint8(cr)
-                            else:
-                                fg[y, x, 0] = fg[y, x, 1] = fg[y, x, 2] = 0
+                            cb, cg, cr = keying.recover_pixel(ib, ig, ir, sb, sg, sr, np.float32(level) * inv255, q)
+                            fg[y, x, 0], fg[y, x, 1], fg[y, x, 2] = np.uint8(cb), np.uint8(cg), np.uint8(cr)
                         continue
                     ib, ig, ir = np.float32(src[i]), np.float32(src[i + 1]), np.float32(src[i + 2])
                     yi, bi, ri = _ycc(ib, ig, ir)
