@@ -110,17 +110,17 @@ def test_relit_plate_follows_the_shadow_on_the_screen():
 
 
 # Achieved edge error as a multiple of OBS's best, per scene (worst scene) and on average:
-# default 0.48-0.79 (mean 0.665), clean plate 0.48-0.78 (0.66), edge colour alone 0.52-0.87,
-# chroma detail 0.43-0.64 (0.57), with the plate 0.43-0.63 (0.57). The 0.5x target is not reached.
-PER_SCENE = {"livekey": 0.85, "livekey_plate": 0.85, "livekey_colour": 0.95, "livekey_detail": 0.68,
-             "livekey_detail_plate": 0.68}
-MEAN = {"livekey": 0.70, "livekey_plate": 0.70, "livekey_detail": 0.60, "livekey_detail_plate": 0.60}
+# default 0.47-0.73 (mean 0.631), clean plate 0.47-0.72 (0.627), edge colour alone 0.52-0.87,
+# chroma detail 0.41-0.60 (0.538), with the plate 0.41-0.60 (0.533). The 0.5x target is not reached.
+PER_SCENE = {"livekey": 0.78, "livekey_plate": 0.78, "livekey_colour": 0.95, "livekey_detail": 0.65,
+             "livekey_detail_plate": 0.65}
+MEAN = {"livekey": 0.67, "livekey_plate": 0.67, "livekey_detail": 0.57, "livekey_detail_plate": 0.57}
 
 
 @pytest.mark.parametrize("variant", list(PER_SCENE))
 @pytest.mark.parametrize("scene", list(synthetic.SCENES))
 def test_default_and_plate_keys_beat_best_obs(report, scene, variant):
-    """Holes and leaks below the 0.2% target (leaks measured at most 0.12%, blond with the plate;
+    """Holes and leaks below the 0.2% target (leaks measured at most 0.18%, blond with chroma detail and the plate;
     the subject's shadow hugging the shoulder made 0.22-0.35% before the solve took it for screen)."""
     row = report[scene]
     assert row[variant]["edge"] <= PER_SCENE[variant] * row["obs_best"]["edge"], row
@@ -140,7 +140,7 @@ def test_mean_ratio_to_best_obs(report, variant):
 
 def test_chroma_detail_lowers_edge_error_on_every_scene(report):
     for scene, row in report.items():
-        assert row["livekey_detail"]["edge"] < 0.98 * row["livekey"]["edge"], (scene, row)  # blue: 0.973
+        assert row["livekey_detail"]["edge"] < 0.98 * row["livekey"]["edge"], (scene, row)  # blue: 0.956
 
 
 def test_quality_command_prints_both_tables(capsys):
