@@ -651,7 +651,7 @@ class EdgeSolver:
     not (a pale glass next to a purple sleeve); without it, a pixel whose alpha changed is un-mixed
     again. Pixels the key left at ``gate``/255 or below are not solved (only cleared as shadow), so
     sensor noise on the screen cannot become leaks. One pass of block statistics over the frame,
-    then only the blocks of the band are visited: about 1.4 ms at 1080p on 2 cores.
+    then only the blocks of the band are visited: about 2 ms at 1080p on 2 cores.
 
     With ``restore`` (the ``chroma_detail`` setting) the blocks of the band and one block around
     them first get back the chroma detail 4:2:0 took: inside a few blocks an edge is a mix of two
