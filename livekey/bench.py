@@ -96,6 +96,11 @@ def stage_costs(frames: list[np.ndarray], back: np.ndarray, scr: np.ndarray, par
     stabilizer(frames[1], alpha)
     work = np.empty_like(alpha)
     table = matte.levels_table(0.1, 0.9)
+    seen = screen.SeenScreen()
+
+    def seen_screen() -> None:
+        seen.collect(frame, keyed)
+        seen.apply(scr, out)
 
     def fresh(fn):
         def run():
@@ -107,6 +112,7 @@ def stage_costs(frames: list[np.ndarray], back: np.ndarray, scr: np.ndarray, par
         "key_frame": lambda: keying.key_frame(frame, scr, params, alpha, fg),
         "auto_screen": lambda: screen.estimate_screen(frame, key, out=out),
         "plate_relight": lambda: screen.relight_plate(frame, scr, key, out=out),
+        "seen_screen": seen_screen,  # with the auto screen, once per refresh
         "temporal": fresh(lambda: stabilizer(frame, alpha)),
         "refine": fresh(lambda: solver(frame, scr, alpha, fg, params)),  # with the edge colour
         "refine_chroma_detail": fresh(lambda: detail(frame, scr, alpha, fg, params)),

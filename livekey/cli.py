@@ -60,6 +60,9 @@ def cmd_key(args: argparse.Namespace) -> int:
     h, w = frame.shape[:2]
     top = overlay.fit_overlay(read_overlay(args.overlay), w, h) if args.overlay else None
     keyer = Keyer(settings, mask_stack=stack)
+    # Key the still as a live session keys its second frame on: with the screen estimate refined
+    # where the first key saw the screen.
+    keyer.matte(frame)
     if args.backdrop:
         back = images.read_image(args.backdrop, "backdrop", keep_alpha=True)
         if back.shape[:2] != (h, w):

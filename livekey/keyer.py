@@ -106,6 +106,9 @@ class Keyer:
         self._params: np.ndarray | None = None
         self._wrap: light_wrap.LightWrap | None = None
         self._screen: np.ndarray | None = None
+        self._coarse: np.ndarray | None = None  # the estimate (auto, or the plate relit) before it is refined
+        self._seen = screen.SeenScreen()
+        self._screen_refined = False
         self._frames_since_screen = 0
         self._key_samples: list[tuple[int, int, int]] = []  # auto key colour measurements so far
         self._frames_since_key = 0
@@ -164,25 +167,47 @@ class Keyer:
         self._frames_since_key += 1
         if len(self._key_samples) and self._frames_since_key in AUTO_KEY_REMEASURE and not self.uses_plate:
             self._remeasure_key(frame)
-        if self.uses_plate:
+        plate = self._load_plate(w, h) if self.uses_plate else None
+        if plate is not None and self.settings.shadow == "keep":
             self._frames_since_screen += 1
-            plate = self._load_plate(w, h)
-            if self.settings.shadow == "keep":
+            if self._screen_stale:
+                self._screen = plate.copy()
+        elif plate is not None or self.settings.screen_model == "auto":
+            self._frames_since_screen += 1
+            refresh = self._screen_stale or self._frames_since_screen >= self.screen_refresh
+            if refresh:
+                if plate is not None:
+                    self._coarse = screen.relight_plate(frame, plate, self.key_bgr, self._screen_tolerance,
+                                                        out=self._coarse)
+                else:
+                    self._coarse = screen.estimate_screen(frame, self.key_bgr, self._screen_tolerance,
+                                                          out=self._coarse)
+                self._frames_since_screen = 0
+                self._screen_refined = False
                 if self._screen_stale:
-                    self._screen = plate.copy()
-            elif self._screen_stale or self._frames_since_screen >= self.screen_refresh:
-                self._screen = screen.relight_plate(frame, plate, self.key_bgr, self._screen_tolerance,
-                                                    out=self._screen)
-                self._frames_since_screen = 0
-        elif self.settings.screen_model == "auto":
-            self._frames_since_screen += 1
-            if self._screen_stale or self._frames_since_screen >= self.screen_refresh:
-                self._screen = screen.estimate_screen(frame, self.key_bgr, self._screen_tolerance,
-                                                      out=self._screen)
-                self._frames_since_screen = 0
+                    self._seen.ready = False  # what was seen belongs to other settings or another size
+                if self._screen is None or self._screen.shape != frame.shape:
+                    self._screen = np.empty_like(frame)
+            if not self._screen_refined:
+                # Refined where the screen was seen: from the frame after the estimate was made.
+                self._screen_refined = self._seen.apply(self._coarse, self._screen, plate)
+                if refresh and not self._screen_refined:
+                    np.copyto(self._screen, self._coarse)
         elif self._screen_stale:
             self._screen = keying.flat_screen(self.key_bgr, h, w, out=self._screen)
         self._screen_stale = False
+
+    @property
+    def _collect_seen(self) -> bool:
+        """Whether to read where the screen is seen off this frame's key: before the screen estimate's
+        next refresh, and until the estimate is first refined."""
+        if not self.settings.refine:
+            return False  # the edge solve clears the faint leaks a refined estimate leaves in a steep shadow
+        if self.uses_plate and self.settings.shadow == "keep":
+            return False  # the plate as it is: the subject's shadow is kept
+        if not self.uses_plate and self.settings.screen_model != "auto":
+            return False
+        return not self._screen_refined or self._frames_since_screen + 1 >= self.screen_refresh
 
     @property
     def _screen_tolerance(self) -> float:
@@ -257,6 +282,8 @@ class Keyer:
     def _key_to_matte(self, frame: np.ndarray, alpha: np.ndarray, fg: np.ndarray) -> None:
         """Key a prepared frame to a matte and foreground, then run the matte stages on them."""
         keying.key_frame(frame, self._screen, self._params, alpha, fg)
+        if self._collect_seen:
+            self._seen.collect(frame, alpha)
         for stage in self.stages:
             stage(frame, alpha, fg)
 

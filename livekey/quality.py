@@ -64,7 +64,11 @@ def score(alpha: np.ndarray, comp: np.ndarray, truth: np.ndarray, regions: Regio
 
 def livekey_key(frame: np.ndarray, back: np.ndarray, settings: Settings | None = None
                 ) -> tuple[np.ndarray, np.ndarray]:
-    alpha, comp = Keyer(settings).composite(frame, back)
+    """livekey's (alpha, composite) of a still as a live session keys it from its second frame on:
+    the auto screen estimate is refined where the first frame's key saw the screen."""
+    keyer = Keyer(settings)
+    keyer.composite(frame, back)
+    alpha, comp = keyer.composite(frame, back)
     return alpha.copy(), comp.copy()
 
 

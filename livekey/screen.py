@@ -280,6 +280,211 @@ def _scale_by(image, wide, y0, y1, fy, out):
             dst[i] = np.uint8(min(max(v, np.float32(0.0)), np.float32(255.0)))
 
 
+# The screen estimate refined where the screen was seen (see SeenScreen): from 4 x 4 blocks the key
+# had clear, whose colour is within this many levels of the estimate, this many blocks around a
+# block where the key reached this alpha level (or one beside it).
+_SEEN_DEV = np.float32(15.0)
+SEEN_RADIUS = 2
+SUBJECT_LEVEL = 32
+_K3 = np.ones((3, 3), np.uint8)
+
+
+@numba.njit(parallel=True, **JIT)
+def _clear_blocks(frame, alpha, colour, clear, subject):
+    """Each 4 x 4 block's mean colour, 1 in ``clear`` where the matte is 0 throughout and 1 in
+    ``subject`` where it reaches ``SUBJECT_LEVEL``."""
+    sh, sw = clear.shape
+    w = frame.shape[1]
+    frame2 = frame.reshape((frame.shape[0], w * 3))
+    inv16 = np.float32(1.0 / 16.0)
+    for j in numba.prange(sh):
+        rows = np.zeros(w * 3, np.float32)  # the block row's column sums: a loop that vectorises
+        top = np.zeros(w, np.uint8)
+        for y in range(4 * j, 4 * j + 4):
+            src, al = frame2[y], alpha[y]
+            for i in range(w * 3):
+                rows[i] += np.float32(src[i])
+            for x in range(w):
+                top[x] = max(top[x], al[x])
+        for x in range(sw):
+            b = g = r = np.float32(0.0)
+            most = np.uint8(0)
+            for xx in range(4 * x, 4 * x + 4):
+                b += rows[3 * xx]
+                g += rows[3 * xx + 1]
+                r += rows[3 * xx + 2]
+                most = max(most, top[xx])
+            colour[j, x, 0], colour[j, x, 1], colour[j, x, 2] = b * inv16, g * inv16, r * inv16
+            clear[j, x] = np.uint8(most == 0)
+            subject[j, x] = np.uint8(most >= SUBJECT_LEVEL)
+
+
+@numba.njit(inline="always", **JIT)
+def _block_mean(image, j, x):
+    """The mean colour of 4 x 4 block (j, x) of an (H, W, 3) uint8 image."""
+    b = g = r = np.float32(0.0)
+    for y in range(4 * j, 4 * j + 4):
+        for xx in range(4 * x, 4 * x + 4):
+            b += np.float32(image[y, xx, 0])
+            g += np.float32(image[y, xx, 1])
+            r += np.float32(image[y, xx, 2])
+    inv16 = np.float32(1.0 / 16.0)
+    return b * inv16, g * inv16, r * inv16
+
+
+@numba.njit(parallel=True, **JIT)
+def _seen_colour(seen, beside, seen_clear, estimate, base, colour, based, count, counted):
+    """For each block ``beside`` the subject, the colour ``seen`` of the ``seen_clear`` blocks within
+    ``SEEN_RADIUS`` that lie within ``_SEEN_DEV`` of the ``estimate`` over this block (a block the
+    subject has moved into since, or across a steep shadow's edge, does not count), summed into
+    ``colour``, with ``base``'s colour over the same blocks (the plate; without one, left 0) summed
+    into ``based`` and their number into ``count`` (1 in ``counted`` where any was). Other blocks
+    get 0: screen away from the subject keys out whatever the estimate, and faint leaks there must
+    not grow."""
+    sh, sw = beside.shape
+    flat = base.shape[0] == 0
+    for j in numba.prange(sh):
+        for x in range(sw):
+            counted[j, x] = 0
+            count[j, x] = np.float32(0.0)
+            for k in range(3):
+                colour[j, x, k] = based[j, x, k] = np.float32(0.0)
+            if beside[j, x] == 0:
+                continue
+            j0, j1 = max(0, j - SEEN_RADIUS), min(sh, j + SEEN_RADIUS + 1)
+            x0, x1 = max(0, x - SEEN_RADIUS), min(sw, x + SEEN_RADIUS + 1)
+            if not seen_clear[j0:j1, x0:x1].any():  # deep inside the subject
+                continue
+            eb, eg, er = _block_mean(estimate, j, x)
+            n = np.float32(0.0)
+            sb = sg = sr = pb = pg = pr = np.float32(0.0)
+            for jj in range(j0, j1):
+                for xx in range(x0, x1):
+                    if seen_clear[jj, xx] == 0:
+                        continue
+                    b, g, r = seen[jj, xx, 0], seen[jj, xx, 1], seen[jj, xx, 2]
+                    if abs(b - eb) >= _SEEN_DEV or abs(g - eg) >= _SEEN_DEV or abs(r - er) >= _SEEN_DEV:
+                        continue
+                    sb, sg, sr, n = sb + b, sg + g, sr + r, n + np.float32(1.0)
+                    if not flat:
+                        qb, qg, qr = _block_mean(base, jj, xx)
+                        pb, pg, pr = pb + qb, pg + qg, pr + qr
+            counted[j, x] = np.uint8(n > 0)
+            colour[j, x, 0], colour[j, x, 1], colour[j, x, 2] = sb, sg, sr
+            based[j, x, 0], based[j, x, 1], based[j, x, 2] = pb, pg, pr
+            count[j, x] = n
+
+
+@numba.njit(parallel=True, **JIT)
+def _blend_blocks(estimate, base, colour, based, count, touched, out):
+    """Where any clear block was counted (``count``), ``out``: the estimate moved, as far as the
+    count reaches 1, to what was seen around: the mean colour (``colour / count``), or with a
+    ``base`` image (a plate) the base's own pixel times the light seen (``colour / based``); the
+    sums bilinear between block centres, over the blocks ``touched`` (a counted block within 1).
+    Elsewhere ``out`` is left as it is (the estimate)."""
+    sh, sw = count.shape
+    flat = base.shape[0] == 0
+    one, zero = np.float32(1.0), np.float32(0.0)
+    for j in numba.prange(sh):
+        for x in range(sw):
+            if touched[j, x] == 0:
+                continue
+            for y in range(4 * j, 4 * j + 4):
+                fy = min(max((np.float32(y) - np.float32(1.5)) * np.float32(0.25), zero), np.float32(sh - 1))
+                j0 = int(fy)
+                j1 = min(j0 + 1, sh - 1)
+                ty = fy - np.float32(j0)
+                for xp in range(4 * x, 4 * x + 4):
+                    fx = min(max((np.float32(xp) - np.float32(1.5)) * np.float32(0.25), zero), np.float32(sw - 1))
+                    x0 = int(fx)
+                    x1 = min(x0 + 1, sw - 1)
+                    tx = fx - np.float32(x0)
+                    w00, w01 = (one - ty) * (one - tx), (one - ty) * tx
+                    w10, w11 = ty * (one - tx), ty * tx
+                    n = w00 * count[j0, x0] + w01 * count[j0, x1] + w10 * count[j1, x0] + w11 * count[j1, x1]
+                    if n <= zero:
+                        continue
+                    share = min(n, one)
+                    for k in range(3):
+                        seen = w00 * colour[j0, x0, k] + w01 * colour[j0, x1, k] + w10 * colour[j1, x0, k] \
+                            + w11 * colour[j1, x1, k]
+                        e = np.float32(estimate[y, xp, k])
+                        if flat:
+                            target = seen / n
+                        else:
+                            under = w00 * based[j0, x0, k] + w01 * based[j0, x1, k] + w10 * based[j1, x0, k] \
+                                + w11 * based[j1, x1, k]
+                            target = np.float32(base[y, xp, k]) * seen / max(under, one)
+                        v = e + share * (target - e) + np.float32(0.5)
+                        out[y, xp, k] = np.uint8(min(max(v, zero), np.float32(255.0)))
+
+
+_NO_BASE = np.empty((0, 0, 3), np.uint8)
+
+
+class SeenScreen:
+    """The screen estimate made exact beside the subject, where the screen was just seen.
+
+    :func:`estimate_screen` works at 1/8 size and fills in behind the subject from the screen
+    around it, so at the subject's edge and among its hair it is several levels off (at 640 x 360,
+    7 levels of luma on average in the edge band), mostly too dark: a faint strand in front of a
+    screen estimated too dark keys as screen. One frame's key says where the screen was seen:
+    :meth:`collect` reads each 4 x 4 block's colour and whether the key had it clear (alpha 0
+    throughout) off a frame. :meth:`apply` then moves the next estimate, on the blocks where the
+    key reached ``SUBJECT_LEVEL`` and the blocks beside them, to the mean colour of the clear
+    blocks within ``SEEN_RADIUS`` whose 8 neighbours were clear too (so no edge pixel counts),
+    bilinear between block centres. It ignores a block more than 15 levels from the estimate
+    there (the subject moved into it since, or a steep shadow's edge lies between) and leaves the
+    estimate as it is everywhere else: screen away from the subject keys out whatever the
+    estimate, and a faint leak there must not grow.
+    """
+
+    def __init__(self) -> None:
+        self._colour: np.ndarray | None = None  # each 4 x 4 block's colour, and what the key had there
+        self._clear: np.ndarray | None = None
+        self._subject: np.ndarray | None = None
+        self.ready = False
+
+    def collect(self, frame: np.ndarray, alpha: np.ndarray) -> None:
+        """Read each block's colour, and whether it is clear screen or subject, off ``frame`` and the
+        key's matte of it."""
+        h, w = alpha.shape
+        sh, sw = h // 4, w // 4
+        if sh < 1 or sw < 1:
+            return
+        if self._clear is None or self._clear.shape != (sh, sw):
+            self._colour = np.empty((sh, sw, 3), np.float32)
+            self._clear = np.empty((sh, sw), np.uint8)
+            self._seen_clear = np.empty((sh, sw), np.uint8)
+            self._subject = np.empty((sh, sw), np.uint8)
+            self._beside = np.empty((sh, sw), np.uint8)
+            self._counted = np.empty((sh, sw), np.uint8)
+            self._touched = np.empty((sh, sw), np.uint8)
+            self._sums = (np.empty((sh, sw, 3), np.float32), np.empty((sh, sw, 3), np.float32),
+                          np.empty((sh, sw), np.float32))  # seen colour, the plate's, and how many blocks
+        _clear_blocks(frame, alpha, self._colour, self._clear, self._subject)
+        self.ready = True
+
+    def apply(self, estimate: np.ndarray, out: np.ndarray, plate: np.ndarray | None = None) -> bool:
+        """Write the refined ``estimate`` to ``out`` (both (H, W, 3) uint8); False (nothing written)
+        when nothing was collected for this frame size. With the clean ``plate`` the estimate is the
+        plate relit, and where the screen was seen it becomes the plate times the light seen there,
+        so the plate's wrinkles and seams stay."""
+        h, w = estimate.shape[:2]
+        if not self.ready or self._clear.shape != (h // 4, w // 4):
+            return False
+        self.ready = False
+        cv2.erode(self._clear, _K3, dst=self._seen_clear)
+        cv2.dilate(self._subject, _K3, dst=self._beside)
+        base = _NO_BASE if plate is None else plate
+        _seen_colour(self._colour, self._beside, self._seen_clear, estimate, base, *self._sums, self._counted)
+        cv2.dilate(self._counted, _K3, dst=self._touched)
+        if out is not estimate:
+            np.copyto(out, estimate)
+        _blend_blocks(estimate, base, *self._sums, self._touched, out)
+        return True
+
+
 def warm_up() -> None:
     """Compile (or load from Numba's cache) the screen kernels before capture starts, the far-fill
     and the plate relight too: a small frame keys its whole middle as subject."""
@@ -290,3 +495,9 @@ def warm_up() -> None:
     out = np.empty_like(frame)
     estimate_screen(frame, key, out=out, scale=2)
     relight_plate(frame, np.full_like(frame, 180), key, out=out, scale=2)
+    seen = SeenScreen()
+    alpha = np.zeros(frame.shape[:2], np.uint8)
+    alpha[8:40, 12:52] = 255
+    for plate in (None, np.full_like(frame, 180)):
+        seen.collect(frame, alpha)
+        seen.apply(frame, out, plate)

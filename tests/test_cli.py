@@ -10,6 +10,7 @@ import pytest
 
 from livekey import synthetic
 from livekey.cli import main
+from livekey.keyer import Keyer
 
 
 @pytest.fixture(scope="module")
@@ -33,6 +34,18 @@ def test_key_writes_straight_alpha_rgba(scene_file, tmp_path, capsys):
     solid = (f.alpha >= 0.999) & (alpha > 0.99)
     assert np.abs(img[..., :3][solid].astype(float) - f.fg[solid]).mean() < 12  # colour kept, not premultiplied
     assert "detected" in capsys.readouterr().out
+
+
+def test_key_keys_a_still_as_a_live_session_keys_its_second_frame(tmp_path):
+    f = synthetic.scene("portrait", 640, 360)
+    path, out = tmp_path / "green.png", tmp_path / "out.png"
+    cv2.imwrite(str(path), f.image)
+    assert main(["key", str(path), "-o", str(out)]) == 0
+    alpha = cv2.imread(str(out), cv2.IMREAD_UNCHANGED)[..., 3]
+    keyer = Keyer()
+    first = keyer.matte(f.image)[0].copy()
+    second = keyer.matte(f.image)[0]
+    assert np.array_equal(alpha, second) and not np.array_equal(alpha, first)
 
 
 def test_key_with_backdrop_of_other_size_is_covered_and_said(scene_file, tmp_path, capsys):

@@ -6,7 +6,9 @@ import pytest
 
 from livekey import peers, quality, screen, synthetic
 from livekey.errors import LivekeyError
+from livekey.keyer import Keyer
 from livekey.screen import detect_key_color, estimate_screen
+from livekey.settings import Settings
 
 
 @pytest.fixture(scope="module")
@@ -109,18 +111,19 @@ def test_relit_plate_follows_the_shadow_on_the_screen():
     assert np.abs(out - expected).max() <= 1
 
 
-# Achieved edge error as a multiple of OBS's best, per scene (worst scene) and on average:
-# default 0.47-0.73 (mean 0.631), clean plate 0.47-0.72 (0.627), edge colour alone 0.52-0.87,
-# chroma detail 0.41-0.60 (0.538), with the plate 0.41-0.60 (0.533). The 0.5x target is not reached.
-PER_SCENE = {"livekey": 0.78, "livekey_plate": 0.78, "livekey_colour": 0.95, "livekey_detail": 0.65,
-             "livekey_detail_plate": 0.65}
-MEAN = {"livekey": 0.67, "livekey_plate": 0.67, "livekey_detail": 0.57, "livekey_detail_plate": 0.57}
+# Achieved edge error as a multiple of OBS's best, per scene (worst scene) and on average, from a
+# live session's second frame (the screen estimate refined where the first frame saw the screen):
+# default 0.46-0.70 (mean 0.617), clean plate 0.46-0.69 (0.611), edge colour alone 0.52-0.88,
+# chroma detail 0.40-0.59 (0.526), with the plate 0.40-0.57 (0.518). The 0.5x target is not reached.
+PER_SCENE = {"livekey": 0.75, "livekey_plate": 0.75, "livekey_colour": 0.95, "livekey_detail": 0.63,
+             "livekey_detail_plate": 0.63}
+MEAN = {"livekey": 0.64, "livekey_plate": 0.64, "livekey_detail": 0.55, "livekey_detail_plate": 0.55}
 
 
 @pytest.mark.parametrize("variant", list(PER_SCENE))
 @pytest.mark.parametrize("scene", list(synthetic.SCENES))
 def test_default_and_plate_keys_beat_best_obs(report, scene, variant):
-    """Holes and leaks below the 0.2% target (leaks measured at most 0.18%, blond with chroma detail and the plate;
+    """Holes and leaks below the 0.2% target (leaks measured at most 0.19%, blond with chroma detail and the plate;
     the subject's shadow hugging the shoulder made 0.22-0.35% before the solve took it for screen)."""
     row = report[scene]
     assert row[variant]["edge"] <= PER_SCENE[variant] * row["obs_best"]["edge"], row
@@ -161,3 +164,89 @@ def test_screen_estimate_does_not_take_glass_for_lit_screen():
     est = estimate_screen(f.image, detect_key_color(f.image)).astype(np.float32)[glass].mean(axis=0)
     seen = f.image[glass].astype(np.float32).mean(axis=0)
     assert np.abs(est - light).max() < 0.4 * np.abs(seen - light).max(), (est, light, seen)
+
+
+def _screen_with_square(shift: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A 96 x 128 screen (60, 180, 50) with a grey square keyed solid, its matte, and an estimate
+    ``shift`` levels too dark."""
+    frame = np.empty((96, 128, 3), np.uint8)
+    frame[:] = (60, 180, 50)
+    frame[32:64, 40:88] = (128, 120, 110)
+    alpha = np.zeros((96, 128), np.uint8)
+    alpha[32:64, 40:88] = 255
+    estimate = np.clip(frame.astype(np.int16) - shift, 0, 255).astype(np.uint8)
+    estimate[32:64, 40:88] = (60 - shift, 180 - shift, 50 - shift)  # filled in behind the subject
+    return frame, alpha, estimate
+
+
+def test_seen_screen_moves_the_estimate_to_the_screen_seen_beside_the_subject():
+    frame, alpha, estimate = _screen_with_square(5)
+    seen, out = screen.SeenScreen(), np.empty_like(frame)
+    assert not seen.apply(estimate, out)  # nothing seen yet
+    seen.collect(frame, alpha)
+    assert seen.apply(estimate, out)
+    screen_colour = np.array((60, 180, 50))
+    beside = np.zeros(alpha.shape, bool)  # the screen up to 4 px round the square, and 4 px of its edge
+    beside[28:68, 36:92] = True
+    beside[36:60, 44:84] = False
+    assert np.abs(out[beside].astype(np.int16) - screen_colour).max() <= 1
+    # Screen clear all round keys out whatever the estimate, and is left as it was.
+    assert np.array_equal(out[:16], estimate[:16]) and np.array_equal(out[:, :24], estimate[:, :24])
+    # The subject's colour is never taken for screen: blocks next to it do not count.
+    assert (np.abs(out.astype(np.int16) - screen_colour).max(axis=2) <= 5).all()
+    assert not seen.apply(estimate, out)  # what was seen is used once
+
+
+def test_seen_screen_leaves_the_estimate_behind_a_wide_subject_and_where_the_light_changed():
+    frame, alpha, estimate = _screen_with_square(5)
+    frame[:, :] = (60, 180, 50)
+    frame[8:88, 8:120] = (128, 120, 110)
+    alpha[:] = 0
+    alpha[8:88, 8:120] = 255
+    estimate[8:88, 8:120] = (55, 175, 45)
+    seen, out = screen.SeenScreen(), np.empty_like(frame)
+    seen.collect(frame, alpha)
+    seen.apply(estimate, out)
+    middle = (slice(40, 56), slice(48, 80))  # more than 3 blocks from any seen screen
+    assert np.array_equal(out[middle], estimate[middle])
+    # A seen colour far from the estimate (the subject moved there, or the light changed) is ignored.
+    frame, alpha, estimate = _screen_with_square(25)
+    seen.collect(frame, alpha)
+    seen.apply(estimate, out)
+    assert np.array_equal(out, estimate)
+
+
+def test_keyer_refines_the_auto_screen_from_its_second_frame(tmp_path):
+    layers = synthetic.build_layers("portrait", 640, 360)
+    f = synthetic.render(layers, seed=1)
+    keyer = Keyer(Settings())
+    keyer.matte(f.image)
+    coarse = keyer.screen.copy()
+    assert np.array_equal(coarse, estimate_screen(f.image, keyer.key_bgr, keyer._screen_tolerance))
+    keyer.matte(f.image)
+    refined = keyer.screen
+    light = layers.screen * layers.shadow[..., None]
+    shows = quality.Regions.of(f.alpha).edge & (f.alpha < 0.998)  # the edge band where the screen shows
+    err_coarse = np.abs(coarse - light)[shows].mean()
+    err_refined = np.abs(refined - light)[shows].mean()
+    assert err_refined < 0.9 * err_coarse, (err_refined, err_coarse)  # measured 5.6 against 6.9 levels
+    # With a clean plate it is the plate relit, then the plate times the light seen beside the subject.
+    plate = tmp_path / "plate.png"
+    cv2.imwrite(str(plate), f.screen)
+    with_plate = Keyer(Settings(plate=str(plate)))
+    with_plate.matte(f.image)
+    relit = with_plate.screen.copy()
+    with_plate.matte(f.image)
+    err_relit = np.abs(relit - light)[shows].mean()
+    err_refined = np.abs(with_plate.screen - light)[shows].mean()
+    assert err_refined < 0.9 * err_relit, (err_refined, err_relit)
+    # Without the edge solve the estimate is kept as it is (the solve clears the faint leaks a refined
+    # estimate leaves in a steep shadow), and so is the plate when the subject's shadow is kept.
+    one_pass = Keyer(Settings(refine=False))
+    for _ in range(3):
+        one_pass.matte(f.image)
+        assert np.array_equal(one_pass.screen, coarse)
+    keep = Keyer(Settings(plate=str(plate), shadow="keep"))
+    for _ in range(3):
+        keep.matte(f.image)
+        assert np.array_equal(keep.screen, cv2.imread(str(plate)))
