@@ -216,6 +216,25 @@ def test_seen_screen_leaves_the_estimate_behind_a_wide_subject_and_where_the_lig
     assert np.array_equal(out, estimate)
 
 
+def test_seen_screen_with_a_plate_keeps_the_plates_detail():
+    frame, alpha, _ = _screen_with_square(0)
+    plate = np.empty_like(frame)
+    plate[:] = (70, 200, 60)
+    plate[:, ::2] = (60, 190, 50)  # a fine weave the screen light falls on
+    light = 0.85
+    seen_screen = np.clip(plate * light + 0.5, 0, 255).astype(np.uint8)
+    frame[alpha == 0] = seen_screen[alpha == 0]
+    relit = np.clip(plate * 0.9 + 0.5, 0, 255).astype(np.uint8)  # the coarse gain, too bright beside the subject
+    seen, out = screen.SeenScreen(), np.empty_like(frame)
+    seen.collect(frame, alpha)
+    assert seen.apply(relit, out, plate)
+    beside = np.zeros(alpha.shape, bool)
+    beside[28:68, 36:92] = True
+    beside[36:60, 44:84] = False
+    assert np.abs(out[beside].astype(np.int16) - seen_screen[beside]).max() <= 1  # the weave kept, at the light seen
+    assert np.array_equal(out[:16], relit[:16])
+
+
 def test_keyer_refines_the_auto_screen_from_its_second_frame(tmp_path):
     layers = synthetic.build_layers("portrait", 640, 360)
     f = synthetic.render(layers, seed=1)
