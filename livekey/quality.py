@@ -148,6 +148,8 @@ def moving_sequence(name: str = "portrait", width: int = 320, height: int = 180,
 
 
 TEMPORAL_SCENES = ("portrait", "blond", "glass")
+TEMPORAL_LABELS = {"frame_by_frame": "frame by frame", "stabilised": "stabilised",
+                   "obs_best": "OBS best, frame by frame"}
 
 
 def format_temporal(results: dict[str, dict[str, float]]) -> str:
@@ -156,17 +158,40 @@ def format_temporal(results: dict[str, dict[str, float]]) -> str:
              "with the subject taken out | edge alpha MAE, moving |",
              "| --- | --- | ---: | ---: | ---: | ---: |"]
     for scene, r in results.items():
-        for label in ("frame_by_frame", "stabilised"):
-            lines.append(f"| {scene} | {label.replace('_', ' ')} | {r[label + '_dt_still']:.2f} | "
+        for label in ("frame_by_frame", "stabilised", "obs_best"):
+            lines.append(f"| {scene} | {TEMPORAL_LABELS[label]} | {r[label + '_dt_still']:.2f} | "
                          f"{r[label + '_dt_moving']:.2f} | {r[label + '_dt_moving_carried']:.2f} | "
                          f"{r[label + '_moving_edge_mae']:.3f} |")
     return "\n".join(lines)
 
 
+def _livekey_matte(settings: Settings):
+    """livekey's key with ``settings`` as a function of a frame: its alpha (0..1), frame after frame."""
+    keyer = Keyer(settings)
+    return lambda image: keyer.matte(image)[0].astype(np.float32) / 255.0
+
+
+def _obs_matte(first: synthetic.Frame, back: np.ndarray, screen_colour: str):
+    """OBS's key at its best settings for ``first`` (grid-searched as in :func:`report`), as a
+    function of a frame: its alpha, frame by frame."""
+    truth = synthetic.truth_composite(first, back)
+    regions = Regions.of(first.alpha)
+    screen_bgr = tuple(int(v) for v in np.median(first.screen.reshape(-1, 3), axis=0))
+    pure = (0, 255, 0) if screen_colour == "green" else (255, 0, 0)
+
+    def edge_error(alpha: np.ndarray, comp: np.ndarray) -> float:
+        s = score(alpha, comp, truth, regions)
+        return s.edge + 10.0 * max(0.0, s.holes - 0.5) + 10.0 * max(0.0, s.leaks - 0.5)
+
+    best, _, _ = peers.obs_best(first.image, back, [pure, screen_bgr], edge_error)
+    return lambda image: peers.obs_chroma_key(image, back, **best)[0]
+
+
 def temporal_report(name: str = "portrait", strength: float = 0.7, **kwargs) -> dict[str, float]:
     """Temporal error (dtSSD-like: RMS of the frame-to-frame alpha change minus the truth's change,
     x100, in the edge band) on the still and the moving part of a sequence, stabilised and
-    frame-by-frame, and the edge alpha MAE on moving frames (a trail raises it).
+    frame-by-frame, and the edge alpha MAE on moving frames (a trail raises it); and the same for
+    OBS's key at its best settings for the first frame (``obs_best``), frame by frame.
 
     ``dt_moving_carried`` is the moving part's with the previous frame's error (alpha less truth)
     first moved with the subject: what is left once a matte error that travels with the subject
@@ -175,14 +200,15 @@ def temporal_report(name: str = "portrait", strength: float = 0.7, **kwargs) -> 
     still, speed = kwargs.get("still", 8), kwargs.get("speed", 2.5)
     h, w = frames[0].alpha.shape
     carry = np.float32([[1, 0, speed], [0, 1, 0]])
+    mattes = {"frame_by_frame": _livekey_matte(Settings()), "stabilised": _livekey_matte(Settings(temporal=strength))}
+    mattes["obs_best"] = _obs_matte(frames[0], synthetic.backdrop(w, h), synthetic.SCENES[name].screen)
     out: dict[str, float] = {}
-    for label, settings in (("frame_by_frame", Settings()), ("stabilised", Settings(temporal=strength))):
-        keyer = Keyer(settings)
+    for label, matte in mattes.items():
         prev_e = None
         dt: dict[str, list[float]] = {"still": [], "moving": [], "moving_carried": []}
         mae = []
         for i, f in enumerate(frames):
-            e = keyer.matte(f.image)[0].astype(np.float32) / 255.0 - f.alpha
+            e = matte(f.image) - f.alpha
             band = Regions.of(f.alpha).edge
             if prev_e is not None:
                 part = "still" if i < still else "moving"
