@@ -83,6 +83,21 @@ VARIANTS = {"livekey": {}, "livekey_fused": {"edge_color": False, "refine": Fals
 _OBS_CACHE: dict[tuple, tuple] = {}
 
 
+def obs_best(frame: synthetic.Frame, back: np.ndarray, truth: np.ndarray, regions: Regions,
+             screen_colour: str) -> tuple[dict, np.ndarray, np.ndarray]:
+    """OBS's (settings, alpha, composite) at its best grid-searched settings for a synthetic frame:
+    the lowest edge error that keeps holes and leaks small, keying the pure screen colour or the
+    frame's measured one."""
+    screen_bgr = tuple(int(v) for v in np.median(frame.screen.reshape(-1, 3), axis=0))
+    pure = (0, 255, 0) if screen_colour == "green" else (255, 0, 0)
+
+    def edge_error(alpha: np.ndarray, comp: np.ndarray) -> float:
+        s = score(alpha, comp, truth, regions)
+        return s.edge + 10.0 * max(0.0, s.holes - 0.5) + 10.0 * max(0.0, s.leaks - 0.5)
+
+    return peers.obs_best(frame.image, back, [pure, screen_bgr], edge_error)
+
+
 def report(scenes: list[str] | None = None, width: int = 640, height: int = 360,
            seed: int = 0) -> dict[str, dict[str, dict]]:
     """{scene: {keyer: score dict (+ settings for OBS)}} for livekey's variants, OBS (best) and HSV inRange."""
@@ -108,15 +123,7 @@ def report(scenes: list[str] | None = None, width: int = 640, height: int = 360,
             results[name] = row
             continue
 
-        screen_bgr = tuple(int(v) for v in np.median(frame.screen.reshape(-1, 3), axis=0))
-        pure = (0, 255, 0) if spec.screen == "green" else (255, 0, 0)
-
-        def edge_error(alpha: np.ndarray, comp: np.ndarray, truth=truth, regions=regions) -> float:
-            s = score(alpha, comp, truth, regions)
-            # The best settings are the lowest edge error that keeps holes and leaks small.
-            return s.edge + 10.0 * max(0.0, s.holes - 0.5) + 10.0 * max(0.0, s.leaks - 0.5)
-
-        settings, alpha, comp = peers.obs_best(frame.image, back, [pure, screen_bgr], edge_error)
+        settings, alpha, comp = obs_best(frame, back, truth, regions, spec.screen)
         row["obs_best"] = asdict(score(alpha, comp, truth, regions)) | {"settings": settings}
         row["hsv_inrange"] = asdict(score(*peers.hsv_in_range(frame.image, back, spec.screen), truth, regions))
         _OBS_CACHE[cache_key] = (row["obs_best"], row["hsv_inrange"])
@@ -172,18 +179,9 @@ def _livekey_matte(settings: Settings):
 
 
 def _obs_matte(first: synthetic.Frame, back: np.ndarray, screen_colour: str):
-    """OBS's key at its best settings for ``first`` (grid-searched as in :func:`report`), as a
-    function of a frame: its alpha, frame by frame."""
-    truth = synthetic.truth_composite(first, back)
-    regions = Regions.of(first.alpha)
-    screen_bgr = tuple(int(v) for v in np.median(first.screen.reshape(-1, 3), axis=0))
-    pure = (0, 255, 0) if screen_colour == "green" else (255, 0, 0)
-
-    def edge_error(alpha: np.ndarray, comp: np.ndarray) -> float:
-        s = score(alpha, comp, truth, regions)
-        return s.edge + 10.0 * max(0.0, s.holes - 0.5) + 10.0 * max(0.0, s.leaks - 0.5)
-
-    best, _, _ = peers.obs_best(first.image, back, [pure, screen_bgr], edge_error)
+    """OBS's key at its best settings for ``first`` (:func:`obs_best`), as a function of a frame: its
+    alpha, frame by frame."""
+    best, _, _ = obs_best(first, back, synthetic.truth_composite(first, back), Regions.of(first.alpha), screen_colour)
     return lambda image: peers.obs_chroma_key(image, back, **best)[0]
 
 
