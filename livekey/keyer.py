@@ -172,7 +172,7 @@ class Keyer:
             self._frames_since_screen += 1
             if self._screen_stale:
                 self._screen = plate.copy()
-        elif plate is not None or self.settings.screen_model == "auto":
+        elif self._screen_is_estimated:
             self._frames_since_screen += 1
             refresh = self._screen_stale or self._frames_since_screen >= self.screen_refresh
             if refresh:
@@ -198,14 +198,19 @@ class Keyer:
         self._screen_stale = False
 
     @property
+    def _screen_is_estimated(self) -> bool:
+        """True when the screen is estimated from the frames every ``screen_refresh`` frames: the auto
+        estimate, or the clean plate relit (a plate kept as it is keeps the subject's shadow)."""
+        if self.uses_plate:
+            return self.settings.shadow != "keep"
+        return self.settings.screen_model == "auto"
+
+    @property
     def _collect_seen(self) -> bool:
         """Whether to read where the screen is seen off this frame's key: before the screen estimate's
-        next refresh, and until the estimate is first refined."""
-        if not self.settings.refine:
-            return False  # the edge solve clears the faint leaks a refined estimate leaves in a steep shadow
-        if self.uses_plate and self.settings.shadow == "keep":
-            return False  # the plate as it is: the subject's shadow is kept
-        if not self.uses_plate and self.settings.screen_model != "auto":
+        next refresh, and until the estimate is first refined. Only with the edge solve, which clears
+        the faint leaks a refined estimate leaves in a steep shadow."""
+        if not (self.settings.refine and self._screen_is_estimated):
             return False
         return not self._screen_refined or self._frames_since_screen + 1 >= self.screen_refresh
 
