@@ -33,8 +33,8 @@ from livekey.settings import Settings
 # from vectorising it, which costs several times the whole frame budget.
 (P_COS_OUT, P_INV_COS_RANGE, P_SAT_FLOOR, P_VAL_FLOOR, P_LOW, P_INV_RANGE, P_UNMIX,
  P_SPILL_B, P_SPILL_G, P_SPILL_R, P_O1_B, P_O1_G, P_O1_R, P_O2_B, P_O2_G, P_O2_R,
- P_W1, P_W2, P_WMAX, P_STRENGTH, P_LIFT) = range(21)
-N_PARAMS = 21
+ P_W1, P_W2, P_WMAX, P_NET_B, P_NET_G, P_NET_R) = range(22)
+N_PARAMS = 22
 
 SPILL_METHODS = ("none", "limit", "average", "max")
 # Soft shoulders on the floors, so a gradient through a floor does not band.
@@ -78,8 +78,13 @@ def param_vector(settings: Settings, key_bgr: tuple[int, int, int]) -> np.ndarra
         "average": (0.5, 0.5, 0.0),
         "max": (0.0, 0.0, 1.0),
     }[method]
-    v[P_STRENGTH] = 0.0 if method == "none" else settings.spill_strength
-    v[P_LIFT] = LUMA_BGR[ch] if settings.spill_luma else 0.0
+    # What each channel gains per level of spill found: the strength, less the spill itself on
+    # the spill channel, plus its luma share on all three (spill_luma). One weight per channel:
+    # spelt as strength and lift apart, LLVM no longer vectorises the pixel loop (2x the time).
+    strength = 0.0 if method == "none" else settings.spill_strength
+    lift = LUMA_BGR[ch] if settings.spill_luma else 0.0
+    for c in range(3):
+        v[P_NET_B + c] = strength * (lift - (1.0 if c == ch else 0.0))
     return v
 
 
@@ -104,12 +109,19 @@ _F255 = np.float32(255.0)
 @numba.njit(**JIT)
 def unpack(p):
     return (p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7], p[8], p[9], p[10], p[11], p[12], p[13],
-            p[14], p[15], p[16], p[17], p[18], p[19], p[20])
+            p[14], p[15], p[16], p[17], p[18], p[19], p[20], p[21])
 
 
 @numba.njit(inline="always", **JIT)
 def _clamp01(v):
     return min(max(v, _F0), _F1)
+
+
+@numba.njit(inline="always", **JIT)
+def _round(v):
+    """``v`` (0 or more, float32) rounded to a whole number, as float32. ``math.floor`` on a float32
+    is a call to ``floorf`` (or, multiplied by a float32, turns the pixel's maths to float64)."""
+    return np.float32(np.int32(v + _HALF))
 
 
 @numba.njit(inline="always", **JIT)
@@ -133,7 +145,7 @@ def _key_and_unmix(b, g, r, sb, sg, sr, q):
     ramp = _clamp01((amount - q[P_LOW]) * q[P_INV_RANGE])
     alpha = _F1 - hue_gate * sat_gate * val_gate * ramp
     # Quantise first so the colour and the composite agree with the uint8 matte.
-    alpha = math.floor(alpha * _F255 + _HALF) * np.float32(1.0 / 255.0)
+    alpha = _round(alpha * _F255) * np.float32(1.0 / 255.0)
     fb, fg, fr = unmix_pixel(b, g, r, sb, sg, sr, alpha, q[P_UNMIX])
     return alpha, fb, fg, fr
 
@@ -157,11 +169,10 @@ def despill_pixel(fb, fg, fr, q):
     a1 = q[P_O1_B] * fb + q[P_O1_G] * fg + q[P_O1_R] * fr
     a2 = q[P_O2_B] * fb + q[P_O2_G] * fg + q[P_O2_R] * fr
     limit = q[P_W1] * a1 + q[P_W2] * a2 + q[P_WMAX] * max(a1, a2)
-    removed = max(spill - limit, _F0) * q[P_STRENGTH]
-    lift = removed * q[P_LIFT]
-    fb = math.floor(min(fb + lift - removed * q[P_SPILL_B], _F255) + _HALF)
-    fg = math.floor(min(fg + lift - removed * q[P_SPILL_G], _F255) + _HALF)
-    fr = math.floor(min(fr + lift - removed * q[P_SPILL_R], _F255) + _HALF)
+    removed = max(spill - limit, _F0)
+    fb = _round(min(fb + removed * q[P_NET_B], _F255))
+    fg = _round(min(fg + removed * q[P_NET_G], _F255))
+    fr = _round(min(fr + removed * q[P_NET_R], _F255))
     return fb, fg, fr
 
 

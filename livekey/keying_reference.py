@@ -37,10 +37,8 @@ def _key(frame: np.ndarray, screen: np.ndarray, p: np.ndarray) -> tuple[np.ndarr
     a1 = fg @ p[k.P_O1_B:k.P_O1_R + 1]
     a2 = fg @ p[k.P_O2_B:k.P_O2_R + 1]
     limit = p[k.P_W1] * a1 + p[k.P_W2] * a2 + p[k.P_WMAX] * np.maximum(a1, a2)
-    removed = np.maximum(spill - limit, 0) * p[k.P_STRENGTH]
-    lift = removed * p[k.P_LIFT]
-    one_hot = np.asarray(p[k.P_SPILL_B:k.P_SPILL_R + 1], np.float64)
-    fg = fg + lift[..., None] - removed[..., None] * one_hot
+    removed = np.maximum(spill - limit, 0)
+    fg = fg + removed[..., None] * np.asarray(p[k.P_NET_B:k.P_NET_R + 1], np.float64)
     fg = np.floor(np.minimum(fg, 255) + 0.5)
     return alpha, fg
 
