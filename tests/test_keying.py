@@ -155,6 +155,18 @@ def test_spill_methods_differ_as_documented():
     assert int(limit[1]) == 160  # mix 1.0: green limited by red alone
 
 
+def test_partial_spill_strength_removes_its_share_and_gives_back_its_luma():
+    """Green 200 over the limit's 110 (mean of B 100 and R 120) is 90 levels of spill: strength 0.5
+    removes 45 of them, and spill_luma gives back 45 x the green luma weight (0.7152) to all three."""
+    colour = (100, 200, 120)
+    s = Settings(spill_method="limit", spill_mix=0.5, hue_width=5, hue_softness=0, sat_floor=0.9)
+    _, plain = key_pixels([colour], s.replace(spill_strength=0.5, spill_luma=False))
+    assert tuple(int(v) for v in plain[0]) == (100, 155, 120)
+    _, lifted = key_pixels([colour], s.replace(spill_strength=0.5))
+    lift = 45 * 0.7152
+    assert np.abs(lifted[0].astype(float) - (100 + lift, 155 + lift, 120 + lift)).max() <= 0.5
+
+
 def test_blue_spill_channel():
     alpha, fg = key_pixels([(250, 220, 220)], Settings(spill_method="average", spill_luma=False), key=BLUE)
     assert int(fg[0][0]) == 220
