@@ -26,6 +26,7 @@ import math
 import numba
 import numpy as np
 
+from livekey import kernel_cache
 from livekey.settings import Settings
 
 # Layout of the float32 parameter vector the kernels take. Everything a pixel needs is
@@ -335,3 +336,8 @@ def warm_up() -> None:
     key_composite(frame, screen, frame, params, alpha, out)
     composite(fg, alpha, frame, out)
     recover_foreground(frame, screen, alpha, params, fg)
+
+
+# Before any kernel is loaded from the cache: the cached kernels of every livekey module are dropped
+# if the package's source changed since (Numba checks only each kernel's own file).
+kernel_cache.keep_in_step(key_frame)

@@ -1,0 +1,64 @@
+"""Numba's on-disk kernel cache, kept in step with livekey's source.
+
+Numba keys a cached kernel on its own source file only. A kernel in ``matte.py`` that inlines a
+helper from ``keying.py`` (or reads one of its constants) is loaded from the cache unchanged after
+``keying.py`` changes, and goes on computing with the old helper: after a ``git pull`` on an
+editable install, the edge solve despilled with a parameter layout that no longer existed (703
+pixels of a 320 x 180 frame up to 35 levels off). So a digest of the package's source is kept
+beside the cache; when it differs, the package's cached kernels are deleted and compile again
+(a few seconds, once).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from pathlib import Path
+
+PACKAGE = Path(__file__).resolve().parent
+STAMP = "livekey-source.sha256"
+
+
+def source_digest(package: Path = PACKAGE) -> str:
+    """SHA-256 over the names and contents of the package's top-level modules (the kernels' sources)."""
+    digest = hashlib.sha256()
+    for path in sorted(package.glob("*.py")):
+        digest.update(path.name.encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def purge_stale(cache_dir: Path, digest: str, modules: Iterable[str]) -> int:
+    """Delete the cached kernels (``MODULE.*.nbi`` / ``.nbc``) of ``modules`` in ``cache_dir`` unless
+    the stamp there records ``digest``, then record it. Returns how many files were deleted."""
+    stamp = cache_dir / STAMP
+    try:
+        if stamp.read_text() == digest:
+            return 0
+    except OSError:
+        pass  # no stamp yet: whatever is cached may be from any version
+    removed = 0
+    for module in modules:
+        for path in cache_dir.glob(f"{module}.*.nb[ic]"):
+            try:
+                path.unlink()
+                removed += 1
+            except OSError:
+                pass  # another process got there first
+    try:
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        stamp.write_text(digest)
+    except OSError:
+        pass  # a read-only cache: Numba cannot write there either
+    return removed
+
+
+def keep_in_step(kernel) -> int:
+    """Purge the package's cached kernels from the directory Numba chose for ``kernel`` (any
+    ``cache=True`` livekey kernel: they all share it) if the source changed since they were cached.
+    Call before any kernel runs. Returns how many files were deleted."""
+    cache_path = getattr(getattr(kernel, "_cache", None), "cache_path", None)
+    if cache_path is None:  # Numba's JIT disabled, or no cache
+        return 0
+    modules = [path.stem for path in PACKAGE.glob("*.py")]
+    return purge_stale(Path(cache_path), source_digest(), modules)

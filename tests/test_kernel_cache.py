@@ -1,0 +1,82 @@
+"""The on-disk kernel cache follows the package's source, across modules."""
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+
+from livekey import kernel_cache
+
+
+def test_purge_drops_the_package_kernels_when_the_source_changed(tmp_path):
+    ours = [tmp_path / "keying.key_frame-251.py311.nbi", tmp_path / "matte._solve_blocks-520.py311.1.nbc"]
+    other = tmp_path / "someone.f-3.py311.nbi"
+    for path in (*ours, other):
+        path.write_bytes(b"x")
+    assert kernel_cache.purge_stale(tmp_path, "digest-1", ["keying", "matte"]) == 2
+    assert not any(p.exists() for p in ours) and other.exists()
+    assert (tmp_path / kernel_cache.STAMP).read_text() == "digest-1"
+    # Cached under the same source: kept.
+    ours[0].write_bytes(b"x")
+    assert kernel_cache.purge_stale(tmp_path, "digest-1", ["keying", "matte"]) == 0
+    assert ours[0].exists()
+    assert kernel_cache.purge_stale(tmp_path, "digest-2", ["keying", "matte"]) == 1
+
+
+def test_digest_follows_every_module(tmp_path):
+    (tmp_path / "a.py").write_text("X = 1\n")
+    (tmp_path / "b.py").write_text("Y = 2\n")
+    before = kernel_cache.source_digest(tmp_path)
+    assert kernel_cache.source_digest(tmp_path) == before
+    (tmp_path / "b.py").write_text("Y = 3\n")
+    assert kernel_cache.source_digest(tmp_path) != before
+
+
+_KEY_AND_SOLVE = textwrap.dedent("""
+    import sys, numpy as np
+    from livekey import keying, matte, screen, synthetic
+    from livekey.settings import Settings
+    f = synthetic.scene("blond", 96, 54).image
+    key = screen.detect_key_color(f)
+    scr = keying.flat_screen(key, 54, 96)
+    p = keying.param_vector(Settings(), key)
+    a, fg = np.empty((54, 96), np.uint8), np.empty((54, 96, 3), np.uint8)
+    keying.key_frame(f, scr, p, a, fg)
+    matte.EdgeSolver()(f, scr, a, fg, p)
+    np.save(sys.argv[1], np.dstack([fg, a[..., None]]))
+""")
+
+
+def test_a_change_in_keying_reaches_the_cached_edge_solve(tmp_path):
+    """The edge solve (matte.py) inlines keying's despill. Cached, then keying.py changed so that
+    despill paints every visible pixel level 7: the edge band must be 7 too, not the old colour."""
+    package = tmp_path / "livekey"
+    shutil.copytree(Path(kernel_cache.PACKAGE), package, ignore=shutil.ignore_patterns("__pycache__"))
+    script = tmp_path / "key_and_solve.py"
+    script.write_text(_KEY_AND_SOLVE)
+    env = {**os.environ, "PYTHONPATH": str(tmp_path)}
+    env.pop("NUMBA_CACHE_DIR", None)
+
+    def run(out: Path) -> np.ndarray:
+        subprocess.run([sys.executable, str(script), str(out)], env=env, check=True, cwd=tmp_path)
+        return np.load(out)
+
+    first = run(tmp_path / "first.npy")
+    assert list((package / "__pycache__").glob("matte.*.nbc")), "the edge solve was not cached"
+    keying = package / "keying.py"
+    source = keying.read_text()
+    despill = re.search(r"def despill_pixel\(.*?\n    return fb, fg, fr\n", source, re.S)
+    assert despill is not None
+    seven = "_F0 + np.float32(7)"
+    painted = despill.group(0).replace("    return fb, fg, fr\n", f"    return {seven}, {seven}, {seven}\n")
+    keying.write_text(source.replace(despill.group(0), painted))
+    second = run(tmp_path / "second.npy")
+    visible = second[..., 3] > 0
+    band = visible & (second[..., 3] < 255)
+    assert band.sum() > 20 and np.array_equal(first[..., 3], second[..., 3])
+    assert (second[..., :3][visible] == 7).all(), np.unique(second[..., :3][band])
