@@ -209,6 +209,12 @@ def _solid_colour_rows(frame, lo, csum, sat):
     sat[0, :, :] = 0
 
 
+@numba.njit(**JIT)
+def _add_row(above, row):
+    for c in range(row.shape[0]):
+        row[c] += above[c]
+
+
 @numba.njit(parallel=True, **JIT)
 def _column_sums(sat2):
     """The summed-area table's second pass over (rows, columns) in chunks of columns."""
@@ -217,8 +223,9 @@ def _column_sums(sat2):
     for k in numba.prange((cols + chunk - 1) // chunk):
         c0, c1 = k * chunk, min(cols, (k + 1) * chunk)
         for y in range(1, rows):
-            for c in range(c0, c1):
-                sat2[y, c] += sat2[y - 1, c]
+            # Over two row views: indexing rows y and y - 1 of one array, LLVM cannot tell they do
+            # not overlap and leaves the loop scalar (4x the time).
+            _add_row(sat2[y - 1, c0:c1], sat2[y, c0:c1])
 
 
 @numba.njit(parallel=True, **JIT)
