@@ -332,6 +332,10 @@ def cmd_devices(args: argparse.Namespace) -> int:
 COMMANDS = (configure_run, configure_key, configure_calibrate, configure_devices, configure_bench, configure_quality)
 
 
+# Commands that run the Numba kernels (``devices`` does not).
+COMPILING_COMMANDS = ("key", "run", "calibrate", "bench", "quality")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="livekey", description="Real-time chroma keying.")
     parser.add_argument("--version", action="version", version=f"livekey {__version__}")
@@ -347,6 +351,12 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
+    if args.command in COMPILING_COMMANDS:
+        from livekey import kernel_cache, keying  # noqa: F401  (importing keying checks the cache)
+
+        if not kernel_cache.warm:
+            print("livekey: compiling the keying kernels, about 20 s (the first run after an install or "
+                  "an update; cached after)", file=sys.stderr)
     try:
         return args.func(args)
     except LivekeyError as err:

@@ -17,6 +17,9 @@ from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent
 STAMP = "livekey-source.sha256"
+# Whether this process found the kernels cached for this source (set by :func:`keep_in_step`):
+# if not, the first frame waits for the compiler (about 20 s for everything ``livekey run`` uses).
+warm = False
 
 
 def source_digest(package: Path = PACKAGE) -> str:
@@ -57,8 +60,11 @@ def keep_in_step(kernel) -> int:
     """Purge the package's cached kernels from the directory Numba chose for ``kernel`` (any
     ``cache=True`` livekey kernel: they all share it) if the source changed since they were cached.
     Call before any kernel runs. Returns how many files were deleted."""
+    global warm
     cache_path = getattr(getattr(kernel, "_cache", None), "cache_path", None)
     if cache_path is None:  # Numba's JIT disabled, or no cache
         return 0
     modules = [path.stem for path in PACKAGE.glob("*.py")]
-    return purge_stale(Path(cache_path), source_digest(), modules)
+    removed = purge_stale(Path(cache_path), source_digest(), modules)
+    warm = removed == 0 and any(Path(cache_path).glob(f"{Path(kernel.py_func.__code__.co_filename).stem}.*.nbi"))
+    return removed

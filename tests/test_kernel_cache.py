@@ -8,9 +8,10 @@ import sys
 import textwrap
 from pathlib import Path
 
+import cv2
 import numpy as np
 
-from livekey import kernel_cache
+from livekey import cli, kernel_cache, synthetic
 
 
 def test_purge_drops_the_package_kernels_when_the_source_changed(tmp_path):
@@ -49,6 +50,8 @@ _KEY_AND_SOLVE = textwrap.dedent("""
     keying.key_frame(f, scr, p, a, fg)
     matte.EdgeSolver()(f, scr, a, fg, p)
     np.save(sys.argv[1], np.dstack([fg, a[..., None]]))
+    from livekey import kernel_cache
+    print("warm" if kernel_cache.warm else "cold")
 """)
 
 
@@ -62,11 +65,14 @@ def test_a_change_in_keying_reaches_the_cached_edge_solve(tmp_path):
     env = {**os.environ, "PYTHONPATH": str(tmp_path)}
     env.pop("NUMBA_CACHE_DIR", None)
 
-    def run(out: Path) -> np.ndarray:
-        subprocess.run([sys.executable, str(script), str(out)], env=env, check=True, cwd=tmp_path)
+    def run(out: Path, expect: str) -> np.ndarray:
+        done = subprocess.run([sys.executable, str(script), str(out)], env=env, check=True, cwd=tmp_path,
+                              capture_output=True, text=True)
+        assert done.stdout.split()[-1] == expect, done.stdout  # whether the kernels were found cached
         return np.load(out)
 
-    first = run(tmp_path / "first.npy")
+    first = run(tmp_path / "first.npy", "cold")
+    assert np.array_equal(run(tmp_path / "again.npy", "warm"), first)
     assert list((package / "__pycache__").glob("matte.*.nbc")), "the edge solve was not cached"
     keying = package / "keying.py"
     source = keying.read_text()
@@ -75,8 +81,21 @@ def test_a_change_in_keying_reaches_the_cached_edge_solve(tmp_path):
     seven = "_F0 + np.float32(7)"
     painted = despill.group(0).replace("    return fb, fg, fr\n", f"    return {seven}, {seven}, {seven}\n")
     keying.write_text(source.replace(despill.group(0), painted))
-    second = run(tmp_path / "second.npy")
+    second = run(tmp_path / "second.npy", "cold")
     visible = second[..., 3] > 0
     band = visible & (second[..., 3] < 255)
     assert band.sum() > 20 and np.array_equal(first[..., 3], second[..., 3])
     assert (second[..., :3][visible] == 7).all(), np.unique(second[..., :3][band])
+
+
+def test_the_cli_says_when_it_compiles(monkeypatch, capsys, tmp_path):
+    image = tmp_path / "in.png"
+    cv2.imwrite(str(image), synthetic.scene("portrait", 64, 36).image)
+    for warm in (False, True):
+        monkeypatch.setattr(kernel_cache, "warm", warm)
+        assert cli.main(["key", str(image), "-o", str(tmp_path / "out.png")]) == 0
+        said = "compiling the keying kernels" in capsys.readouterr().err
+        assert said is not warm
+    monkeypatch.setattr(kernel_cache, "warm", False)
+    cli.main(["devices", "--json"])
+    assert "compiling" not in capsys.readouterr().err
