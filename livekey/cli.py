@@ -21,6 +21,17 @@ from livekey.profile import Profile
 from livekey.settings import add_arguments, settings_from_args
 
 
+def say_if_compiling() -> None:
+    """Before the first frame is keyed, once: say that the kernels compile now, when Numba's cache
+    did not have them for this source (the first run after an install or an update)."""
+    from livekey import kernel_cache, keying  # noqa: F401  (importing keying checks the cache)
+
+    if not kernel_cache.warm:
+        print("livekey: compiling the keying kernels, about 20 s (the first run after an install or an update; "
+              "cached after)", file=sys.stderr)
+        kernel_cache.warm = True  # compiled by the time anything asks again
+
+
 def load_profile(args: argparse.Namespace) -> Profile:
     """The profile (if any) with the command-line setting flags and ``--mask`` layers applied on top."""
     base = Profile.load(args.profile) if getattr(args, "profile", None) else Profile()
@@ -59,12 +70,13 @@ def cmd_key(args: argparse.Namespace) -> int:
     frame = images.read_image(args.input, "input")
     h, w = frame.shape[:2]
     top = overlay.fit_overlay(read_overlay(args.overlay), w, h) if args.overlay else None
+    back = images.read_image(args.backdrop, "backdrop", keep_alpha=True) if args.backdrop else None
     keyer = Keyer(settings, mask_stack=stack)
+    say_if_compiling()
     # Key the still as a live session keys its second frame on: with the screen estimate refined
     # where the first key saw the screen.
     keyer.matte(frame)
-    if args.backdrop:
-        back = images.read_image(args.backdrop, "backdrop", keep_alpha=True)
+    if back is not None:
         if back.shape[:2] != (h, w):
             bh, bw = back.shape[:2]
             print(f"backdrop {bw}x{bh} scaled to cover {w}x{h} (centre crop)", file=sys.stderr)
@@ -272,6 +284,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f"livekey: running headless ({why}): {described}", file=sys.stderr)
     else:
         print(f"livekey: {described}", file=sys.stderr)
+    say_if_compiling()
     try:
         if not (preview and ui is not None):
             pipeline.start()  # the window starts it itself, once it is shown
@@ -332,10 +345,6 @@ def cmd_devices(args: argparse.Namespace) -> int:
 COMMANDS = (configure_run, configure_key, configure_calibrate, configure_devices, configure_bench, configure_quality)
 
 
-# Commands that run the Numba kernels (``devices`` does not).
-COMPILING_COMMANDS = ("key", "run", "calibrate", "bench", "quality")
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="livekey", description="Real-time chroma keying.")
     parser.add_argument("--version", action="version", version=f"livekey {__version__}")
@@ -351,12 +360,6 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
-    if args.command in COMPILING_COMMANDS:
-        from livekey import kernel_cache, keying  # noqa: F401  (importing keying checks the cache)
-
-        if not kernel_cache.warm:
-            print("livekey: compiling the keying kernels, about 20 s (the first run after an install or "
-                  "an update; cached after)", file=sys.stderr)
     try:
         return args.func(args)
     except LivekeyError as err:

@@ -59,11 +59,13 @@ def _matte_operations(settings: Settings, keyer: Keyer) -> list[MatteStage]:
              or settings.grow or settings.fill_holes or settings.soften)
     if refine or (settings.edge_color and not later):
         keep_shadow = keyer.uses_plate and settings.shadow == "keep"
+        # Strands are sought only in a matte the key alone made: a pixel a mask took out is no screen.
         stages.append(solver_stage(matte.EdgeSolver(solve=refine,
                                                     recolour=settings.edge_color and not later,
                                                     radius=settings.refine_radius,
                                                     restore=settings.chroma_detail,
-                                                    shadow=None if keep_shadow else matte.SHADOW)))
+                                                    shadow=None if keep_shadow else matte.SHADOW,
+                                                    strands=settings.strands and not keyer.masks.active)))
     if settings.temporal > 0:
         stabilizer = matte.Stabilizer(settings.temporal)
         stages.append(lambda frame, alpha, fg: stabilizer(frame, alpha))

@@ -47,6 +47,15 @@ _SOLID_MATCH = np.float32(8.0)
 # ... and only where a mix fits it closely, the chroma counting in full (within 15 levels: fully,
 # from 30 on: not at all): a grey stand beside a red shirt is not a mix of the shirt and the screen.
 _STRICT_LO, _STRICT_HI = np.float32(15.0), np.float32(30.0)
+# Strands the key leaves at its gate or below: 4:2:0 halves a thin strand's colour, not its luma.
+# Beside solid foreground, a pixel whose luma lies a share of the way from the screen's around it to
+# the foreground's nearby is taken for that share of a strand, less _STRAND_FLOOR (sensor noise, the
+# screen's own unevenness), times _STRAND_GAIN. The screen's luma there is the mean of the pixels the
+# key found clear on the second row of the 3 x 3 blocks around (at least _STRAND_MIN_CLEAR of their
+# 12), bilinear between block centres; a luma step under _STRAND_MIN_STEP levels between screen and
+# foreground tells nothing.
+_STRAND_FLOOR, _STRAND_GAIN = np.float32(0.15), np.float32(2.0)
+_STRAND_MIN_STEP, _STRAND_MIN_CLEAR = np.float32(15.0), np.float32(3.0)
 
 
 def levels_table(black: float, white: float) -> np.ndarray:
@@ -172,6 +181,32 @@ def _alpha_block_row(al, lo, hi):
         hi[j] = max(max(max(a0, a1), max(a2, a3)), hi[j])
 
 
+@numba.njit(inline="always", **JIT)
+def _luma_if_clear(src, al, x):
+    """(luma, 1) of pixel ``x`` of a flat BGR row if the matte row ``al`` has it clear, else (0, 0)."""
+    clear = np.float32(al[x] == 0)
+    i = 3 * x
+    luma = (np.float32(0.114) * np.float32(src[i]) + np.float32(0.587) * np.float32(src[i + 1])
+            + np.float32(0.299) * np.float32(src[i + 2]))
+    return clear * luma, clear
+
+
+@numba.njit(**JIT)
+def _clear_luma_row(src, al, wanted, ysum, count):
+    """One pixel row's luma (``_ycc``) summed into its row of 4-pixel blocks, and counted, over the
+    pixels the key left clear (alpha 0), in the blocks ``wanted`` marks (0 in the others)."""
+    for j in range(ysum.shape[0]):
+        if wanted[j] == 0:
+            ysum[j] = count[j] = _F0
+            continue
+        y0, n0 = _luma_if_clear(src, al, 4 * j)
+        y1, n1 = _luma_if_clear(src, al, 4 * j + 1)
+        y2, n2 = _luma_if_clear(src, al, 4 * j + 2)
+        y3, n3 = _luma_if_clear(src, al, 4 * j + 3)
+        ysum[j] = (y0 + y1) + (y2 + y3)
+        count[j] = (n0 + n1) + (n2 + n3)
+
+
 @numba.njit(**JIT)
 def _colour_block_row(src, csum):
     """Accumulate one pixel row's colour into its row of 4-pixel blocks."""
@@ -183,17 +218,20 @@ def _colour_block_row(src, csum):
 
 
 @numba.njit(parallel=True, **JIT)
-def _solid_colour_rows(frame, lo, csum, sat):
+def _solid_colour_rows(frame, alpha, lo, csum, sat, wanted, ysum, count):
     """The first pass of the summed-area table ``sat`` (rows + 1, columns + 1, 4; int32, exact) of
     the solid 4 x 4 blocks' (``lo`` >= 250) colour sums and count, and in ``csum`` every block's
     colour sum. A block's colour is the sum over its second row (4 pixels): the table's mean over
-    many blocks does not need all four."""
+    many blocks does not need all four. On the same row, the luma sum and count of the pixels the
+    key left clear in the blocks ``wanted`` marks (``ysum``, ``count``: the screen's luma, for the
+    strands)."""
     h, w = frame.shape[0], frame.shape[1]
     sh, sw = lo.shape
     frame2 = frame.reshape((h, w * 3))
     for j in numba.prange(sh):
         csum[j, :] = _F0
         _colour_block_row(frame2[4 * j + 1], csum[j])
+        _clear_luma_row(frame2[4 * j + 1], alpha[4 * j + 1], wanted[j], ysum[j], count[j])
         b = g = r = n = 0  # the row's running sums: the summed-area table's first pass
         sat[j + 1, 0, :] = 0
         for x in range(sw):
@@ -412,17 +450,26 @@ def _box(sat, c, y0, x0, y1, x1):
 
 
 @numba.njit(parallel=True, **JIT)
-def _foreground_colour(near, sat, radii, fcol, cover):
+def _foreground_colour(near, sat, radii, fcol, cover, ysum, count, luma, clear):
     """The foreground colour of each block next to the band (``near``): the mean over the solid
     blocks within the smallest of ``radii`` (in blocks) that holds any, from the summed-area table
     ``sat``. Blocks with none get ``cover`` 0, and their colour is left as it was: the solve does
-    not read it."""
+    not read it. And the screen's luma there (``luma``): the mean over the clear pixels sampled in
+    the 3 x 3 blocks around (``ysum``, ``count``), ``clear`` of them (0 away from the band)."""
     sh, sw = near.shape
     for j in numba.prange(sh):
         for x in range(sw):
             cover[j, x] = 0
+            clear[j, x] = _F0
             if near[j, x] == 0:
                 continue
+            total = n_clear = _F0
+            for jj in range(max(j - 1, 0), min(j + 2, sh)):
+                for xx in range(max(x - 1, 0), min(x + 2, sw)):
+                    total += ysum[jj, xx]
+                    n_clear += count[jj, xx]
+            clear[j, x] = n_clear
+            luma[j, x] = total / max(n_clear, _F1)
             for k in range(radii.shape[0]):
                 r = radii[k]
                 y0, y1 = max(0, j - r), min(sh, j + r + 1)
@@ -491,6 +538,42 @@ def _bilinear(col, cov, j, jx, jn, xn, wy, wx):
 
 
 @numba.njit(inline="always", **JIT)
+def _bilinear_luma(luma, clear, j, jx, jn, xn, wy, wx):
+    """The screen luma at a pixel from the blocks around it that saw enough clear pixels
+    (``_STRAND_MIN_CLEAR``), bilinearly weighted and normalised; -1 where none did."""
+    total = wsum = _F0
+    if clear[j, jx] >= _STRAND_MIN_CLEAR:
+        total, wsum = total + wy * wx * luma[j, jx], wsum + wy * wx
+    if clear[j, xn] >= _STRAND_MIN_CLEAR:
+        total, wsum = total + wy * (_F1 - wx) * luma[j, xn], wsum + wy * (_F1 - wx)
+    if clear[jn, jx] >= _STRAND_MIN_CLEAR:
+        total, wsum = total + (_F1 - wy) * wx * luma[jn, jx], wsum + (_F1 - wy) * wx
+    if clear[jn, xn] >= _STRAND_MIN_CLEAR:
+        total, wsum = total + (_F1 - wy) * (_F1 - wx) * luma[jn, xn], wsum + (_F1 - wy) * (_F1 - wx)
+    return total / wsum if wsum > np.float32(0.25) else -_F1
+
+
+@numba.njit(inline="always", **JIT)
+def _luma_at(image2, y, x, h, w):
+    yy, xx = min(max(y, 0), h - 1), 3 * min(max(x, 0), w - 1)
+    return _ycc(np.float32(image2[yy, xx]), np.float32(image2[yy, xx + 1]), np.float32(image2[yy, xx + 2]))[0]
+
+
+@numba.njit(inline="always", **JIT)
+def _side_luma(image2, y, x, h, w, dark):
+    """The screen's luma on both sides of a thin strand through pixel (y, x) of a flat BGR image:
+    over the four directions through it, the darker of the two opposite neighbours, at its
+    brightest (for a strand darker than the screen; else the lighter, at its darkest). Across a
+    strand both sides are screen; at the edge of a patch of shadow one side is shadow too."""
+    best = np.float32(-1.0) if dark else np.float32(1e9)
+    for dy, dx in ((0, 1), (1, 0), (1, 1), (1, -1)):
+        a = _luma_at(image2, y - dy, x - dx, h, w)
+        b = _luma_at(image2, y + dy, x + dx, h, w)
+        best = max(best, min(a, b)) if dark else min(best, max(a, b))
+    return best
+
+
+@numba.njit(inline="always", **JIT)
 def _screen_in_shadow(yi, bi, ri, ys, bs, rs, darkest):
     """How surely (0..1) a pixel (Y, Cb, Cr without offsets) is the screen ``S`` darkened by a
     shadow: fitted as ``c S``, 1 where the fit leaves at most ``_FIT_LO`` levels, 0 from
@@ -526,10 +609,12 @@ def _unlike_solid_beside(yi, bi, ri, lo, csum, j, jx, lam):
 
 @numba.njit(parallel=True, **JIT)
 def _solve_blocks(original, frame, screen, alpha, lo, hi, fcol, cover, near_w, near_d, gate, faint, lam, m0,
-                  res_lo, res_hi, solve, recolour, p, fg, darkest, shadow_alpha, csum):
+                  res_lo, res_hi, solve, recolour, p, fg, darkest, shadow_alpha, csum, strands, luma, clear):
     """The solve over the band's blocks (see :class:`EdgeSolver`); ``p`` the key's parameters.
     ``frame`` is what the solve reads (``original`` with its chroma detail restored in the band's
-    blocks, or itself); the shadow test reads ``original``, as faint pixels lie outside the band."""
+    blocks, or itself); the shadow test and the strands read ``original``, as faint pixels lie
+    outside the band. With ``strands``, pixels at the gate or below beside solid foreground are
+    tested for faint strands against the screen luma ``luma`` (``clear`` pixels seen per block)."""
     h, w = alpha.shape
     sh, sw = lo.shape
     q = keying.unpack(p)
@@ -540,9 +625,14 @@ def _solve_blocks(original, frame, screen, alpha, lo, hi, fcol, cover, near_w, n
     for j in numba.prange(sh):
         y_end = h if j == sh - 1 else 4 * j + 4
         for jx in range(sw):
-            if hi[j, jx] <= faint or lo[j, jx] >= 253:
+            seek = strands and cover[j, jx] != 0  # look for faint strands here
+            # The block's own screen luma and step, for a quick first look at each faint pixel.
+            quick = seek and clear[j, jx] >= _STRAND_MIN_CLEAR
+            y_block = luma[j, jx]
+            step_block = y_block - _ycc(fcol[j, jx, 0], fcol[j, jx, 1], fcol[j, jx, 2])[0] if quick else _F1
+            if lo[j, jx] >= 253 or (hi[j, jx] <= faint and not seek):
                 continue
-            if (cover[j, jx] == 0 or hi[j, jx] <= gate) and (darkest >= _F1 or not solve):
+            if (cover[j, jx] == 0 or hi[j, jx] <= gate) and (darkest >= _F1 or not solve) and not seek:
                 continue
             x_end = w if jx == sw - 1 else 4 * jx + 4
             for y in range(4 * j, y_end):
@@ -553,7 +643,14 @@ def _solve_blocks(original, frame, screen, alpha, lo, hi, fcol, cover, near_w, n
                 for x in range(4 * jx, x_end):
                     a_key = alpha[y, x]
                     if a_key <= faint:
-                        continue
+                        if not seek:
+                            continue
+                        if quick:  # a first look, before anything else is read: most are plain screen
+                            i = 3 * x
+                            y0 = _ycc(np.float32(original2[y, i]), np.float32(original2[y, i + 1]),
+                                      np.float32(original2[y, i + 2]))[0]
+                            if (y_block - y0) / step_block <= np.float32(0.5) * _STRAND_FLOOR:
+                                continue
                     pc = min(x - 4 * jx, 3)
                     xn = min(max(jx + near_d[pc], 0), sw - 1)
                     wx = near_w[pc]
@@ -563,12 +660,41 @@ def _solve_blocks(original, frame, screen, alpha, lo, hi, fcol, cover, near_w, n
                     a_old = np.float32(a_key) * inv255
                     a = a_old
                     if cover[j, jx] == 0 or a_key <= gate:
-                        # No foreground near to tell a dark mix from shadow (far from the subject),
-                        # or too faint to solve: a pixel that is the screen darkened is its shadow
-                        # (a moving shadow runs ahead of the screen estimate).
                         ib, ig, ir = (np.float32(original2[y, i]), np.float32(original2[y, i + 1]),
                                       np.float32(original2[y, i + 2]))
                         yi, bi, ri = _ycc(ib, ig, ir)
+                        if seek and quick and (y_block - yi) / step_block <= np.float32(0.5) * _STRAND_FLOOR:
+                            pass  # plainly the screen (or a shadow): no strand
+                        elif seek:
+                            fb, fgr, fr, wf = _bilinear(fcol, cover, j, jx, jn, xn, wy, wx)
+                            inv_w = _F1 / wf
+                            fb, fgr, fr = fb * inv_w, fgr * inv_w, fr * inv_w
+                            y_screen = _bilinear_luma(luma, clear, j, jx, jn, xn, wy, wx)
+                            step = y_screen - _ycc(fb, fgr, fr)[0]
+                            if y_screen >= _F0 and abs(step) >= _STRAND_MIN_STEP:
+                                # A strand is thin: the pixels on both sides of it are screen. Measured
+                                # against them as well, the edge of a patch of shadow is no strand.
+                                share = (y_screen - yi) / step
+                                level = np.uint8(0)
+                                if share > _STRAND_FLOOR + np.float32(0.5 / 255.0) / _STRAND_GAIN:
+                                    y_side = _side_luma(original2, y, x, h, w, step > _F0)
+                                    share = min(share, (y_side - yi) / step)
+                                    a_new = min(max((share - _STRAND_FLOOR) * _STRAND_GAIN, _F0), _F1)
+                                    level = np.uint8(a_new * np.float32(255.0) + _HALF)
+                                if level > a_key:
+                                    alpha[y, x] = level
+                                    a = np.float32(level) * inv255
+                                    if recolour:
+                                        cb, cg, cr = keying.despill_pixel(fb, fgr, fr, q)
+                                    else:
+                                        cb, cg, cr = keying.recover_pixel(ib, ig, ir, sb, sg, sr, a, q)
+                                    fg[y, x, 0], fg[y, x, 1], fg[y, x, 2] = np.uint8(cb), np.uint8(cg), np.uint8(cr)
+                                    continue
+                            if a_key <= faint:
+                                continue
+                        # No foreground near to tell a dark mix from shadow (far from the subject),
+                        # or too faint to solve: a pixel that is the screen darkened is its shadow
+                        # (a moving shadow runs ahead of the screen estimate).
                         t = _screen_in_shadow(yi, bi, ri, ys, bs, rs, darkest)
                         if t > _F0:
                             level = np.uint8(a_old * (_F1 - t) * np.float32(255.0) + _HALF)
@@ -657,7 +783,11 @@ class EdgeSolver:
     ``S`` explains the pixel (the same residual ramp), keeping its own keyed colour where it does
     not (a pale glass next to a purple sleeve); without it, a pixel whose alpha changed is un-mixed
     again. Pixels the key left at ``gate``/255 or below are not solved (only cleared as shadow), so
-    sensor noise on the screen cannot become leaks. One pass of block statistics over the frame,
+    sensor noise on the screen cannot become leaks; with ``strands``, those beside solid foreground
+    are tested for faint strands by their luma alone (4:2:0 halves a thin strand's colour, not its
+    luma): the share of the way from the screen's luma around them (the pixels the key found clear
+    nearby) to the foreground's, less a floor for noise, doubled, where the pixels on both sides of
+    them are screen (a patch of shadow is no strand). One pass of block statistics over the frame,
     then only the blocks of the band are visited: about 2 ms at 1080p on 2 cores.
 
     With ``restore`` (the ``chroma_detail`` setting) the blocks of the band and one block around
@@ -674,8 +804,9 @@ class EdgeSolver:
     def __init__(self, solve: bool = True, recolour: bool = True, radius: int = 48, gate: int = 20,
                  chroma: float = 0.25, m0: float = 100.0, residual: tuple[float, float] = (20.0, 60.0),
                  restore: bool = False, eps: float = 25.0,
-                 shadow: tuple[float, float] | None = SHADOW) -> None:
+                 shadow: tuple[float, float] | None = SHADOW, strands: bool = True) -> None:
         self.solve, self.recolour, self.gate, self.chroma, self.m0 = solve, recolour, gate, chroma, m0
+        self.strands = strands and solve
         self.restore, self.eps = restore and solve, eps
         self.residual = residual
         self.shadow = shadow or (1.0, 1.0)  # darkest 1: no pixel is taken for shadow
@@ -694,6 +825,9 @@ class EdgeSolver:
         self._near = np.empty((sh, sw), np.uint8)
         self._fcol = np.empty((sh, sw, 3), np.float32)
         self._cover = np.empty((sh, sw), np.uint8)
+        self._wide = np.empty((sh, sw), np.uint8)
+        self._ysum, self._count = np.empty((sh, sw), np.float32), np.empty((sh, sw), np.float32)
+        self._luma, self._clear = np.empty((sh, sw), np.float32), np.zeros((sh, sw), np.float32)
         if self.restore:
             self._rband = np.empty((sh, sw), np.uint8)
             self._mband = np.empty((sh, sw), np.uint8)
@@ -732,15 +866,22 @@ class EdgeSolver:
         if self.restore:
             solve_frame = self._restore_chroma(frame, screen, alpha, fg, params)
             _alpha_blocks(alpha, gate, self._lo, self._hi, self._band)  # the matte keyed again
-        _solid_colour_rows(frame, self._lo, self._csum, self._sat)
-        _column_sums(self._sat.reshape((self._sat.shape[0], -1)))
         cv2.dilate(self._band, _K3, dst=self._near)
-        _foreground_colour(self._near, self._sat, self.radii, self._fcol, self._cover)
+        # The screen's luma is read where strands are sought (next to the band) from the blocks round it.
+        if self.strands:
+            cv2.dilate(self._near, _K3, dst=self._wide)
+        else:
+            self._wide.fill(0)
+        _solid_colour_rows(frame, alpha, self._lo, self._csum, self._sat, self._wide, self._ysum, self._count)
+        _column_sums(self._sat.reshape((self._sat.shape[0], -1)))
+        _foreground_colour(self._near, self._sat, self.radii, self._fcol, self._cover, self._ysum, self._count,
+                           self._luma, self._clear)
         _solve_blocks(frame, solve_frame, screen, alpha, self._lo, self._hi, self._fcol, self._cover, _NEAR_W, _NEAR_D,
                       gate, np.uint8(self.faint if self.shadow[0] < 1 and self.solve else gate),
                       np.float32(self.chroma), np.float32(self.m0), np.float32(self.residual[0]),
                       np.float32(self.residual[1]), self.solve, self.recolour, params, fg,
-                      np.float32(self.shadow[0]), np.float32(self.shadow[1]), self._csum)
+                      np.float32(self.shadow[0]), np.float32(self.shadow[1]), self._csum,
+                      self.strands, self._luma, self._clear)
 
 
 class GuidedUpsampler:

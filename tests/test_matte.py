@@ -434,6 +434,60 @@ def test_chroma_detail_gives_thin_strands_back_their_alpha():
     assert errors[True] <= 0.93 * errors[False], errors  # measured 0.89x
 
 
+def _faint_strands(shadow: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Dark-haired strands a third of a pixel wide (alpha 0.3 and 0.35) just beside a solid block
+    on a green screen (within a 4 x 4 block of its edge: the solve seeks strands next to its band),
+    through 4:2:0 and mild noise, and their true alpha; with ``shadow``, a patch of the screen 6
+    pixels wide in a shadow (75% of the light) beside the block instead of strands."""
+    h, w = 48, 96
+    alpha = np.zeros((h, w), np.float32)
+    alpha[:, 8:30] = 1.0
+    hair, green = np.float32((30, 45, 70)), np.float32((62, 177, 48))
+    light = np.ones((h, w, 1), np.float32)
+    if shadow:
+        light[:, 36:42] = 0.75
+    else:
+        for x0, share in ((32, 0.3), (35, 0.35)):
+            alpha[:, x0] = share
+    clean = alpha[..., None] * hair + (1 - alpha[..., None]) * green * light
+    image = synthetic.degrade(clean, np.random.default_rng(1), noise=1.0, jpeg=0)
+    return image, alpha
+
+
+def _keyed_and_solved(image: np.ndarray, strands: bool) -> tuple[np.ndarray, np.ndarray]:
+    screen = keying.flat_screen((62, 177, 48), *image.shape[:2])
+    params = keying.param_vector(Settings(), (62, 177, 48))
+    alpha, fg = np.empty(image.shape[:2], np.uint8), np.empty_like(image)
+    keying.key_frame(image, screen, params, alpha, fg)
+    keyed = alpha.copy()
+    matte.EdgeSolver(strands=strands)(image, screen, alpha, fg, params)
+    return keyed, alpha
+
+
+def test_edge_solve_finds_faint_strands_the_key_left_out():
+    """4:2:0 halves the strands' colour, so the key leaves them at its gate or below; their luma is
+    a third of the way to the hair's, and the solve takes them back from it, with the hair's colour:
+    the strands' alpha error falls to under half."""
+    image, truth = _faint_strands()
+    cols = [32, 35]
+    keyed, without = _keyed_and_solved(image, strands=False)
+    assert (keyed[:, cols] <= 20).all(), keyed[0, 34:58]  # what the key leaves
+    _, found = _keyed_and_solved(image, strands=True)
+    error = {name: np.abs(a[:, cols].astype(np.float32) / 255 - truth[:, cols]).mean()
+             for name, a in (("without", without), ("found", found))}
+    assert error["found"] < 0.5 * error["without"], error
+    assert (found[:, 37:60] == 0).all(), found[0, 30:60]  # the screen beyond stays clear
+
+
+def test_edge_solve_takes_no_shadow_for_strands():
+    """A patch of shadow beside the subject is as much darker than the screen around it as a strand,
+    but the pixels on both sides of a strand are screen: the search adds nothing there."""
+    image, _ = _faint_strands(shadow=True)
+    _, without = _keyed_and_solved(image, strands=False)
+    _, found = _keyed_and_solved(image, strands=True)
+    assert (found == without).all(), (found[0, 30:46], without[0, 30:46])
+
+
 def test_chroma_detail_leaves_a_flat_screen_and_solid_subject_alone():
     image = np.zeros((32, 64, 3), np.uint8)
     image[:] = (62, 177, 48)

@@ -112,12 +112,13 @@ def test_relit_plate_follows_the_shadow_on_the_screen():
 
 
 # Achieved edge error as a multiple of OBS's best, per scene (worst scene) and on average, from a
-# live session's second frame (the screen estimate refined where the first frame saw the screen):
-# default 0.46-0.70 (mean 0.617), clean plate 0.46-0.69 (0.611), edge colour alone 0.52-0.88,
-# chroma detail 0.40-0.59 (0.526), with the plate 0.40-0.57 (0.518). The 0.5x target is not reached.
-PER_SCENE = {"livekey": 0.75, "livekey_plate": 0.75, "livekey_colour": 0.95, "livekey_detail": 0.63,
-             "livekey_detail_plate": 0.63}
-MEAN = {"livekey": 0.64, "livekey_plate": 0.64, "livekey_detail": 0.55, "livekey_detail_plate": 0.55}
+# live session's second frame (the screen estimate refined where the first frame saw the screen),
+# with the faint strands found by their luma: default 0.45-0.65 (mean 0.582), clean plate 0.45-0.64
+# (0.581), edge colour alone 0.52-0.88, chroma detail 0.39-0.57 (0.509), with the plate 0.39-0.56
+# (0.504). The 0.5x target is not reached.
+PER_SCENE = {"livekey": 0.68, "livekey_plate": 0.68, "livekey_colour": 0.95, "livekey_detail": 0.60,
+             "livekey_detail_plate": 0.60}
+MEAN = {"livekey": 0.60, "livekey_plate": 0.60, "livekey_detail": 0.53, "livekey_detail_plate": 0.53}
 
 
 @pytest.mark.parametrize("variant", list(PER_SCENE))
