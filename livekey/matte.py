@@ -627,9 +627,9 @@ def _solve_blocks(original, frame, screen, alpha, lo, hi, fcol, cover, near_w, n
         for jx in range(sw):
             seek = strands and cover[j, jx] != 0  # look for faint strands here
             # The block's own screen luma and step, for a quick first look at each faint pixel.
-            quick = seek and clear[j, jx] >= _STRAND_MIN_CLEAR
             y_block = luma[j, jx]
-            step_block = y_block - _ycc(fcol[j, jx, 0], fcol[j, jx, 1], fcol[j, jx, 2])[0] if quick else _F1
+            step_block = y_block - _ycc(fcol[j, jx, 0], fcol[j, jx, 1], fcol[j, jx, 2])[0] if seek else _F1
+            quick = seek and clear[j, jx] >= _STRAND_MIN_CLEAR and abs(step_block) >= _F1
             if lo[j, jx] >= 253 or (hi[j, jx] <= faint and not seek):
                 continue
             if (cover[j, jx] == 0 or hi[j, jx] <= gate) and (darkest >= _F1 or not solve) and not seek:
@@ -663,9 +663,9 @@ def _solve_blocks(original, frame, screen, alpha, lo, hi, fcol, cover, near_w, n
                         ib, ig, ir = (np.float32(original2[y, i]), np.float32(original2[y, i + 1]),
                                       np.float32(original2[y, i + 2]))
                         yi, bi, ri = _ycc(ib, ig, ir)
-                        if seek and quick and (y_block - yi) / step_block <= np.float32(0.5) * _STRAND_FLOOR:
-                            pass  # plainly the screen (or a shadow): no strand
-                        elif seek:
+                        # Plainly the screen (or a shadow) at a first look: no strand.
+                        plain = quick and (y_block - yi) / step_block <= np.float32(0.5) * _STRAND_FLOOR
+                        if seek and not plain:
                             fb, fgr, fr, wf = _bilinear(fcol, cover, j, jx, jn, xn, wy, wx)
                             inv_w = _F1 / wf
                             fb, fgr, fr = fb * inv_w, fgr * inv_w, fr * inv_w
