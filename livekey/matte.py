@@ -186,8 +186,7 @@ def _luma_if_clear(src, al, x):
     """(luma, 1) of pixel ``x`` of a flat BGR row if the matte row ``al`` has it clear, else (0, 0)."""
     clear = np.float32(al[x] == 0)
     i = 3 * x
-    luma = (np.float32(0.114) * np.float32(src[i]) + np.float32(0.587) * np.float32(src[i + 1])
-            + np.float32(0.299) * np.float32(src[i + 2]))
+    luma = _ycc(np.float32(src[i]), np.float32(src[i + 1]), np.float32(src[i + 2]))[0]
     return clear * luma, clear
 
 
@@ -642,15 +641,18 @@ def _solve_blocks(original, frame, screen, alpha, lo, hi, fcol, cover, near_w, n
                 src, scr = frame2[y], screen2[y]
                 for x in range(4 * jx, x_end):
                     a_key = alpha[y, x]
-                    if a_key <= faint:
-                        if not seek:
+                    if a_key <= faint and not seek:
+                        continue
+                    # Plainly the screen (or a shadow) at a first look, against the block's own step: no
+                    # strand. Most faint pixels are, and are left before anything else is read.
+                    plain = False
+                    if quick and a_key <= gate:
+                        i = 3 * x
+                        y0 = _ycc(np.float32(original2[y, i]), np.float32(original2[y, i + 1]),
+                                  np.float32(original2[y, i + 2]))[0]
+                        plain = (y_block - y0) / step_block <= np.float32(0.5) * _STRAND_FLOOR
+                        if plain and a_key <= faint:
                             continue
-                        if quick:  # a first look, before anything else is read: most are plain screen
-                            i = 3 * x
-                            y0 = _ycc(np.float32(original2[y, i]), np.float32(original2[y, i + 1]),
-                                      np.float32(original2[y, i + 2]))[0]
-                            if (y_block - y0) / step_block <= np.float32(0.5) * _STRAND_FLOOR:
-                                continue
                     pc = min(x - 4 * jx, 3)
                     xn = min(max(jx + near_d[pc], 0), sw - 1)
                     wx = near_w[pc]
@@ -663,8 +665,6 @@ def _solve_blocks(original, frame, screen, alpha, lo, hi, fcol, cover, near_w, n
                         ib, ig, ir = (np.float32(original2[y, i]), np.float32(original2[y, i + 1]),
                                       np.float32(original2[y, i + 2]))
                         yi, bi, ri = _ycc(ib, ig, ir)
-                        # Plainly the screen (or a shadow) at a first look: no strand.
-                        plain = quick and (y_block - yi) / step_block <= np.float32(0.5) * _STRAND_FLOOR
                         if seek and not plain:
                             fb, fgr, fr, wf = _bilinear(fcol, cover, j, jx, jn, xn, wy, wx)
                             inv_w = _F1 / wf

@@ -39,27 +39,24 @@ def guided(frame: np.ndarray, alpha: np.ndarray, fg: np.ndarray, radius: int, ep
 def main(width: int = 640, height: int = 360) -> None:
     back = synthetic.backdrop(width, height)
     bf = back.astype(np.float32)
-    variants = {"edge solve (default)": (Settings(), None)}
-    for base_name, base in (("key alone", Settings(refine=False)), ("after the solve", Settings())):
-        variants[f"{base_name}, no filter"] = (base, None)
-        for r in RADII:
-            for e in EPS:
-                variants[f"{base_name}, r {r}, eps {e:g}"] = (base, (r, e))
-    rows: dict[str, list] = {name: [] for name in variants}
-    obs = quality.report()
-    for scene in synthetic.SCENES:
+    filters = [None] + [(r, e) for r in RADII for e in EPS]
+    bases = {"key alone": Settings(refine=False), "after the solve": Settings()}
+    rows: dict[str, list] = {}
+    for scene, spec in synthetic.SCENES.items():
         f = synthetic.scene(scene, width, height)
         truth, regions = synthetic.truth_composite(f, back), quality.Regions.of(f.alpha)
-        for name, (settings, filt) in variants.items():
+        _, obs_alpha, obs_comp = quality.obs_best(f, back, truth, regions, spec.screen)
+        obs_edge = quality.score(obs_alpha, obs_comp, truth, regions).edge
+        for base_name, settings in bases.items():
             keyer = Keyer(settings)
             keyer.matte(f.image)  # a live session's second frame, as livekey quality scores it
-            alpha, fg = (x.copy() for x in keyer.matte(f.image))
-            colour = fg.astype(np.float32)
-            if filt is not None:
-                alpha, colour = guided(f.image, alpha, fg, *filt)
-            a = alpha.astype(np.float32)[..., None] / 255
-            s = quality.score(alpha, colour * a + bf * (1 - a), truth, regions)
-            rows[name].append((s.edge / obs[scene]["obs_best"]["edge"], s.holes, s.leaks))
+            keyed, fg = (x.copy() for x in keyer.matte(f.image))
+            for filt in filters:
+                alpha, colour = (keyed, fg.astype(np.float32)) if filt is None else guided(f.image, keyed, fg, *filt)
+                a = alpha.astype(np.float32)[..., None] / 255
+                s = quality.score(alpha, colour * a + bf * (1 - a), truth, regions)
+                name = f"{base_name}, " + ("no filter" if filt is None else f"r {filt[0]}, eps {filt[1]:g}")
+                rows.setdefault(name, []).append((s.edge / obs_edge, s.holes, s.leaks))
     print("| matte | edge error x OBS best, mean | worst scene | holes % (max) | leaks % (max) |")
     print("| --- | ---: | ---: | ---: | ---: |")
     for name, values in rows.items():
