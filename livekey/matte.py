@@ -44,6 +44,9 @@ _FIT_LO, _FIT_HI = np.float32(10.0), np.float32(20.0)
 # to a neck of another colour, whose foreground estimate mixes the two, stays solid.
 _SOLID_FROM, _SOLID_SPAN = np.float32(0.95), np.float32(0.25)
 _SOLID_MATCH = np.float32(8.0)
+# The shadow fit runs only for pixels the plain solve puts below this alpha: screen in shadow solves
+# to well under it against any foreground darker than the screen's shadow.
+_SHADOW_LOOK = np.float32(0.6)
 # ... and only where a mix fits it closely, the chroma counting in full (within 15 levels: fully,
 # from 30 on: not at all): a grey stand beside a red shirt is not a mix of the shirt and the screen.
 _STRICT_LO, _STRICT_HI = np.float32(15.0), np.float32(30.0)
@@ -56,6 +59,24 @@ _STRICT_LO, _STRICT_HI = np.float32(15.0), np.float32(30.0)
 # foreground tells nothing.
 _STRAND_FLOOR, _STRAND_GAIN = np.float32(0.15), np.float32(2.0)
 _STRAND_MIN_STEP, _STRAND_MIN_CLEAR = np.float32(15.0), np.float32(3.0)
+# Strands are sought up to this many 4 x 4 blocks from the band: a stray hair the key lost along its
+# whole length lies outside it.
+_STRAND_REACH = 3
+# A solid block (by the key) whose luma spans more than this many levels is no plain foreground: a
+# fringe of fine strands with the screen between them, which 4:2:0 smears into solid-looking pixels.
+# Its colour is a mix, so the foreground estimate does not take it (nor the test of a pixel against
+# the solid blocks beside it). Only blocks near the band are looked at.
+_PLAIN_SPAN = np.float32(40.0)
+# The screen's light spilled on the subject's edge, as a share of the screen's own (0..0.3 in steps
+# of 0.01), is the one that best fits the band's mixed 4 x 4 blocks (alpha from over 50 to under
+# 200 in them) as alpha (F + spill S) + (1 - alpha) S; a block's squared misfit counts up to
+# _SPILL_CAP (a thin object of another colour, glass, fits no mix). Fitted from _SPILL_MIN_BLOCKS
+# blocks on, else none; fitted every _SPILL_EVERY frames and followed by _SPILL_FOLLOW of the way.
+_SPILL_GRID = np.arange(31, dtype=np.float32) * np.float32(0.01)
+_SPILL_CAP = np.float32(50.0)
+_SPILL_MIN_BLOCKS = 50
+_SPILL_FOLLOW = 0.25
+_SPILL_EVERY = 4  # frames between fits: the light changes slowly
 
 
 def levels_table(black: float, white: float) -> np.ndarray:
@@ -168,6 +189,8 @@ def status_view(alpha: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
 _NEAR_W = np.array([0.625, 0.875, 0.875, 0.625], np.float32)
 _NEAR_D = np.array([-1, -1, 1, 1], np.int64)
 _K3 = np.ones((3, 3), np.uint8)
+_CROSS = cv2.getStructuringElement(cv2.MORPH_CROSS, (3, 3))
+_K_REACH = np.ones((2 * _STRAND_REACH - 1, 2 * _STRAND_REACH - 1), np.uint8)
 
 
 @numba.njit(**JIT)
@@ -217,15 +240,15 @@ def _colour_block_row(src, csum):
 
 
 @numba.njit(parallel=True, **JIT)
-def _solid_colour_rows(frame, alpha, lo, csum, sat, wanted, ysum, count):
+def _solid_colour_rows(frame, alpha, plain, csum, sat, wanted, ysum, count):
     """The first pass of the summed-area table ``sat`` (rows + 1, columns + 1, 4; int32, exact) of
-    the solid 4 x 4 blocks' (``lo`` >= 250) colour sums and count, and in ``csum`` every block's
+    the plain solid 4 x 4 blocks' (``plain``) colour sums and count, and in ``csum`` every block's
     colour sum. A block's colour is the sum over its second row (4 pixels): the table's mean over
     many blocks does not need all four. On the same row, the luma sum and count of the pixels the
     key left clear in the blocks ``wanted`` marks (``ysum``, ``count``: the screen's luma, for the
     strands)."""
     h, w = frame.shape[0], frame.shape[1]
-    sh, sw = lo.shape
+    sh, sw = plain.shape
     frame2 = frame.reshape((h, w * 3))
     for j in numba.prange(sh):
         csum[j, :] = _F0
@@ -234,7 +257,7 @@ def _solid_colour_rows(frame, alpha, lo, csum, sat, wanted, ysum, count):
         b = g = r = n = 0  # the row's running sums: the summed-area table's first pass
         sat[j + 1, 0, :] = 0
         for x in range(sw):
-            s = np.int32(lo[j, x] >= 250)
+            s = np.int32(plain[j, x])
             b += s * np.int32(csum[j, 3 * x])
             g += s * np.int32(csum[j, 3 * x + 1])
             r += s * np.int32(csum[j, 3 * x + 2])
@@ -244,6 +267,63 @@ def _solid_colour_rows(frame, alpha, lo, csum, sat, wanted, ysum, count):
             sat[j + 1, x + 1, 2] = r
             sat[j + 1, x + 1, 3] = n
     sat[0, :, :] = 0
+
+
+@numba.njit(parallel=True, **JIT)
+def _plain_solid_blocks(frame, lo, wanted, plain):
+    """1 in ``plain`` for the solid 4 x 4 blocks (``lo`` >= 250) that hold plain foreground: where
+    ``wanted`` marks them, a luma span of at most ``_PLAIN_SPAN`` over the block's 16 pixels."""
+    sh, sw = lo.shape
+    for j in numba.prange(sh):
+        for x in range(sw):
+            solid = lo[j, x] >= 250
+            if solid and wanted[j, x] != 0:
+                y_min, y_max = np.float32(1e9), np.float32(-1e9)
+                for y in range(4 * j, 4 * j + 4):
+                    for xx in range(4 * x, 4 * x + 4):
+                        v = _ycc(np.float32(frame[y, xx, 0]), np.float32(frame[y, xx, 1]),
+                                 np.float32(frame[y, xx, 2]))[0]
+                        y_min, y_max = min(y_min, v), max(y_max, v)
+                solid = y_max - y_min <= _PLAIN_SPAN
+            plain[j, x] = np.uint8(solid)
+
+
+@numba.njit(parallel=True, **JIT)
+def _spill_misfit(frame, screen, lo, hi, band, cover, fcol, grid, misfit, used):
+    """For each spill share in ``grid``, the summed squared misfit (Y, Cb, Cr; capped at
+    ``_SPILL_CAP``) of the band's mixed blocks' mean colour ``I`` as ``a (F + k S) + (1 - a) S``, ``a``
+    the best for each block (``F``: the block's foreground estimate, ``S``: the screen's mean
+    there): per row of blocks into ``misfit`` (rows, grid), and the blocks used into ``used``.
+    Block means carry the colour 4:2:0 smears between neighbouring pixels."""
+    sh, sw = lo.shape
+    inv16 = np.float32(1.0 / 16)
+    for j in numba.prange(sh):
+        misfit[j, :] = _F0
+        used[j] = 0
+        for x in range(sw):
+            if band[j, x] == 0 or cover[j, x] == 0 or lo[j, x] > 200 or hi[j, x] < 50:
+                continue
+            ib = ig = ir = sb = sg = sr = _F0
+            for y in range(4 * j, 4 * j + 4):
+                for xx in range(4 * x, 4 * x + 4):
+                    ib += np.float32(frame[y, xx, 0])
+                    ig += np.float32(frame[y, xx, 1])
+                    ir += np.float32(frame[y, xx, 2])
+                    sb += np.float32(screen[y, xx, 0])
+                    sg += np.float32(screen[y, xx, 1])
+                    sr += np.float32(screen[y, xx, 2])
+            yi, bi, ri = _ycc(ib * inv16, ig * inv16, ir * inv16)
+            ys, bs, rs = _ycc(sb * inv16, sg * inv16, sr * inv16)
+            yf, bf, rf = _ycc(fcol[j, x, 0], fcol[j, x, 1], fcol[j, x, 2])
+            ey, eb, er = yi - ys, bi - bs, ri - rs
+            ee = ey * ey + eb * eb + er * er
+            used[j] += 1
+            for k in range(grid.shape[0]):
+                keep = _F1 - grid[k]
+                dy, db, dr = yf - keep * ys, bf - keep * bs, rf - keep * rs
+                dd = max(dy * dy + db * db + dr * dr, _F1)
+                ed = ey * dy + eb * db + er * dr
+                misfit[j, k] += min(max(ee - ed * ed / dd, _F0), _SPILL_CAP)
 
 
 @numba.njit(**JIT)
@@ -563,13 +643,17 @@ def _side_luma(image2, y, x, h, w, dark):
     """The screen's luma on both sides of a thin strand through pixel (y, x) of a flat BGR image:
     over the four directions through it, the darker of the two opposite neighbours, at its
     brightest (for a strand darker than the screen; else the lighter, at its darkest). Across a
-    strand both sides are screen; at the edge of a patch of shadow one side is shadow too."""
+    strand both sides are screen; at the edge of a patch of shadow one side is shadow too. And the
+    luma along the strand: the darkest of the eight neighbours (the lightest), for a strand goes on
+    past the pixel where a dip of sensor noise or JPEG is one pixel alone."""
     best = np.float32(-1.0) if dark else np.float32(1e9)
+    along = np.float32(1e9) if dark else np.float32(-1.0)
     for dy, dx in ((0, 1), (1, 0), (1, 1), (1, -1)):
         a = _luma_at(image2, y - dy, x - dx, h, w)
         b = _luma_at(image2, y + dy, x + dx, h, w)
         best = max(best, min(a, b)) if dark else min(best, max(a, b))
-    return best
+        along = min(along, min(a, b)) if dark else max(along, max(a, b))
+    return best, along
 
 
 @numba.njit(inline="always", **JIT)
@@ -590,30 +674,33 @@ def _screen_in_shadow(yi, bi, ri, ys, bs, rs, darkest):
 
 
 @numba.njit(inline="always", **JIT)
-def _unlike_solid_beside(yi, bi, ri, lo, csum, j, jx, lam):
-    """0 where the pixel (Y, Cb, Cr, chroma weighted by ``lam``) has the colour of a solid block
-    among the 3 x 3 around block (j, jx) (``csum``: each block's 4-pixel colour sum), within
+def _unlike_solid_beside(yi, bi, ri, plain, csum, j, jx, lam):
+    """0 where the pixel (Y, Cb, Cr, chroma weighted by ``lam``) has the colour of a plain solid block
+    (``plain``) among the 3 x 3 around block (j, jx) (``csum``: each block's 4-pixel colour sum), within
     ``_SOLID_MATCH`` levels, 1 from twice that on."""
-    sh, sw = lo.shape
+    sh, sw = plain.shape
     best = np.float32(1e9)
     for jj in range(max(j - 1, 0), min(j + 2, sh)):
         for xx in range(max(jx - 1, 0), min(jx + 2, sw)):
-            if lo[jj, xx] >= 250:
+            if plain[jj, xx] != 0:
                 yc, bc, rc = _ycc(csum[jj, 3 * xx] * np.float32(0.25), csum[jj, 3 * xx + 1] * np.float32(0.25),
                                   csum[jj, 3 * xx + 2] * np.float32(0.25))
                 qy, qb, qr = yi - yc, bi - bc, ri - rc
-                best = min(best, math.sqrt(qy * qy + lam * (qb * qb + qr * qr)))
-    return min(max((best - _SOLID_MATCH) / _SOLID_MATCH, _F0), _F1)
+                best = min(best, qy * qy + lam * (qb * qb + qr * qr))
+    return min(max((math.sqrt(best) - _SOLID_MATCH) / _SOLID_MATCH, _F0), _F1)
 
 
 @numba.njit(parallel=True, **JIT)
 def _solve_blocks(original, frame, screen, alpha, lo, hi, fcol, cover, near_w, near_d, gate, faint, lam, m0,
-                  res_lo, res_hi, solve, recolour, p, fg, darkest, shadow_alpha, csum, strands, luma, clear):
+                  res_lo, res_hi, solve, recolour, p, fg, darkest, shadow_alpha, csum, strands, luma, clear,
+                  ring, plain_blocks, spill):
     """The solve over the band's blocks (see :class:`EdgeSolver`); ``p`` the key's parameters.
     ``frame`` is what the solve reads (``original`` with its chroma detail restored in the band's
     blocks, or itself); the shadow test and the strands read ``original``, as faint pixels lie
     outside the band. With ``strands``, pixels at the gate or below beside solid foreground are
-    tested for faint strands against the screen luma ``luma`` (``clear`` pixels seen per block)."""
+    tested for faint strands against the screen luma ``luma`` (``clear`` pixels seen per block). The
+    solid blocks ``ring`` marks (next to the band) are solved too; ``plain_blocks`` marks the plain
+    solid blocks. ``spill``: the share of the screen's light the edge reflects (see ``_spill_misfit``)."""
     h, w = alpha.shape
     sh, sw = lo.shape
     q = keying.unpack(p)
@@ -629,7 +716,7 @@ def _solve_blocks(original, frame, screen, alpha, lo, hi, fcol, cover, near_w, n
             y_block = luma[j, jx]
             step_block = y_block - _ycc(fcol[j, jx, 0], fcol[j, jx, 1], fcol[j, jx, 2])[0] if seek else _F1
             quick = seek and clear[j, jx] >= _STRAND_MIN_CLEAR and abs(step_block) >= _F1
-            if lo[j, jx] >= 253 or (hi[j, jx] <= faint and not seek):
+            if (lo[j, jx] >= 253 and (ring[j, jx] == 0 or cover[j, jx] == 0)) or (hi[j, jx] <= faint and not seek):
                 continue
             if (cover[j, jx] == 0 or hi[j, jx] <= gate) and (darkest >= _F1 or not solve) and not seek:
                 continue
@@ -638,7 +725,9 @@ def _solve_blocks(original, frame, screen, alpha, lo, hi, fcol, cover, near_w, n
                 pr = min(y - 4 * j, 3)
                 jn = min(max(j + near_d[pr], 0), sh - 1)
                 wy = near_w[pr]
-                src, scr = frame2[y], screen2[y]
+                # A block the key had solid is read as it came: restored chroma (a line through
+                # the window's colours) is no help inside the subject, where more colours meet.
+                src, scr = (original2[y] if lo[j, jx] >= 253 else frame2[y]), screen2[y]
                 for x in range(4 * jx, x_end):
                     a_key = alpha[y, x]
                     if a_key <= faint and not seek:
@@ -670,15 +759,17 @@ def _solve_blocks(original, frame, screen, alpha, lo, hi, fcol, cover, near_w, n
                             inv_w = _F1 / wf
                             fb, fgr, fr = fb * inv_w, fgr * inv_w, fr * inv_w
                             y_screen = _bilinear_luma(luma, clear, j, jx, jn, xn, wy, wx)
-                            step = y_screen - _ycc(fb, fgr, fr)[0]
+                            step = (_F1 - spill) * y_screen - _ycc(fb, fgr, fr)[0]
                             if y_screen >= _F0 and abs(step) >= _STRAND_MIN_STEP:
                                 # A strand is thin: the pixels on both sides of it are screen. Measured
                                 # against them as well, the edge of a patch of shadow is no strand.
                                 share = (y_screen - yi) / step
                                 level = np.uint8(0)
                                 if share > _STRAND_FLOOR + np.float32(0.5 / 255.0) / _STRAND_GAIN:
-                                    y_side = _side_luma(original2, y, x, h, w, step > _F0)
+                                    y_side, y_along = _side_luma(original2, y, x, h, w, step > _F0)
                                     share = min(share, (y_side - yi) / step)
+                                    if (y_screen - y_along) / step <= _HALF * _STRAND_FLOOR:
+                                        share = _F0  # one pixel alone: noise
                                     a_new = min(max((share - _STRAND_FLOOR) * _STRAND_GAIN, _F0), _F1)
                                     level = np.uint8(a_new * np.float32(255.0) + _HALF)
                                 if level > a_key:
@@ -707,15 +798,24 @@ def _solve_blocks(original, frame, screen, alpha, lo, hi, fcol, cover, near_w, n
                     fb, fgr, fr, wf = _bilinear(fcol, cover, j, jx, jn, xn, wy, wx)
                     inv_w = _F1 / wf
                     fb, fgr, fr = fb * inv_w, fgr * inv_w, fr * inv_w
-                    yf, bf, rf = _ycc(fb, fgr, fr)
-                    # Screen in the subject's shadow is darker than the screen estimate: take it as that.
-                    c = _shadow_share(yi, bi, ri, ys, bs, rs, yf, bf, rf, lam, darkest, shadow_alpha)
-                    ys, bs, rs = c * ys, c * bs, c * rs
+                    # Solved against the foreground as the screen's spill lights it at the edge.
+                    yf, bf, rf = _ycc(fb + spill * sb, fgr + spill * sg, fr + spill * sr)
                     dy, db, dr = yf - ys, bf - bs, rf - rs
                     ey, eb, er = yi - ys, bi - bs, ri - rs
                     num = dy * ey + lam * (db * eb + dr * er)
                     den = dy * dy + lam * (db * db + dr * dr)
                     a_s = min(max(num / max(den, np.float32(1e-3)), _F0), _F1)
+                    # Screen in the subject's shadow is darker than the screen estimate: take it as that.
+                    # A pixel the key had solid, or that solves well into the foreground, is no shadow.
+                    if a_key < 253 and a_s < _SHADOW_LOOK:
+                        c = _shadow_share(yi, bi, ri, ys, bs, rs, yf, bf, rf, lam, darkest, shadow_alpha)
+                        if c < _F1:
+                            ys, bs, rs = c * ys, c * bs, c * rs
+                            dy, db, dr = yf - ys, bf - bs, rf - rs
+                            ey, eb, er = yi - ys, bi - bs, ri - rs
+                            num = dy * ey + lam * (db * eb + dr * er)
+                            den = dy * dy + lam * (db * db + dr * dr)
+                            a_s = min(max(num / max(den, np.float32(1e-3)), _F0), _F1)
                     # How well a mix of F and S explains the pixel: one that it does not (a thin
                     # object of another colour, glass) keeps the key's alpha and its own colour.
                     ry, rb, rr = ey - a_s * dy, eb - a_s * db, er - a_s * dr
@@ -728,7 +828,7 @@ def _solve_blocks(original, frame, screen, alpha, lo, hi, fcol, cover, near_w, n
                             strict = math.sqrt(ry * ry + rb * rb + rr * rr)
                             trust *= min(max((_STRICT_HI - strict) / (_STRICT_HI - _STRICT_LO), _F0), _F1)
                             if trust > _F0:
-                                trust *= _unlike_solid_beside(yi, bi, ri, lo, csum, j, jx, lam)
+                                trust *= _unlike_solid_beside(yi, bi, ri, plain_blocks, csum, j, jx, lam)
                         level = np.uint8((a_old + trust * (a_s - a_old)) * np.float32(255.0) + np.float32(0.5))
                         alpha[y, x] = level
                         a = np.float32(level) * inv255  # the colour below agrees with the uint8 matte
@@ -753,16 +853,22 @@ class EdgeSolver:
     A chroma key sees an edge pixel's colour smeared with its neighbours' (webcams send colour at
     half resolution, 4:2:0, then JPEG), and assumes the foreground is grey. Here, in the edge band
     only, each pixel ``I`` is solved against a local model: the foreground colour ``F`` is the
-    mean of the solid 4 x 4 blocks (all alpha >= 250) within 2, 5 or ``radius`` blocks, the
-    nearest that holds any (a summed-area table, O(N)), bilinear between block centres; the
-    screen ``S`` is the keyer's per-pixel screen. Then
+    mean of the plain solid 4 x 4 blocks (all alpha >= 250, and near the band a luma span of at
+    most 40 levels: a fringe of strands with the screen between them, which 4:2:0 made look solid,
+    is a mix, not foreground) within 2, 5 or ``radius`` blocks, the nearest that holds any (a
+    summed-area table, O(N)), bilinear between block centres; the screen ``S`` is the keyer's
+    per-pixel screen. The screen's light spills on the subject's edge and lights it: the edge
+    is solved against ``F + spill S``, with ``spill`` (0..0.3) the share that best fits the band's
+    mixed blocks (their means, which 4:2:0 does not smear) as such a mix, fitted every few frames
+    and followed slowly (:attr:`spill`; none fits a subject without spill). Then
 
     ``alpha = <I - S, F - S> / |F - S|^2`` in Y, Cb, Cr with the chroma weighted by ``chroma``
     (luma arrives at full resolution, chroma at half), blended with the key's alpha by
     ``|F - S|^2 / (|F - S|^2 + m0)`` so a foreground the colour of the screen keeps the key, and
     by how well the mix explains the pixel (the residual, ``residual`` levels from fully trusted to
     not at all), so a thin object of another colour keeps the key too. Pixels the key had solid
-    are solved as well (4:2:0 smears a thin strand into solid-looking pixels), but only as far as
+    are solved as well, in the band's blocks and the blocks round it (4:2:0 smears a thin strand
+    into solid-looking pixels, and a fringe of strands into a solid-looking patch), but only as far as
     the solve puts them below 0.95, the mix fits them with the chroma counted in full, and their
     colour is not that of a solid block beside them: a thin object with no solid block of its own
     (a stand, a cable) would otherwise be solved against the colour of something else nearby.
@@ -783,12 +889,13 @@ class EdgeSolver:
     ``S`` explains the pixel (the same residual ramp), keeping its own keyed colour where it does
     not (a pale glass next to a purple sleeve); without it, a pixel whose alpha changed is un-mixed
     again. Pixels the key left at ``gate``/255 or below are not solved (only cleared as shadow), so
-    sensor noise on the screen cannot become leaks; with ``strands``, those beside solid foreground
-    are tested for faint strands by their luma alone (4:2:0 halves a thin strand's colour, not its
-    luma): the share of the way from the screen's luma around them (the pixels the key found clear
-    nearby) to the foreground's, less a floor for noise, doubled, where the pixels on both sides of
-    them are screen (a patch of shadow is no strand). One pass of block statistics over the frame,
-    then only the blocks of the band are visited: about 2 ms at 1080p on 2 cores.
+    sensor noise on the screen cannot become leaks; with ``strands``, those within a few blocks of
+    the band beside solid foreground are tested for faint strands by their luma alone (4:2:0 halves
+    a thin strand's colour, not its luma): the share of the way from the screen's luma around them
+    (the pixels the key found clear nearby) to the foreground's (lit by the spill), less a floor for
+    noise, doubled, where the pixels on both sides of them are screen (a patch of shadow is no
+    strand). One pass of block statistics over the frame, then only the blocks of the band and
+    round it are visited: about 3.5 ms at 1080p on 2 cores (``livekey bench``, stage ``refine``).
 
     With ``restore`` (the ``chroma_detail`` setting) the blocks of the band and one block around
     them first get back the chroma detail 4:2:0 took: inside a few blocks an edge is a mix of two
@@ -812,6 +919,8 @@ class EdgeSolver:
         self.shadow = shadow or (1.0, 1.0)  # darkest 1: no pixel is taken for shadow
         self.radii = np.array([2, 5, max(6, radius // self.SCALE)], np.int64)
         self.faint = 2  # from this alpha level up the shadow test runs (the solve from ``gate``)
+        self.spill: float | None = None  # the screen's light the edge reflects, followed frame to frame
+        self._frames = 0
         self._shape: tuple[int, int] | None = None
 
     def _allocate(self, h: int, w: int) -> None:
@@ -822,7 +931,11 @@ class EdgeSolver:
         self._csum = np.empty((sh, 3 * sw), np.float32)
         self._sat = np.empty((sh + 1, sw + 1, 4), np.int32)  # exact to 8K: sums of 4-pixel sums
         self._band = np.empty((sh, sw), np.uint8)
+        self._ring = np.empty((sh, sw), np.uint8)
         self._near = np.empty((sh, sw), np.uint8)
+        self._plain = np.empty((sh, sw), np.uint8)
+        self._misfit = np.empty((sh, _SPILL_GRID.size), np.float32)
+        self._used = np.empty(sh, np.int64)
         self._fcol = np.empty((sh, sw, 3), np.float32)
         self._cover = np.empty((sh, sw), np.uint8)
         self._wide = np.empty((sh, sw), np.uint8)
@@ -837,6 +950,15 @@ class EdgeSolver:
             self._blocks = np.empty((_LINES, sw), np.int64)
             self._pixel_par = np.empty((_LINES, 7, w), np.float32)
             self._lines = np.empty((_LINES, 13 * w), np.uint8)
+
+    def _follow_spill(self, frame: np.ndarray, screen: np.ndarray) -> None:
+        """Fit this frame's spill (``_spill_misfit``) and move :attr:`spill` towards it."""
+        _spill_misfit(frame, screen, self._lo, self._hi, self._band, self._cover, self._fcol, _SPILL_GRID,
+                      self._misfit, self._used)
+        fitted = float(_SPILL_GRID[np.argmin(self._misfit.sum(axis=0))])
+        if self._used.sum() < _SPILL_MIN_BLOCKS:
+            fitted = 0.0
+        self.spill = fitted if self.spill is None else self.spill + _SPILL_FOLLOW * (fitted - self.spill)
 
     def _restore_chroma(self, frame: np.ndarray, screen: np.ndarray, alpha: np.ndarray, fg: np.ndarray,
                         params: np.ndarray) -> np.ndarray:
@@ -866,22 +988,29 @@ class EdgeSolver:
         if self.restore:
             solve_frame = self._restore_chroma(frame, screen, alpha, fg, params)
             _alpha_blocks(alpha, gate, self._lo, self._hi, self._band)  # the matte keyed again
-        cv2.dilate(self._band, _K3, dst=self._near)
-        # The screen's luma is read where strands are sought (next to the band) from the blocks round it.
+        # The band and the blocks round it are solved (solid ones too: a fringe of strands the key saw
+        # as solid), with the foreground estimated over a block more; strands are sought farther.
+        cv2.dilate(self._band, _CROSS, dst=self._ring)
+        cv2.dilate(self._ring, _K_REACH if self.strands else _K3, dst=self._near)
+        # The screen's luma is read where strands are sought from the blocks round them.
         if self.strands:
             cv2.dilate(self._near, _K3, dst=self._wide)
         else:
             self._wide.fill(0)
-        _solid_colour_rows(frame, alpha, self._lo, self._csum, self._sat, self._wide, self._ysum, self._count)
+        _plain_solid_blocks(frame, self._lo, self._near, self._plain)
+        _solid_colour_rows(frame, alpha, self._plain, self._csum, self._sat, self._wide, self._ysum, self._count)
         _column_sums(self._sat.reshape((self._sat.shape[0], -1)))
         _foreground_colour(self._near, self._sat, self.radii, self._fcol, self._cover, self._ysum, self._count,
                            self._luma, self._clear)
+        if self.solve and (self.spill is None or self._frames % _SPILL_EVERY == 0):
+            self._follow_spill(frame, screen)
+        self._frames += 1
         _solve_blocks(frame, solve_frame, screen, alpha, self._lo, self._hi, self._fcol, self._cover, _NEAR_W, _NEAR_D,
                       gate, np.uint8(self.faint if self.shadow[0] < 1 and self.solve else gate),
                       np.float32(self.chroma), np.float32(self.m0), np.float32(self.residual[0]),
                       np.float32(self.residual[1]), self.solve, self.recolour, params, fg,
                       np.float32(self.shadow[0]), np.float32(self.shadow[1]), self._csum,
-                      self.strands, self._luma, self._clear)
+                      self.strands, self._luma, self._clear, self._ring, self._plain, np.float32(self.spill or 0.0))
 
 
 class GuidedUpsampler:
