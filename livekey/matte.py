@@ -44,9 +44,6 @@ _FIT_LO, _FIT_HI = np.float32(10.0), np.float32(20.0)
 # to a neck of another colour, whose foreground estimate mixes the two, stays solid.
 _SOLID_FROM, _SOLID_SPAN = np.float32(0.95), np.float32(0.25)
 _SOLID_MATCH = np.float32(8.0)
-# The shadow fit runs only for pixels the plain solve puts below this alpha: screen in shadow solves
-# to well under it against any foreground darker than the screen's shadow.
-_SHADOW_LOOK = np.float32(0.6)
 # ... and only where a mix fits it closely, the chroma counting in full (within 15 levels: fully,
 # from 30 on: not at all): a grey stand beside a red shirt is not a mix of the shirt and the screen.
 _STRICT_LO, _STRICT_HI = np.float32(15.0), np.float32(30.0)
@@ -800,22 +797,14 @@ def _solve_blocks(original, frame, screen, alpha, lo, hi, fcol, cover, near_w, n
                     fb, fgr, fr = fb * inv_w, fgr * inv_w, fr * inv_w
                     # Solved against the foreground as the screen's spill lights it at the edge.
                     yf, bf, rf = _ycc(fb + spill * sb, fgr + spill * sg, fr + spill * sr)
+                    # Screen in the subject's shadow is darker than the screen estimate: take it as that.
+                    c = _shadow_share(yi, bi, ri, ys, bs, rs, yf, bf, rf, lam, darkest, shadow_alpha)
+                    ys, bs, rs = c * ys, c * bs, c * rs
                     dy, db, dr = yf - ys, bf - bs, rf - rs
                     ey, eb, er = yi - ys, bi - bs, ri - rs
                     num = dy * ey + lam * (db * eb + dr * er)
                     den = dy * dy + lam * (db * db + dr * dr)
                     a_s = min(max(num / max(den, np.float32(1e-3)), _F0), _F1)
-                    # Screen in the subject's shadow is darker than the screen estimate: take it as that.
-                    # A pixel the key had solid, or that solves well into the foreground, is no shadow.
-                    if a_key < 253 and a_s < _SHADOW_LOOK:
-                        c = _shadow_share(yi, bi, ri, ys, bs, rs, yf, bf, rf, lam, darkest, shadow_alpha)
-                        if c < _F1:
-                            ys, bs, rs = c * ys, c * bs, c * rs
-                            dy, db, dr = yf - ys, bf - bs, rf - rs
-                            ey, eb, er = yi - ys, bi - bs, ri - rs
-                            num = dy * ey + lam * (db * eb + dr * er)
-                            den = dy * dy + lam * (db * db + dr * dr)
-                            a_s = min(max(num / max(den, np.float32(1e-3)), _F0), _F1)
                     # How well a mix of F and S explains the pixel: one that it does not (a thin
                     # object of another colour, glass) keeps the key's alpha and its own colour.
                     ry, rb, rr = ey - a_s * dy, eb - a_s * db, er - a_s * dr
@@ -895,7 +884,7 @@ class EdgeSolver:
     (the pixels the key found clear nearby) to the foreground's (lit by the spill), less a floor for
     noise, doubled, where the pixels on both sides of them are screen (a patch of shadow is no
     strand). One pass of block statistics over the frame, then only the blocks of the band and
-    round it are visited: about 3.5 ms at 1080p on 2 cores (``livekey bench``, stage ``refine``).
+    round it are visited: 3.0-3.8 ms at 1080p on 2 cores (``livekey bench``, stage ``refine``).
 
     With ``restore`` (the ``chroma_detail`` setting) the blocks of the band and one block around
     them first get back the chroma detail 4:2:0 took: inside a few blocks an edge is a mix of two

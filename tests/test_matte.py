@@ -609,3 +609,22 @@ def test_edge_solve_takes_no_lone_dark_pixel_for_a_strand():
     assert (keyed[:, 33] <= 20).all(), keyed[:, 33]  # left to the strand search
     _, found = _keyed_and_solved(image, strands=True)
     assert (found[:, 31:] == without[:, 31:]).all(), found[4, 30:40]
+
+
+@pytest.mark.parametrize("light", [0.6, 0.45])
+def test_edge_solve_takes_a_deep_shadow_beside_dark_hair_for_screen(light):
+    """Dark hair lit by the screen's spill (the solver carries a fitted spill of 0.08) beside the
+    subject's shadow, which solves a good way into the hair (0.6 and more at 45% of the light): the
+    shadow fit still runs and takes most of it for screen. What stays (28-43/255) is the dark hair's
+    colour being close to the shadow's, which the solve trusts less (see ``m0``)."""
+    frame, screen, alpha, fg, params = _edge_picture()
+    frame[:, :16] = (30, 45, 70)
+    frame[:, 16:28] = (light * np.float32((62, 177, 48)) + 0.5).astype(np.uint8)
+    keying.key_frame(frame, screen, params, alpha, fg)
+    keyed = alpha.copy()
+    assert (keyed[:, 16:28] > 60).all(), keyed[0, 12:30]  # the leak the key leaves (80, 127)
+    solver = matte.EdgeSolver()
+    solver.spill, solver._frames = 0.08, 1  # as followed from earlier frames; no fit on this one
+    solver(frame, screen, alpha, fg, params)
+    assert (alpha[:, 16:28] <= 0.4 * keyed[:, 16:28]).all(), (keyed[0, 12:30], alpha[0, 12:30])
+    assert (alpha[:, :16] == 255).all()
