@@ -266,6 +266,20 @@ def _solid_colour_rows(frame, alpha, plain, csum, sat, wanted, ysum, count):
     sat[0, :, :] = 0
 
 
+@numba.njit(inline="always", **JIT)
+def _block_ycc(image, j, x):
+    """Mean Y, Cb, Cr (BT.601, no offsets) of 4 x 4 block (j, x) of a BGR image."""
+    sy = scb = scr = _F0
+    for y in range(4 * j, 4 * j + 4):
+        for xx in range(4 * x, 4 * x + 4):
+            yy, cb, cr = _ycc(np.float32(image[y, xx, 0]), np.float32(image[y, xx, 1]), np.float32(image[y, xx, 2]))
+            sy += yy
+            scb += cb
+            scr += cr
+    inv16 = np.float32(1.0 / 16)
+    return sy * inv16, scb * inv16, scr * inv16
+
+
 @numba.njit(parallel=True, **JIT)
 def _plain_solid_blocks(frame, lo, wanted, plain):
     """1 in ``plain`` for the solid 4 x 4 blocks (``lo`` >= 250) that hold plain foreground: where
@@ -293,24 +307,14 @@ def _spill_misfit(frame, screen, lo, hi, band, cover, fcol, grid, misfit, used):
     there): per row of blocks into ``misfit`` (rows, grid), and the blocks used into ``used``.
     Block means carry the colour 4:2:0 smears between neighbouring pixels."""
     sh, sw = lo.shape
-    inv16 = np.float32(1.0 / 16)
     for j in numba.prange(sh):
         misfit[j, :] = _F0
         used[j] = 0
         for x in range(sw):
             if band[j, x] == 0 or cover[j, x] == 0 or lo[j, x] > 200 or hi[j, x] < 50:
                 continue
-            ib = ig = ir = sb = sg = sr = _F0
-            for y in range(4 * j, 4 * j + 4):
-                for xx in range(4 * x, 4 * x + 4):
-                    ib += np.float32(frame[y, xx, 0])
-                    ig += np.float32(frame[y, xx, 1])
-                    ir += np.float32(frame[y, xx, 2])
-                    sb += np.float32(screen[y, xx, 0])
-                    sg += np.float32(screen[y, xx, 1])
-                    sr += np.float32(screen[y, xx, 2])
-            yi, bi, ri = _ycc(ib * inv16, ig * inv16, ir * inv16)
-            ys, bs, rs = _ycc(sb * inv16, sg * inv16, sr * inv16)
+            yi, bi, ri = _block_ycc(frame, j, x)
+            ys, bs, rs = _block_ycc(screen, j, x)
             yf, bf, rf = _ycc(fcol[j, x, 0], fcol[j, x, 1], fcol[j, x, 2])
             ey, eb, er = yi - ys, bi - bs, ri - rs
             ee = ey * ey + eb * eb + er * er
@@ -360,22 +364,10 @@ def _alpha_blocks(alpha, gate, lo, hi, band):
 def _luma_chroma_means(frame, near, ycc):
     """Mean Y, Cb, Cr (BT.601, no offsets) of each 4 x 4 block marked in ``near``."""
     sh, sw = near.shape
-    inv16 = np.float32(1.0 / 16)
     for j in numba.prange(sh):
         for x in range(sw):
-            if near[j, x] == 0:
-                continue
-            sy = scb = scr = _F0
-            for y in range(4 * j, 4 * j + 4):
-                for xx in range(4 * x, 4 * x + 4):
-                    yy, cb, cr = _ycc(np.float32(frame[y, xx, 0]), np.float32(frame[y, xx, 1]),
-                                      np.float32(frame[y, xx, 2]))
-                    sy += yy
-                    scb += cb
-                    scr += cr
-            ycc[0, j, x] = sy * inv16
-            ycc[1, j, x] = scb * inv16
-            ycc[2, j, x] = scr * inv16
+            if near[j, x] != 0:
+                ycc[0, j, x], ycc[1, j, x], ycc[2, j, x] = _block_ycc(frame, j, x)
 
 
 @numba.njit(parallel=True, **JIT)

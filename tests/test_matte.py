@@ -85,12 +85,12 @@ def test_temporal_stability_halves_still_flicker_without_trails():
     assert r["stabilised_moving_edge_mae"] < r["obs_best_moving_edge_mae"], r
 
 
-def _edge_picture(edge_bgr=(40, 160, 90), edge_alpha=128):
-    """A subject (left) with a 4-pixel soft edge on a green screen (right), and its key."""
-    h, w = 40, 40
+def _edge_picture(edge_bgr=(40, 160, 90), edge_alpha=128, subject=(30, 60, 200), h=40):
+    """A subject (left) with a 4-pixel soft edge on a green screen (right), ``h`` rows, and its key."""
+    w = 40
     frame = np.zeros((h, w, 3), np.uint8)
     frame[:] = (62, 177, 48)
-    frame[:, :16] = (30, 60, 200)
+    frame[:, :16] = subject
     frame[:, 16:20] = edge_bgr
     screen = np.empty_like(frame)
     screen[:] = (62, 177, 48)
@@ -517,19 +517,9 @@ def _spilled_edge(spill: float, share: float = 0.5):
     """Dark hair (left) on a green screen with a 4-pixel edge that is ``share`` hair lit by ``spill``
     of the screen's light (``share (F + spill S) + (1 - share) S``), 64 blocks tall so the spill fit
     has blocks enough, keyed at 100 there."""
-    h, w = 256, 40
     green, hair = np.float32((62, 177, 48)), np.float32((30, 45, 70))
-    frame = np.empty((h, w, 3), np.uint8)
-    frame[:] = green.astype(np.uint8)
-    frame[:, :16] = hair.astype(np.uint8)
-    frame[:, 16:20] = (share * (hair + spill * green) + (1 - share) * green + 0.5).astype(np.uint8)
-    screen = np.empty_like(frame)
-    screen[:] = green.astype(np.uint8)
-    alpha = np.zeros((h, w), np.uint8)
-    alpha[:, :16], alpha[:, 16:20] = 255, 100
-    fg = frame.copy()
-    fg[:, 20:] = 0
-    return frame, screen, alpha, fg, keying.param_vector(Settings(), (62, 177, 48))
+    edge = tuple(int(v) for v in share * (hair + spill * green) + (1 - share) * green + 0.5)
+    return _edge_picture(edge_bgr=edge, edge_alpha=100, subject=(30, 45, 70), h=256)
 
 
 @pytest.mark.parametrize("spill", [0.0, 0.1, 0.2])
@@ -617,8 +607,7 @@ def test_edge_solve_takes_a_deep_shadow_beside_dark_hair_for_screen(light):
     subject's shadow, which solves a good way into the hair (0.6 and more at 45% of the light): the
     shadow fit still runs and takes most of it for screen. What stays (28-43/255) is the dark hair's
     colour being close to the shadow's, which the solve trusts less (see ``m0``)."""
-    frame, screen, alpha, fg, params = _edge_picture()
-    frame[:, :16] = (30, 45, 70)
+    frame, screen, alpha, fg, params = _edge_picture(subject=(30, 45, 70))
     frame[:, 16:28] = (light * np.float32((62, 177, 48)) + 0.5).astype(np.uint8)
     keying.key_frame(frame, screen, params, alpha, fg)
     keyed = alpha.copy()
