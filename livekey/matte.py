@@ -676,6 +676,8 @@ def _unlike_solid_beside(yi, bi, ri, plain, csum, j, jx, lam):
                                   csum[jj, 3 * xx + 2] * np.float32(0.25))
                 qy, qb, qr = yi - yc, bi - bc, ri - rc
                 best = min(best, qy * qy + lam * (qb * qb + qr * qr))
+                if best <= _SOLID_MATCH * _SOLID_MATCH:
+                    return _F0  # no block can make it less unlike: the rest are not read
     return min(max((math.sqrt(best) - _SOLID_MATCH) / _SOLID_MATCH, _F0), _F1)
 
 
@@ -701,14 +703,15 @@ def _solve_blocks(original, frame, screen, alpha, lo, hi, fcol, cover, near_w, n
         y_end = h if j == sh - 1 else 4 * j + 4
         for jx in range(sw):
             seek = strands and cover[j, jx] != 0  # look for faint strands here
-            # The block's own screen luma and step, for a quick first look at each faint pixel.
-            y_block = luma[j, jx]
-            step_block = y_block - _ycc(fcol[j, jx, 0], fcol[j, jx, 1], fcol[j, jx, 2])[0] if seek else _F1
-            quick = seek and clear[j, jx] >= _STRAND_MIN_CLEAR and abs(step_block) >= _F1
             if (lo[j, jx] >= 253 and (ring[j, jx] == 0 or cover[j, jx] == 0)) or (hi[j, jx] <= faint and not seek):
                 continue
             if (cover[j, jx] == 0 or hi[j, jx] <= gate) and (darkest >= _F1 or not solve) and not seek:
                 continue
+            # The block's own screen luma and step, for a quick first look at each faint pixel. Read
+            # only past the tests above: most of the frame's blocks have nothing to solve.
+            y_block = luma[j, jx]
+            step_block = y_block - _ycc(fcol[j, jx, 0], fcol[j, jx, 1], fcol[j, jx, 2])[0] if seek else _F1
+            quick = seek and clear[j, jx] >= _STRAND_MIN_CLEAR and abs(step_block) >= _F1
             x_end = w if jx == sw - 1 else 4 * jx + 4
             for y in range(4 * j, y_end):
                 pr = min(y - 4 * j, 3)
