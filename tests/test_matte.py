@@ -566,6 +566,33 @@ def test_plain_solid_blocks_leave_out_strands_with_the_screen_between():
     assert plain.tolist() == [[1, 0, 1, 0], [1, 1, 1, 1]]
 
 
+def test_unlike_solid_beside_ramps_from_the_nearest_plain_block_and_skips_the_rest():
+    """0 within 8 levels of a plain solid block among the 3 x 3 around, 1 from 16 on, a ramp between;
+    blocks that are not plain do not count, and a match anywhere among the nine is a match (the
+    search stops at the first one it meets)."""
+    colours = np.array([[(200, 40, 40), (40, 200, 40), (60, 60, 60)],
+                        [(40, 40, 200), (120, 120, 120), (90, 140, 30)],
+                        [(10, 10, 10), (250, 250, 250), (128, 64, 192)]], np.float32)
+    csum = (4 * colours).reshape(3, 9)  # each block's 4-pixel colour sum
+    plain = np.ones((3, 3), np.uint8)
+    plain[2, 2] = 0
+    lam = np.float32(0.25)
+
+    def unlike(bgr, plain=plain):
+        y, cb, cr = matte._ycc(*(np.float32(v) for v in bgr))
+        return float(matte._unlike_solid_beside(y, cb, cr, plain, csum, 1, 1, lam))
+
+    for row in range(3):
+        for col in range(3):
+            expected = 1.0 if (row, col) == (2, 2) else 0.0  # the one that is not plain is no match
+            assert unlike(colours[row, col]) == pytest.approx(expected, abs=1e-5), (row, col)
+    grey = np.array([120, 120, 120], np.float32)
+    assert unlike(grey + 12) == pytest.approx(0.5, abs=0.02)  # 12 levels of luma: half way
+    assert unlike(grey + 20) == pytest.approx(1.0)
+    none = np.zeros_like(plain)
+    assert unlike(grey, plain=none) == pytest.approx(1.0)  # no plain block beside: unlike
+
+
 def test_edge_solve_opens_a_fringe_of_strands_the_key_saw_solid():
     """4:2:0 makes a fringe of fine blond strands over the screen look solid to the key: the solve
     reaches the solid blocks next to its band and, with the foreground taken from plain blocks (not
