@@ -879,7 +879,7 @@ class EdgeSolver:
     (the pixels the key found clear nearby) to the foreground's (lit by the spill), less a floor for
     noise, doubled, where the pixels on both sides of them are screen (a patch of shadow is no
     strand). One pass of block statistics over the frame, then only the blocks of the band and
-    round it are visited: 3.0-3.8 ms at 1080p on 2 cores (``livekey bench``, stage ``refine``).
+    round it are visited: 2.9-3.8 ms at 1080p on 2 cores (``livekey bench``, stage ``refine``).
 
     With ``restore`` (the ``chroma_detail`` setting) the blocks of the band and one block around
     them first get back the chroma detail 4:2:0 took: inside a few blocks an edge is a mix of two
