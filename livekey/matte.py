@@ -56,6 +56,11 @@ _STRICT_LO, _STRICT_HI = np.float32(15.0), np.float32(30.0)
 # foreground tells nothing.
 _STRAND_FLOOR, _STRAND_GAIN = np.float32(0.15), np.float32(2.0)
 _STRAND_MIN_STEP, _STRAND_MIN_CLEAR = np.float32(15.0), np.float32(3.0)
+# Webcams send chroma per 2 x 2 cell (4:2:0), luma per pixel. The solve fits the cell's mean colour
+# (what the chroma describes) and adds the pixel's luma step from the cell's mean, divided by the
+# luma step from screen to foreground; _CELL_EPS (levels squared) damps that where the step is small
+# (a teal shirt on a blue screen), as the pixel's luma there is mostly noise.
+_CELL_EPS = np.float32(100.0)
 # Strands are sought up to this many 4 x 4 blocks from the band: a stray hair the key lost along its
 # whole length lies outside it.
 _STRAND_REACH = 3
@@ -646,6 +651,16 @@ def _side_luma(image2, y, x, h, w, dark):
 
 
 @numba.njit(inline="always", **JIT)
+def _cell_luma(image2, y, x, h, w):
+    """Mean luma (``_ycc``) of the 2 x 2 chroma cell (even-aligned, as 4:2:0 samples it) holding
+    pixel (y, x) of a flat BGR image."""
+    y0, x0 = y - y % 2, x - x % 2
+    y1, x1 = min(y0 + 1, h - 1), min(x0 + 1, w - 1)
+    total = _luma_at(image2, y0, x0, h, w) + _luma_at(image2, y0, x1, h, w)
+    return (total + _luma_at(image2, y1, x0, h, w) + _luma_at(image2, y1, x1, h, w)) * np.float32(0.25)
+
+
+@numba.njit(inline="always", **JIT)
 def _screen_in_shadow(yi, bi, ri, ys, bs, rs, darkest):
     """How surely (0..1) a pixel (Y, Cb, Cr without offsets) is the screen ``S`` darkened by a
     shadow: fitted as ``c S``, 1 where the fit leaves at most ``_FIT_LO`` levels, 0 from
@@ -684,14 +699,15 @@ def _unlike_solid_beside(yi, bi, ri, plain, csum, j, jx, lam):
 @numba.njit(parallel=True, **JIT)
 def _solve_blocks(original, frame, screen, alpha, lo, hi, fcol, cover, near_w, near_d, gate, faint, lam, m0,
                   res_lo, res_hi, solve, recolour, p, fg, darkest, shadow_alpha, csum, strands, luma, clear,
-                  ring, plain_blocks, spill):
+                  ring, plain_blocks, spill, cells):
     """The solve over the band's blocks (see :class:`EdgeSolver`); ``p`` the key's parameters.
     ``frame`` is what the solve reads (``original`` with its chroma detail restored in the band's
     blocks, or itself); the shadow test and the strands read ``original``, as faint pixels lie
     outside the band. With ``strands``, pixels at the gate or below beside solid foreground are
     tested for faint strands against the screen luma ``luma`` (``clear`` pixels seen per block). The
     solid blocks ``ring`` marks (next to the band) are solved too; ``plain_blocks`` marks the plain
-    solid blocks. ``spill``: the share of the screen's light the edge reflects (see ``_spill_misfit``)."""
+    solid blocks. ``spill``: the share of the screen's light the edge reflects (see ``_spill_misfit``).
+    With ``cells`` the solve reads chroma per 2 x 2 cell, as 4:2:0 sends it (``_CELL_EPS``)."""
     h, w = alpha.shape
     sh, sw = lo.shape
     q = keying.unpack(p)
@@ -719,7 +735,8 @@ def _solve_blocks(original, frame, screen, alpha, lo, hi, fcol, cover, near_w, n
                 wy = near_w[pr]
                 # A block the key had solid is read as it came: restored chroma (a line through
                 # the window's colours) is no help inside the subject, where more colours meet.
-                src, scr = (original2[y] if lo[j, jx] >= 253 else frame2[y]), screen2[y]
+                src_rows = original2 if lo[j, jx] >= 253 else frame2
+                src, scr = src_rows[y], screen2[y]
                 for x in range(4 * jx, x_end):
                     a_key = alpha[y, x]
                     if a_key <= faint and not seek:
@@ -797,12 +814,23 @@ def _solve_blocks(original, frame, screen, alpha, lo, hi, fcol, cover, near_w, n
                     ys, bs, rs = c * ys, c * bs, c * rs
                     dy, db, dr = yf - ys, bf - bs, rf - rs
                     ey, eb, er = yi - ys, bi - bs, ri - rs
-                    num = dy * ey + lam * (db * eb + dr * er)
                     den = dy * dy + lam * (db * db + dr * dr)
-                    a_s = min(max(num / max(den, np.float32(1e-3)), _F0), _F1)
+                    num = dy * ey + lam * (db * eb + dr * er)
+                    a_s = num / max(den, np.float32(1e-3))
+                    a_c = a_s  # the alpha the pixel's chroma is read against
+                    if cells:
+                        # 4:2:0 sends one chroma per 2 x 2 cell: a thin strand has its cell's chroma,
+                        # which would pull it towards the screen. The pixel's luma step from its
+                        # cell's mean is taken in full (divided by the luma step, damped where that
+                        # is small), not diluted by the chroma's weight; its chroma is read against
+                        # the cell's alpha.
+                        dev = yi - _cell_luma(src_rows, y, x, h, w)
+                        a_c = a_s - dev * dy / max(den, np.float32(1e-3))
+                        a_s = a_c + dev * dy / (dy * dy + _CELL_EPS)
+                    a_s, a_c = min(max(a_s, _F0), _F1), min(max(a_c, _F0), _F1)
+                    ry, rb, rr = ey - a_s * dy, eb - a_c * db, er - a_c * dr
                     # How well a mix of F and S explains the pixel: one that it does not (a thin
                     # object of another colour, glass) keeps the key's alpha and its own colour.
-                    ry, rb, rr = ey - a_s * dy, eb - a_s * db, er - a_s * dr
                     res = math.sqrt(ry * ry + lam * (rb * rb + rr * rr))
                     fit = min(max((res_hi - res) * inv_res, _F0), _F1)
                     if solve:
@@ -895,9 +923,10 @@ class EdgeSolver:
     def __init__(self, solve: bool = True, recolour: bool = True, radius: int = 48, gate: int = 20,
                  chroma: float = 0.25, m0: float = 100.0, residual: tuple[float, float] = (20.0, 60.0),
                  restore: bool = False, eps: float = 25.0,
-                 shadow: tuple[float, float] | None = SHADOW, strands: bool = True) -> None:
+                 shadow: tuple[float, float] | None = SHADOW, strands: bool = True, cells: bool = True) -> None:
         self.solve, self.recolour, self.gate, self.chroma, self.m0 = solve, recolour, gate, chroma, m0
         self.strands = strands and solve
+        self.cells = cells
         self.restore, self.eps = restore and solve, eps
         self.residual = residual
         self.shadow = shadow or (1.0, 1.0)  # darkest 1: no pixel is taken for shadow
@@ -994,7 +1023,8 @@ class EdgeSolver:
                       np.float32(self.chroma), np.float32(self.m0), np.float32(self.residual[0]),
                       np.float32(self.residual[1]), self.solve, self.recolour, params, fg,
                       np.float32(self.shadow[0]), np.float32(self.shadow[1]), self._csum,
-                      self.strands, self._luma, self._clear, self._ring, self._plain, np.float32(self.spill or 0.0))
+                      self.strands, self._luma, self._clear, self._ring, self._plain, np.float32(self.spill or 0.0),
+                      self.cells and not self.restore)
 
 
 class GuidedUpsampler:
