@@ -56,8 +56,8 @@ _STRICT_LO, _STRICT_HI = np.float32(15.0), np.float32(30.0)
 # foreground tells nothing.
 _STRAND_FLOOR, _STRAND_GAIN = np.float32(0.15), np.float32(2.0)
 _STRAND_MIN_STEP, _STRAND_MIN_CLEAR = np.float32(15.0), np.float32(3.0)
-# Webcams send chroma per 2 x 2 cell (4:2:0), luma per pixel. The solve fits the cell's mean colour
-# (what the chroma describes) and adds the pixel's luma step from the cell's mean, divided by the
+# Webcams send chroma per 2 x 2 cell (4:2:0), luma per pixel. The solve reads the pixel's chroma
+# against its cell's alpha and adds the pixel's luma step from the cell's mean luma, divided by the
 # luma step from screen to foreground; _CELL_EPS (levels squared) damps that where the step is small
 # (a teal shirt on a blue screen), as the pixel's luma there is mostly noise.
 _CELL_EPS = np.float32(100.0)
@@ -654,10 +654,9 @@ def _side_luma(image2, y, x, h, w, dark):
 def _cell_luma(image2, y, x, h, w):
     """Mean luma (``_ycc``) of the 2 x 2 chroma cell (even-aligned, as 4:2:0 samples it) holding
     pixel (y, x) of a flat BGR image."""
-    y0, x0 = y - y % 2, x - x % 2
-    y1, x1 = min(y0 + 1, h - 1), min(x0 + 1, w - 1)
-    total = _luma_at(image2, y0, x0, h, w) + _luma_at(image2, y0, x1, h, w)
-    return (total + _luma_at(image2, y1, x0, h, w) + _luma_at(image2, y1, x1, h, w)) * np.float32(0.25)
+    y0, x0 = y - y % 2, x - x % 2  # _luma_at clamps the odd row and column at the frame's edge
+    total = _luma_at(image2, y0, x0, h, w) + _luma_at(image2, y0, x0 + 1, h, w)
+    return (total + _luma_at(image2, y0 + 1, x0, h, w) + _luma_at(image2, y0 + 1, x0 + 1, h, w)) * np.float32(0.25)
 
 
 @numba.njit(inline="always", **JIT)
@@ -815,8 +814,8 @@ def _solve_blocks(original, frame, screen, alpha, lo, hi, fcol, cover, near_w, n
                     dy, db, dr = yf - ys, bf - bs, rf - rs
                     ey, eb, er = yi - ys, bi - bs, ri - rs
                     den = dy * dy + lam * (db * db + dr * dr)
-                    num = dy * ey + lam * (db * eb + dr * er)
-                    a_s = num / max(den, np.float32(1e-3))
+                    den_safe = max(den, np.float32(1e-3))
+                    a_s = (dy * ey + lam * (db * eb + dr * er)) / den_safe
                     a_c = a_s  # the alpha the pixel's chroma is read against
                     if cells:
                         # 4:2:0 sends one chroma per 2 x 2 cell: a thin strand has its cell's chroma,
@@ -825,7 +824,7 @@ def _solve_blocks(original, frame, screen, alpha, lo, hi, fcol, cover, near_w, n
                         # is small), not diluted by the chroma's weight; its chroma is read against
                         # the cell's alpha.
                         dev = yi - _cell_luma(src_rows, y, x, h, w)
-                        a_c = a_s - dev * dy / max(den, np.float32(1e-3))
+                        a_c = a_s - dev * dy / den_safe
                         a_s = a_c + dev * dy / (dy * dy + _CELL_EPS)
                     a_s, a_c = min(max(a_s, _F0), _F1), min(max(a_c, _F0), _F1)
                     ry, rb, rr = ey - a_s * dy, eb - a_c * db, er - a_c * dr
@@ -878,7 +877,11 @@ class EdgeSolver:
     (luma arrives at full resolution, chroma at half), blended with the key's alpha by
     ``|F - S|^2 / (|F - S|^2 + m0)`` so a foreground the colour of the screen keeps the key, and
     by how well the mix explains the pixel (the residual, ``residual`` levels from fully trusted to
-    not at all), so a thin object of another colour keeps the key too. Pixels the key had solid
+    not at all), so a thin object of another colour keeps the key too. With ``cells`` (the default),
+    chroma is read as 4:2:0 sends it, one per 2 x 2 cell: the pixel's chroma is read against its
+    cell's alpha, and its luma step from the cell's mean luma moves it by that step over the luma
+    step ``F - S`` (damped by ``_CELL_EPS`` where that is small), not diluted by the chroma's
+    weight; with ``restore`` the chroma is restored per pixel and read per pixel. Pixels the key had solid
     are solved as well, in the band's blocks and the blocks round it (4:2:0 smears a thin strand
     into solid-looking pixels, and a fringe of strands into a solid-looking patch), but only as far as
     the solve puts them below 0.95, the mix fits them with the chroma counted in full, and their

@@ -426,13 +426,9 @@ def test_chroma_detail_gives_thin_strands_back_their_alpha():
     windows whose block means lie on a line are restored, and 4:2:0 scatters them a little). The
     default's per-cell solve does much better on these strands (0.009, the next test)."""
     image, truth = _subsampled_strands()
-    screen = keying.flat_screen((62, 177, 48), *image.shape[:2])
-    params = keying.param_vector(Settings(), (62, 177, 48))
     errors = {}
-    for name, solver in (("per_pixel", matte.EdgeSolver(cells=False)), ("detail", matte.EdgeSolver(restore=True))):
-        alpha, fg = np.empty(image.shape[:2], np.uint8), np.empty_like(image)
-        keying.key_frame(image, screen, params, alpha, fg)
-        solver(image, screen, alpha, fg, params)
+    for name, solver in (("per_pixel", {"cells": False}), ("detail", {"restore": True})):
+        alpha = _keyed_and_solved(image, **solver)[1]
         errors[name] = np.abs(alpha.astype(np.float32) / 255 - truth)[:, 32:80].mean()
     assert errors["detail"] <= 0.93 * errors["per_pixel"], errors
 
@@ -443,13 +439,9 @@ def test_edge_solve_reads_chroma_per_4_2_0_cell():
     from its cell's mean taken in full, the strands' alpha error falls to at most half (measured
     0.15x: 0.009 against 0.061); the solid block and the screen beyond stay as they were."""
     image, truth = _subsampled_strands()
-    screen = keying.flat_screen((62, 177, 48), *image.shape[:2])
-    params = keying.param_vector(Settings(), (62, 177, 48))
     errors, mattes = {}, {}
     for cells in (False, True):
-        alpha, fg = np.empty(image.shape[:2], np.uint8), np.empty_like(image)
-        keying.key_frame(image, screen, params, alpha, fg)
-        matte.EdgeSolver(cells=cells)(image, screen, alpha, fg, params)
+        alpha = _keyed_and_solved(image, cells=cells)[1]
         errors[cells] = np.abs(alpha.astype(np.float32) / 255 - truth)[:, 32:68].mean()
         mattes[cells] = alpha
     assert errors[True] <= 0.5 * errors[False], errors
@@ -488,13 +480,15 @@ def _faint_strands(shadow: bool = False) -> tuple[np.ndarray, np.ndarray]:
     return image, alpha
 
 
-def _keyed_and_solved(image: np.ndarray, strands: bool) -> tuple[np.ndarray, np.ndarray]:
+def _keyed_and_solved(image: np.ndarray, **solver) -> tuple[np.ndarray, np.ndarray]:
+    """The key's matte of ``image`` on a flat green screen, and that matte after
+    ``matte.EdgeSolver(**solver)``."""
     screen = keying.flat_screen((62, 177, 48), *image.shape[:2])
     params = keying.param_vector(Settings(), (62, 177, 48))
     alpha, fg = np.empty(image.shape[:2], np.uint8), np.empty_like(image)
     keying.key_frame(image, screen, params, alpha, fg)
     keyed = alpha.copy()
-    matte.EdgeSolver(strands=strands)(image, screen, alpha, fg, params)
+    matte.EdgeSolver(**solver)(image, screen, alpha, fg, params)
     return keyed, alpha
 
 
