@@ -59,7 +59,8 @@ _STRAND_MIN_STEP, _STRAND_MIN_CLEAR = np.float32(15.0), np.float32(3.0)
 # Webcams send chroma per 2 x 2 cell (4:2:0), luma per pixel. The solve reads the pixel's chroma
 # against its cell's alpha and adds the pixel's luma step from the cell's mean luma, divided by the
 # luma step from screen to foreground; _CELL_EPS (levels squared) damps that where the step is small
-# (a teal shirt on a blue screen), as the pixel's luma there is mostly noise.
+# (a teal shirt on a blue screen), as the pixel's luma there is mostly noise. In pixels the key had
+# solid the luma step may raise the alpha, not lower it: there a darker step is the subject's texture.
 _CELL_EPS = np.float32(100.0)
 # Strands are sought up to this many 4 x 4 blocks from the band: a stray hair the key lost along its
 # whole length lies outside it.
@@ -819,13 +820,15 @@ def _solve_blocks(original, frame, screen, alpha, lo, hi, fcol, cover, near_w, n
                     a_c = a_s  # the alpha the pixel's chroma is read against
                     if cells:
                         # 4:2:0 sends one chroma per 2 x 2 cell: a thin strand has its cell's chroma,
-                        # which would pull it towards the screen. The pixel's luma step from its
-                        # cell's mean is taken in full (divided by the luma step, damped where that
-                        # is small), not diluted by the chroma's weight; its chroma is read against
-                        # the cell's alpha.
+                        # which would pull it towards the screen. The pixel's chroma is read against
+                        # its cell's alpha, and its luma step from the cell's mean is taken in full
+                        # (divided by the luma step, damped where that is small), not diluted by the
+                        # chroma's weight. In pixels the key had solid it may raise the alpha, not
+                        # lower it: a darker stripe of a shirt is its texture, not a mix.
                         dev = yi - _cell_luma(src_rows, y, x, h, w)
                         a_c = a_s - dev * dy / den_safe
-                        a_s = a_c + dev * dy / (dy * dy + _CELL_EPS)
+                        a_cell = a_c + dev * dy / (dy * dy + _CELL_EPS)
+                        a_s = a_cell if a_key < 253 else max(a_s, a_cell)
                     a_s, a_c = min(max(a_s, _F0), _F1), min(max(a_c, _F0), _F1)
                     ry, rb, rr = ey - a_s * dy, eb - a_c * db, er - a_c * dr
                     # How well a mix of F and S explains the pixel: one that it does not (a thin
@@ -881,12 +884,14 @@ class EdgeSolver:
     chroma is read as 4:2:0 sends it, one per 2 x 2 cell: the pixel's chroma is read against its
     cell's alpha, and its luma step from the cell's mean luma moves it by that step over the luma
     step ``F - S`` (damped by ``_CELL_EPS`` where that is small), not diluted by the chroma's
-    weight; with ``restore`` the chroma is restored per pixel and read per pixel. Pixels the key had solid
-    are solved as well, in the band's blocks and the blocks round it (4:2:0 smears a thin strand
-    into solid-looking pixels, and a fringe of strands into a solid-looking patch), but only as far as
-    the solve puts them below 0.95, the mix fits them with the chroma counted in full, and their
-    colour is not that of a solid block beside them: a thin object with no solid block of its own
-    (a stand, a cable) would otherwise be solved against the colour of something else nearby.
+    weight. In pixels the key had solid the luma step may raise the alpha, not lower it: a darker
+    step there is the subject's texture (a striped shirt would be pitted); with ``restore`` the
+    chroma is restored per pixel and read per pixel. Pixels the key had solid are solved as well, in
+    the band's blocks and the blocks round it (4:2:0 smears a thin strand into solid-looking pixels,
+    and a fringe of strands into a solid-looking patch), but only as far as the solve puts them
+    below 0.95, the mix fits them with the chroma counted in full, and their colour is not that of a
+    solid block beside them: a thin object with no solid block of its own (a stand, a cable) would
+    otherwise be solved against the colour of something else nearby.
 
     The subject's shadow darkens the screen right beside it, often more than the screen estimate
     (made at 1/8 size) follows, so the key sees a faint leak there. With ``shadow`` = (darkest,

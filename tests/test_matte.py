@@ -460,6 +460,27 @@ def test_edge_solve_reads_a_crisp_grey_pixel_by_its_own_chroma():
     assert (alpha[:, :17] >= 250).all(), alpha[0, 12:20]
 
 
+def test_edge_solve_keeps_a_striped_shirt_beside_the_screen_solid():
+    """A pale shirt with thin dark stripes (luma about 20 levels either side of the green screen's)
+    up to the screen, through 4:2:0, noise and JPEG: within a chroma cell its luma steps are the
+    shirt's texture, not a mix with the screen, so in pixels the key had solid the cell solve lets a
+    luma step raise the alpha, not lower it, and the shirt stays as solid as the per-pixel solve
+    keeps it. Taken in full there, 96 of the stripes' pixels beside the edge were pitted below 200
+    (the real photo's striped shirt showed the same)."""
+    h, w = 48, 96
+    clean = np.empty((h, w, 3), np.float32)
+    clean[:] = (62, 177, 48)
+    clean[:, :40] = 145
+    clean[:, 1:40:4] = 105  # a dark stripe one pixel wide every 4
+    image = synthetic.degrade(clean, np.random.default_rng(0), noise=1.5, jpeg=90)
+    keyed, solved = _keyed_and_solved(image)
+    _, per_pixel = _keyed_and_solved(image, cells=False)
+    solid = keyed[:, :38] >= 253
+    assert solid.all(), keyed[0, 30:44]
+    assert (per_pixel[:, :38] >= 200).all(), per_pixel[0, 30:44]
+    assert (solved[:, :38] >= 200).all(), solved[0, 30:44]
+
+
 def _faint_strands(shadow: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """Dark-haired strands a third of a pixel wide (alpha 0.3 and 0.35) just beside a solid block
     on a green screen (within a 4 x 4 block of its edge: the solve seeks strands next to its band),
