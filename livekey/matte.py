@@ -55,6 +55,11 @@ _STRICT_LO, _STRICT_HI = np.float32(15.0), np.float32(30.0)
 # 12), bilinear between block centres; a luma step under _STRAND_MIN_STEP levels between screen and
 # foreground tells nothing.
 _STRAND_FLOOR, _STRAND_GAIN = np.float32(0.15), np.float32(2.0)
+# Next to the band (its blocks and those beside them) a strand's sides overrule its own share only
+# where they leave it less than this much of it: the edge of a shadow leaves it none, a strand's own
+# blur or a fainter strand beside it most. Farther out the sides always do (a pair of dark pixels in
+# a deep shadow, far from the subject, would otherwise be taken for a strand).
+_STRAND_SIDE = np.float32(0.3)
 _STRAND_MIN_STEP, _STRAND_MIN_CLEAR = np.float32(15.0), np.float32(3.0)
 # Webcams send chroma per 2 x 2 cell (4:2:0), luma per pixel. The solve reads the pixel's chroma
 # against its cell's alpha and adds the pixel's luma step from the cell's mean luma, divided by the
@@ -771,12 +776,17 @@ def _solve_blocks(original, frame, screen, alpha, lo, hi, fcol, cover, near_w, n
                             step = (_F1 - spill) * y_screen - _ycc(fb, fgr, fr)[0]
                             if y_screen >= _F0 and abs(step) >= _STRAND_MIN_STEP:
                                 # A strand is thin: the pixels on both sides of it are screen. Measured
-                                # against them as well, the edge of a patch of shadow is no strand.
+                                # against them as well, the edge of a patch of shadow is no strand. Next
+                                # to the band a strand's sides may be a little dark too (its own blur, a
+                                # fainter strand beside it): there only sides nearly as dark as the pixel
+                                # (a shadow's edge) overrule its own share.
                                 share = (y_screen - yi) / step
                                 level = np.uint8(0)
                                 if share > _STRAND_FLOOR + np.float32(0.5 / 255.0) / _STRAND_GAIN:
                                     y_side, y_along = _side_luma(original2, y, x, h, w, step > _F0)
-                                    share = min(share, (y_side - yi) / step)
+                                    side_share = (y_side - yi) / step
+                                    if ring[j, jx] == 0 or side_share < _STRAND_SIDE * share:
+                                        share = min(share, side_share)
                                     if (y_screen - y_along) / step <= _HALF * _STRAND_FLOOR:
                                         share = _F0  # one pixel alone: noise
                                     a_new = min(max((share - _STRAND_FLOOR) * _STRAND_GAIN, _F0), _F1)
