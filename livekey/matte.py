@@ -924,8 +924,10 @@ class EdgeSolver:
     a thin strand's colour, not its luma): the share of the way from the screen's luma around them
     (the pixels the key found clear nearby) to the foreground's (lit by the spill), less a floor for
     noise, doubled, where the pixels on both sides of them are screen (a patch of shadow is no
-    strand). One pass of block statistics over the frame, then only the blocks of the band and
-    round it are visited: 2.9-3.8 ms at 1080p on 2 cores (``livekey bench``, stage ``refine``).
+    strand; next to the band, sides a little dark, from the strand's own blur or a fainter strand
+    beside it, do not count against it). One pass of block statistics over the frame, then only the
+    blocks of the band and round it are visited: 2.9-3.8 ms at 1080p on 2 cores (``livekey bench``,
+    stage ``refine``).
 
     With ``restore`` (the ``chroma_detail`` setting) the blocks of the band and one block around
     them first get back the chroma detail 4:2:0 took: inside a few blocks an edge is a mix of two
