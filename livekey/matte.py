@@ -724,7 +724,8 @@ def _solve_blocks(original, frame, screen, alpha, lo, hi, fcol, cover, near_w, n
         y_end = h if j == sh - 1 else 4 * j + 4
         for jx in range(sw):
             seek = strands and cover[j, jx] != 0  # look for faint strands here
-            if (lo[j, jx] >= 253 and (ring[j, jx] == 0 or cover[j, jx] == 0)) or (hi[j, jx] <= faint and not seek):
+            beside_band = ring[j, jx] != 0  # the band's blocks and those beside them
+            if (lo[j, jx] >= 253 and (not beside_band or cover[j, jx] == 0)) or (hi[j, jx] <= faint and not seek):
                 continue
             if (cover[j, jx] == 0 or hi[j, jx] <= gate) and (darkest >= _F1 or not solve) and not seek:
                 continue
@@ -785,7 +786,7 @@ def _solve_blocks(original, frame, screen, alpha, lo, hi, fcol, cover, near_w, n
                                 if share > _STRAND_FLOOR + np.float32(0.5 / 255.0) / _STRAND_GAIN:
                                     y_side, y_along = _side_luma(original2, y, x, h, w, step > _F0)
                                     side_share = (y_side - yi) / step
-                                    if ring[j, jx] == 0 or side_share < _STRAND_SIDE * share:
+                                    if not beside_band or side_share < _STRAND_SIDE * share:
                                         share = min(share, side_share)
                                     if (y_screen - y_along) / step <= _HALF * _STRAND_FLOOR:
                                         share = _F0  # one pixel alone: noise

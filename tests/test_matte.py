@@ -481,23 +481,34 @@ def test_edge_solve_keeps_a_striped_shirt_beside_the_screen_solid():
     assert (solved[:, :38] >= 200).all(), solved[0, 30:44]
 
 
+def _solid_block(h: int = 48, w: int = 96) -> np.ndarray:
+    """A matte with a solid block over columns 8-29 and nothing else, to draw strands beside."""
+    alpha = np.zeros((h, w), np.float32)
+    alpha[:, 8:30] = 1.0
+    return alpha
+
+
+def _dark_hair_on_green(alpha: np.ndarray, light: np.ndarray | float = 1.0) -> np.ndarray:
+    """Dark hair with matte ``alpha`` over a green screen lit by ``light`` (a scalar or (H, W, 1)),
+    through 4:2:0 and mild noise."""
+    hair, green = np.float32((30, 45, 70)), np.float32((62, 177, 48))
+    clean = alpha[..., None] * hair + (1 - alpha[..., None]) * green * light
+    return synthetic.degrade(clean, np.random.default_rng(1), noise=1.0, jpeg=0)
+
+
 def _faint_strands(shadow: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """Dark-haired strands a third of a pixel wide (alpha 0.3 and 0.35) just beside a solid block
     on a green screen (within a 4 x 4 block of its edge: the solve seeks strands next to its band),
     through 4:2:0 and mild noise, and their true alpha; with ``shadow``, a patch of the screen 6
     pixels wide in a shadow (75% of the light) beside the block instead of strands."""
-    h, w = 48, 96
-    alpha = np.zeros((h, w), np.float32)
-    alpha[:, 8:30] = 1.0
-    hair, green = np.float32((30, 45, 70)), np.float32((62, 177, 48))
-    light = np.ones((h, w, 1), np.float32)
+    alpha = _solid_block()
+    light = np.ones(alpha.shape + (1,), np.float32)
     if shadow:
         light[:, 36:42] = 0.75
     else:
         for x0, share in ((32, 0.3), (35, 0.35)):
             alpha[:, x0] = share
-    clean = alpha[..., None] * hair + (1 - alpha[..., None]) * green * light
-    image = synthetic.degrade(clean, np.random.default_rng(1), noise=1.0, jpeg=0)
+    image = _dark_hair_on_green(alpha, light)
     return image, alpha
 
 
@@ -533,15 +544,10 @@ def test_edge_solve_keeps_a_blurred_strand_beside_the_band():
     0.1 each side), just beside the subject: its sides are a third as dark as it, not as dark (the
     edge of a shadow), so they do not overrule its own share. Measured against them it kept 28 of
     its 76 levels; now it keeps them within 15. The screen beyond stays clear."""
-    h, w = 48, 96
-    alpha = np.zeros((h, w), np.float32)
-    alpha[:, 8:30] = 1.0
+    alpha = _solid_block()
     alpha[:, 34] = 0.3
     alpha[:, 33] = alpha[:, 35] = 0.1
-    hair, green = np.float32((30, 45, 70)), np.float32((62, 177, 48))
-    clean = alpha[..., None] * hair + (1 - alpha[..., None]) * green
-    image = synthetic.degrade(clean, np.random.default_rng(1), noise=1.0, jpeg=0)
-    keyed, found = _keyed_and_solved(image)
+    keyed, found = _keyed_and_solved(_dark_hair_on_green(alpha))
     assert (keyed[:, 33:36] <= 20).all(), keyed[0, 30:40]  # left to the strand search
     assert abs(found[:, 34].mean() - 0.3 * 255) <= 15, found[:, 34]
     assert (found[:, 38:] == 0).all(), found[0, 30:60]
@@ -682,14 +688,10 @@ def test_edge_solve_opens_a_fringe_of_strands_the_key_saw_solid():
 def test_edge_solve_takes_no_lone_dark_pixel_for_a_strand():
     """A dip of noise one pixel alone, as dark as a strand a third of a pixel wide, is no strand: a
     strand goes on past the pixel."""
-    h, w = 48, 96
-    alpha = np.zeros((h, w), np.float32)
-    alpha[:, 8:30] = 1.0
-    for y in range(4, h - 4, 8):
+    alpha = _solid_block()
+    for y in range(4, alpha.shape[0] - 4, 8):
         alpha[y, 33] = 0.5  # one pixel, then screen all round it
-    hair, green = np.float32((30, 45, 70)), np.float32((62, 177, 48))
-    clean = alpha[..., None] * hair + (1 - alpha[..., None]) * green
-    image = synthetic.degrade(clean, np.random.default_rng(1), noise=1.0, jpeg=0)
+    image = _dark_hair_on_green(alpha)
     keyed, without = _keyed_and_solved(image, strands=False)
     assert (keyed[:, 33] <= 20).all(), keyed[:, 33]  # left to the strand search
     _, found = _keyed_and_solved(image, strands=True)
