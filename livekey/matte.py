@@ -237,39 +237,31 @@ def _clear_luma_row(src, al, wanted, ysum, count):
         count[j] = (n0 + n1) + (n2 + n3)
 
 
-@numba.njit(**JIT)
-def _colour_block_row(src, csum):
-    """Accumulate one pixel row's colour into its row of 4-pixel blocks."""
-    for j in range(csum.shape[0] // 3):
-        i = 12 * j
-        for c in range(3):
-            csum[3 * j + c] += (np.float32(src[i + c]) + np.float32(src[i + 3 + c]) + np.float32(src[i + 6 + c])
-                                + np.float32(src[i + 9 + c]))
-
-
 @numba.njit(parallel=True, **JIT)
 def _solid_colour_rows(frame, alpha, plain, csum, sat, wanted, ysum, count):
     """The first pass of the summed-area table ``sat`` (rows + 1, columns + 1, 4; int32, exact) of
-    the plain solid 4 x 4 blocks' (``plain``) colour sums and count, and in ``csum`` every block's
-    colour sum. A block's colour is the sum over its second row (4 pixels): the table's mean over
-    many blocks does not need all four. On the same row, the luma sum and count of the pixels the
-    key left clear in the blocks ``wanted`` marks (``ysum``, ``count``: the screen's luma, for the
-    strands)."""
+    the plain solid 4 x 4 blocks' (``plain``) colour sums and count, and in ``csum`` those blocks'
+    colour sums (the others' are not written: nothing reads them). A block's colour is the sum over
+    its second row (4 pixels): the table's mean over many blocks does not need all four. On the same
+    row, the luma sum and count of the pixels the key left clear in the blocks ``wanted`` marks
+    (``ysum``, ``count``: the screen's luma, for the strands)."""
     h, w = frame.shape[0], frame.shape[1]
     sh, sw = plain.shape
     frame2 = frame.reshape((h, w * 3))
     for j in numba.prange(sh):
-        csum[j, :] = _F0
-        _colour_block_row(frame2[4 * j + 1], csum[j])
-        _clear_luma_row(frame2[4 * j + 1], alpha[4 * j + 1], wanted[j], ysum[j], count[j])
+        src = frame2[4 * j + 1]
+        _clear_luma_row(src, alpha[4 * j + 1], wanted[j], ysum[j], count[j])
         b = g = r = n = 0  # the row's running sums: the summed-area table's first pass
         sat[j + 1, 0, :] = 0
         for x in range(sw):
-            s = np.int32(plain[j, x])
-            b += s * np.int32(csum[j, 3 * x])
-            g += s * np.int32(csum[j, 3 * x + 1])
-            r += s * np.int32(csum[j, 3 * x + 2])
-            n += s
+            # Only a fifth of the blocks are plain solid: summing the rest too took twice as long.
+            if plain[j, x] != 0:
+                i = 12 * x
+                cb = np.int32(src[i]) + np.int32(src[i + 3]) + np.int32(src[i + 6]) + np.int32(src[i + 9])
+                cg = np.int32(src[i + 1]) + np.int32(src[i + 4]) + np.int32(src[i + 7]) + np.int32(src[i + 10])
+                cr = np.int32(src[i + 2]) + np.int32(src[i + 5]) + np.int32(src[i + 8]) + np.int32(src[i + 11])
+                csum[j, 3 * x], csum[j, 3 * x + 1], csum[j, 3 * x + 2] = np.float32(cb), np.float32(cg), np.float32(cr)
+                b, g, r, n = b + cb, g + cg, r + cr, n + 1
             sat[j + 1, x + 1, 0] = b
             sat[j + 1, x + 1, 1] = g
             sat[j + 1, x + 1, 2] = r
@@ -589,6 +581,8 @@ def _shadow_share(yi, bi, ri, ys, bs, rs, yf, bf, rf, lam, darkest, shadow_alpha
     fi = yf * yi + lam * (bf * bi + rf * ri)
     si = ys * yi + lam * (bs * bi + rs * ri)
     a = (ss * fi - fs * si) / det
+    if a >= shadow_alpha:
+        return _F1  # a real mix, as most pixels of the band are: the share's divisions are not needed
     b = (ff * si - fs * fi) / det
     c = min(max(b / max(_F1 - a, np.float32(0.05)), darkest), _F1)
     t = min(max((shadow_alpha - a) / shadow_alpha, _F0), _F1)
@@ -849,9 +843,11 @@ def _solve_blocks(original, frame, screen, alpha, lo, hi, fcol, cover, near_w, n
                     if solve:
                         trust = den / (den + m0) * fit
                         if a_key >= 253:
+                            # Most solid pixels leave at the first test: the later ones are not computed.
                             trust *= min(max((_SOLID_FROM - a_s) / _SOLID_SPAN, _F0), _F1)
-                            strict = math.sqrt(ry * ry + rb * rb + rr * rr)
-                            trust *= min(max((_STRICT_HI - strict) / (_STRICT_HI - _STRICT_LO), _F0), _F1)
+                            if trust > _F0:
+                                strict = math.sqrt(ry * ry + rb * rb + rr * rr)
+                                trust *= min(max((_STRICT_HI - strict) / (_STRICT_HI - _STRICT_LO), _F0), _F1)
                             if trust > _F0:
                                 trust *= _unlike_solid_beside(yi, bi, ri, plain_blocks, csum, j, jx, lam)
                         level = np.uint8((a_old + trust * (a_s - a_old)) * np.float32(255.0) + np.float32(0.5))
