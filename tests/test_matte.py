@@ -714,3 +714,49 @@ def test_edge_solve_takes_a_deep_shadow_beside_dark_hair_for_screen(light):
     solver(frame, screen, alpha, fg, params)
     assert (alpha[:, 16:28] <= 0.4 * keyed[:, 16:28]).all(), (keyed[0, 12:30], alpha[0, 12:30])
     assert (alpha[:, :16] == 255).all()
+
+
+def test_solid_colour_table_sums_the_plain_blocks_second_rows():
+    """The summed-area table of the plain solid blocks: each block's colour is the sum of its second
+    pixel row, only plain blocks count, and the table is exact (int32) against NumPy's running sums.
+    The clear pixels' luma on the same rows is summed in the wanted blocks only."""
+    rng = np.random.default_rng(5)
+    frame = rng.integers(0, 256, (24, 36, 3), dtype=np.uint8)
+    alpha = rng.choice(np.array([0, 0, 128, 255], np.uint8), (24, 36))
+    plain = (rng.random((6, 9)) < 0.4).astype(np.uint8)
+    wanted = (rng.random((6, 9)) < 0.5).astype(np.uint8)
+    csum = np.full((6, 27), np.nan, np.float32)  # blocks that are not plain keep whatever was there
+    sat = np.empty((7, 10, 4), np.int32)
+    ysum, count = np.empty((6, 9), np.float32), np.empty((6, 9), np.float32)
+    matte._solid_colour_rows(frame, alpha, plain, csum, sat, wanted, ysum, count)
+    matte._column_sums(sat.reshape((7, -1)))
+    rows = frame[1::4].astype(np.int64).reshape(6, 9, 4, 3).sum(axis=2)  # (6, 9, 3) second-row sums
+    sums = np.concatenate([rows * plain[..., None], plain[..., None].astype(np.int64)], axis=2)
+    expected = np.zeros((7, 10, 4), np.int64)
+    expected[1:, 1:] = sums.cumsum(axis=0).cumsum(axis=1)
+    assert np.array_equal(sat, expected)
+    on = plain.astype(bool)
+    assert np.array_equal(csum.reshape(6, 9, 3)[on], rows[on].astype(np.float32))
+    luma = (0.114 * frame[1::4, ..., 0] + 0.587 * frame[1::4, ..., 1] + 0.299 * frame[1::4, ..., 2])
+    clear = alpha[1::4] == 0
+    want = np.repeat(wanted, 4, axis=1).astype(bool)
+    assert np.allclose(ysum, (luma * clear * want).reshape(6, 9, 4).sum(axis=2), atol=1e-3)
+    assert np.array_equal(count, (clear * want).reshape(6, 9, 4).sum(axis=2).astype(np.float32))
+
+
+def test_shadow_share_is_the_screens_light_for_screen_in_shadow_and_one_for_a_mix():
+    """A pixel fitted as ``a F + b S``: the screen darkened to 0.6 of its light gets 0.6, darker than
+    ``darkest`` gets ``darkest``, an even mix of F and S (alpha far above ``shadow_alpha``) gets 1
+    (the estimate kept), and a pixel no darker than the screen gets 1."""
+    lam, darkest, shadow_alpha = np.float32(0.25), np.float32(0.4), np.float32(0.08)
+    screen = matte._ycc(np.float32(62), np.float32(177), np.float32(48))
+    fg = matte._ycc(np.float32(40), np.float32(60), np.float32(200))
+
+    def share(scale_s, share_f=0.0):
+        pixel = tuple(np.float32(scale_s * s + share_f * f) for s, f in zip(screen, fg, strict=True))
+        return float(matte._shadow_share(*pixel, *screen, *fg, lam, darkest, shadow_alpha))
+
+    assert share(0.6) == pytest.approx(0.6, abs=1e-3)
+    assert share(0.2) == pytest.approx(0.4, abs=1e-6)
+    assert share(0.5, 0.5) == 1.0
+    assert share(1.0) == 1.0 and share(1.1) == 1.0
