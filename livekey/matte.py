@@ -254,7 +254,8 @@ def _solid_colour_rows(frame, alpha, plain, csum, sat, wanted, ysum, count):
         b = g = r = n = 0  # the row's running sums: the summed-area table's first pass
         sat[j + 1, 0, :] = 0
         for x in range(sw):
-            # Only a fifth of the blocks are plain solid: summing the rest too took twice as long.
+            # Only plain solid blocks are summed (a fifth of them on the bench's frames): summing every
+            # block, as this pass once did, took twice as long there.
             if plain[j, x] != 0:
                 i = 12 * x
                 cb = np.int32(src[i]) + np.int32(src[i + 3]) + np.int32(src[i + 6]) + np.int32(src[i + 9])
