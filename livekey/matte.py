@@ -58,7 +58,10 @@ _STRAND_FLOOR, _STRAND_GAIN = np.float32(0.15), np.float32(2.0)
 # Next to the band (its blocks and those beside them) a strand's sides overrule its own share only
 # where they leave it less than this much of it: the edge of a shadow leaves it none, a strand's own
 # blur or a fainter strand beside it most. Farther out the sides always do (a pair of dark pixels in
-# a deep shadow, far from the subject, would otherwise be taken for a strand).
+# a deep shadow, far from the subject, would otherwise be taken for a strand). Next to the band a
+# pixel lighter than the screen (a foreground lighter than it) keeps its share whatever its sides:
+# a shadow cannot lighten it, and its sides are most often the subject's own edge, whose outer row
+# 4:2:0 paints with the screen's colour (a teal shirt on a blue screen, keyed clear there).
 _STRAND_SIDE = np.float32(0.3)
 _STRAND_MIN_STEP, _STRAND_MIN_CLEAR = np.float32(15.0), np.float32(3.0)
 # Webcams send chroma per 2 x 2 cell (4:2:0), luma per pixel. The solve reads the pixel's chroma
@@ -781,7 +784,7 @@ def _solve_blocks(original, frame, screen, alpha, lo, hi, fcol, cover, near_w, n
                                 if share > _STRAND_FLOOR + np.float32(0.5 / 255.0) / _STRAND_GAIN:
                                     y_side, y_along = _side_luma(original2, y, x, h, w, step > _F0)
                                     side_share = (y_side - yi) / step
-                                    if not beside_band or side_share < _STRAND_SIDE * share:
+                                    if not beside_band or (step > _F0 and side_share < _STRAND_SIDE * share):
                                         share = min(share, side_share)
                                     if (y_screen - y_along) / step <= _HALF * _STRAND_FLOOR:
                                         share = _F0  # one pixel alone: noise
@@ -886,9 +889,10 @@ class EdgeSolver:
 
     ``alpha = <I - S, F - S> / |F - S|^2`` in Y, Cb, Cr with the chroma weighted by ``chroma``
     (luma arrives at full resolution, chroma at half), blended with the key's alpha by
-    ``|F - S|^2 / (|F - S|^2 + m0)`` so a foreground the colour of the screen keeps the key, and
-    by how well the mix explains the pixel (the residual, ``residual`` levels from fully trusted to
-    not at all), so a thin object of another colour keeps the key too. With ``cells`` (the default),
+    ``|F - S|^2 / (|F - S|^2 + m0)`` (``m0`` 25 levels squared: half at a step of 5 levels) so a
+    foreground the colour of the screen keeps the key, and by how well the mix explains the pixel
+    (the residual, ``residual`` levels from fully trusted to not at all), so a thin object of another
+    colour keeps the key too. With ``cells`` (the default),
     chroma is read as 4:2:0 sends it, one per 2 x 2 cell: the pixel's chroma is read against its
     cell's alpha, and its luma step from the cell's mean luma moves it by that step over the luma
     step ``F - S`` (damped by ``_CELL_EPS`` where that is small), not diluted by the chroma's
@@ -923,7 +927,9 @@ class EdgeSolver:
     (the pixels the key found clear nearby) to the foreground's (lit by the spill), less a floor for
     noise, doubled, where the pixels on both sides of them are screen (a patch of shadow is no
     strand; next to the band, sides a little dark, from the strand's own blur or a fainter strand
-    beside it, do not count against it). One pass of block statistics over the frame, then only the
+    beside it, do not count against it, and a pixel lighter than the screen, which no shadow makes,
+    keeps its share: most often the outer row of a light subject, which 4:2:0 paints with the
+    screen's colour). One pass of block statistics over the frame, then only the
     blocks of the band and round it are visited: 2.9-3.8 ms at 1080p on 2 cores (``livekey bench``,
     stage ``refine``).
 
@@ -939,7 +945,7 @@ class EdgeSolver:
     SCALE = 4
 
     def __init__(self, solve: bool = True, recolour: bool = True, radius: int = 48, gate: int = 20,
-                 chroma: float = 0.25, m0: float = 100.0, residual: tuple[float, float] = (20.0, 60.0),
+                 chroma: float = 0.25, m0: float = 25.0, residual: tuple[float, float] = (20.0, 60.0),
                  restore: bool = False, eps: float = 25.0,
                  shadow: tuple[float, float] | None = SHADOW, strands: bool = True, cells: bool = True) -> None:
         self.solve, self.recolour, self.gate, self.chroma, self.m0 = solve, recolour, gate, chroma, m0

@@ -698,11 +698,35 @@ def test_edge_solve_takes_no_lone_dark_pixel_for_a_strand():
     assert (found[:, 31:] == without[:, 31:]).all(), found[4, 30:40]
 
 
+def test_edge_solve_gives_a_light_subject_back_the_outer_row_4_2_0_painted_with_the_screen():
+    """A teal shirt on a blue screen in the subject's shadow (colours from the teal scene's shoulder):
+    its outer pixel row has the shirt's luma and half the screen's chroma, and the key leaves it clear.
+    Its sides are the shirt's edge, not screen, but a pixel lighter than the screen is no shadow, so
+    the strand search beside the band takes it back. The row inside it, keyed at 23, is solved to
+    nearly solid: with a luma step of only about 30 levels the solve is still trusted (``m0``)."""
+    blue_in_shadow = (107, 54, 11)
+    image = np.empty((40, 48, 3), np.uint8)
+    image[:] = blue_in_shadow
+    image[:, :15] = (124, 106, 18)
+    image[:, 15] = (145, 111, 35)
+    image[:, 16] = (141, 100, 31)
+    screen = keying.flat_screen(blue_in_shadow, 40, 48)
+    params = keying.param_vector(Settings(), blue_in_shadow)
+    alpha, fg = np.empty((40, 48), np.uint8), np.empty_like(image)
+    keying.key_frame(image, screen, params, alpha, fg)
+    keyed = alpha.copy()
+    assert (keyed[:, 16] == 0).all() and (keyed[:, 15] <= 30).all(), keyed[0, 12:20]
+    matte.EdgeSolver()(image, screen, alpha, fg, params)
+    assert (alpha[:, 16] >= 230).all() and (alpha[:, 15] >= 248).all(), alpha[0, 12:20]
+    assert (alpha[:, 17:] == 0).all() and (alpha[:, :15] == 255).all()
+    assert np.abs(fg[:, 16].astype(int) - fg[:, 10]).max() <= 4, (fg[0, 10], fg[0, 16])  # the shirt's colour
+
+
 @pytest.mark.parametrize("light", [0.6, 0.45])
 def test_edge_solve_takes_a_deep_shadow_beside_dark_hair_for_screen(light):
     """Dark hair lit by the screen's spill (the solver carries a fitted spill of 0.08) beside the
     subject's shadow, which solves a good way into the hair (0.6 and more at 45% of the light): the
-    shadow fit still runs and takes most of it for screen. What stays (28-43/255) is the dark hair's
+    shadow fit still runs and takes most of it for screen. What stays (23-25/255) is the dark hair's
     colour being close to the shadow's, which the solve trusts less (see ``m0``)."""
     frame, screen, alpha, fg, params = _edge_picture(subject=(30, 45, 70))
     frame[:, 16:28] = (light * np.float32((62, 177, 48)) + 0.5).astype(np.uint8)
