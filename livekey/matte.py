@@ -88,6 +88,16 @@ _SPILL_CAP = np.float32(50.0)
 _SPILL_MIN_BLOCKS = 50
 _SPILL_FOLLOW = 0.25
 _SPILL_EVERY = 4  # frames between fits: the light changes slowly
+# The screen the solve reads beside the subject. The screen estimate is made at 1/8 size and filled
+# in behind the subject, and there faint strands the key left clear and 4:2:0 tint it: its chroma
+# too weak (the strands' grey), its luma a few levels off. Its chromaticity there is taken from the
+# estimate farther than _FAR_CELLS 8 x 8 cells from any cell the key did not clear (the mean over a
+# box of _FAR_BOX cells), at the estimate's own luma but never brighter than that far field's; then
+# its luma is lifted to the clear pixels' luma where that is brighter (per 4 x 4 block, the mean
+# offset over a box of _NEAR_BOX blocks; see _mean_offset). The key reads the estimate as it was.
+# Fitted every _SHIFT_EVERY frames (1.0 ms at 1080p).
+_FAR_CELLS, _FAR_BOX, _NEAR_BOX = 3.0, (13, 13), (7, 7)
+_SHIFT_EVERY = 4
 
 
 def levels_table(black: float, white: float) -> np.ndarray:
@@ -700,9 +710,103 @@ def _unlike_solid_beside(yi, bi, ri, plain, csum, j, jx, lam):
 
 
 @numba.njit(parallel=True, **JIT)
+def _far_cells(hi, screen, clear8, samples):
+    """On the grid of 8 x 8 cells: 255 in ``clear8`` where the key had all four 4 x 4 blocks of a
+    cell clear (``hi`` 0), and the screen at the cell's centre in ``samples`` (the estimate is smooth
+    at this scale: it is made at 1/8 size)."""
+    ch, cw = clear8.shape
+    for j in numba.prange(ch):
+        for x in range(cw):
+            clear = hi[2 * j, 2 * x] == 0 and hi[2 * j, 2 * x + 1] == 0
+            clear = clear and hi[2 * j + 1, 2 * x] == 0 and hi[2 * j + 1, 2 * x + 1] == 0
+            clear8[j, x] = 255 if clear else 0
+            for c in range(3):
+                samples[j, x, c] = np.float32(screen[8 * j + 4, 8 * x + 4, c])
+
+
+@numba.njit(parallel=True, **JIT)
+def _far_weights(samples, dist, far_cells, far, weighted):
+    """1 in ``far`` for the cells more than ``far_cells`` from any the key did not clear (``dist``),
+    and the screen's samples times that in ``weighted``."""
+    ch, cw = dist.shape
+    for j in numba.prange(ch):
+        for x in range(cw):
+            f = np.float32(dist[j, x] > far_cells)
+            far[j, x] = f
+            for c in range(3):
+                weighted[j, x, c] = f * samples[j, x, c]
+
+
+@numba.njit(parallel=True, **JIT)
+def _chroma_shift(samples, far, far_sum, far_weight, shift):
+    """Per cell, in ``shift``: the chroma shift (its luma 0) that gives the screen's sample the far
+    field's chromaticity (``far_sum`` / ``far_weight``) at its own luma, capped at the far field's,
+    where the cell is not far itself; 0 elsewhere."""
+    ch, cw = far.shape
+    for j in numba.prange(ch):
+        for x in range(cw):
+            db = dg = dr = _F0
+            fw = far_weight[j, x]
+            if far[j, x] == _F0 and fw > np.float32(0.01):
+                eb, eg, er = samples[j, x, 0], samples[j, x, 1], samples[j, x, 2]
+                fb, fg, fr = far_sum[j, x, 0] / fw, far_sum[j, x, 1] / fw, far_sum[j, x, 2] / fw
+                k = min(_ycc(eb, eg, er)[0] / max(_ycc(fb, fg, fr)[0], _F1), _F1)
+                db, dg, dr = k * fb - eb, k * fg - eg, k * fr - er
+                yd = _ycc(db, dg, dr)[0]
+                db, dg, dr = db - yd, dg - yd, dr - yd
+            shift[j, x, 0], shift[j, x, 1], shift[j, x, 2] = db, dg, dr
+
+
+@numba.njit(parallel=True, **JIT)
+def _luma_offsets(ysum, count, screen, offset, weight):
+    """Per 4 x 4 block: the clear pixels' luma (``ysum`` / ``count``, sampled on the block's second
+    row) less the screen's there, times ``count``, in ``offset``; ``count`` in ``weight``."""
+    sh, sw = ysum.shape
+    for j in numba.prange(sh):
+        y = 4 * j + 1
+        for x in range(sw):
+            n = count[j, x]
+            weight[j, x] = offset[j, x] = _F0
+            if n > _F0:
+                i = 4 * x + 1
+                ys = _ycc(np.float32(screen[y, i, 0]), np.float32(screen[y, i, 1]), np.float32(screen[y, i, 2]))[0]
+                weight[j, x], offset[j, x] = n, ysum[j, x] - n * ys
+
+
+@numba.njit(parallel=True, **JIT)
+def _mean_offset(offset_sum, weight_sum, lift):
+    """The clear pixels' mean luma offset (``offset_sum`` / ``weight_sum``) in ``lift`` where it is
+    positive and enough clear pixels are near; 0 elsewhere. Only up: beside a moving shadow the
+    screen seen darker than the estimate (which follows it every few frames) would turn the shadow
+    into a mix of the hair and that screen, a ghost beside the hair."""
+    sh, sw = weight_sum.shape
+    for j in numba.prange(sh):
+        for x in range(sw):
+            w = weight_sum[j, x]
+            lift[j, x] = max(offset_sum[j, x] / w, _F0) if w > np.float32(0.2) else _F0
+
+
+@numba.njit(inline="always", **JIT)
+def _bilinear_shift(shift, j, jx, jn, xn, wy, wx):
+    """The screen shift at a pixel, bilinear between the centres of the four blocks around it."""
+    w00, w01, w10, w11 = wy * wx, wy * (_F1 - wx), (_F1 - wy) * wx, (_F1 - wy) * (_F1 - wx)
+    b = w00 * shift[j, jx, 0] + w01 * shift[j, xn, 0] + w10 * shift[jn, jx, 0] + w11 * shift[jn, xn, 0]
+    g = w00 * shift[j, jx, 1] + w01 * shift[j, xn, 1] + w10 * shift[jn, jx, 1] + w11 * shift[jn, xn, 1]
+    r = w00 * shift[j, jx, 2] + w01 * shift[j, xn, 2] + w10 * shift[jn, jx, 2] + w11 * shift[jn, xn, 2]
+    return b, g, r
+
+
+@numba.njit(inline="always", **JIT)
+def _bilinear_lift(lift, j, jx, jn, xn, wy, wx):
+    """The screen's luma lift at a pixel, bilinear between the centres of the four blocks around it."""
+    top = wx * lift[j, jx] + (_F1 - wx) * lift[j, xn]
+    return wy * top + (_F1 - wy) * (wx * lift[jn, jx] + (_F1 - wx) * lift[jn, xn])
+
+
+@numba.njit(parallel=True, **JIT)
 def _solve_blocks(original, frame, screen, alpha, lo, hi, fcol, cover, near_w, near_d, gate, faint, lam, m0,
                   res_lo, res_hi, solve, recolour, p, fg, darkest, shadow_alpha, csum, strands, luma, clear,
-                  ring, plain_blocks, spill, cells):
+                  ring, plain_blocks, spill, cells, shift, lift, shifted):
     """The solve over the band's blocks (see :class:`EdgeSolver`); ``p`` the key's parameters.
     ``frame`` is what the solve reads (``original`` with its chroma detail restored in the band's
     blocks, or itself); the shadow test and the strands read ``original``, as faint pixels lie
@@ -710,7 +814,8 @@ def _solve_blocks(original, frame, screen, alpha, lo, hi, fcol, cover, near_w, n
     tested for faint strands against the screen luma ``luma`` (``clear`` pixels seen per block). The
     solid blocks ``ring`` marks (next to the band) are solved too; ``plain_blocks`` marks the plain
     solid blocks. ``spill``: the share of the screen's light the edge reflects (see ``_spill_misfit``).
-    With ``cells`` the solve reads chroma per 2 x 2 cell, as 4:2:0 sends it (``_CELL_EPS``)."""
+    With ``cells`` the solve reads chroma per 2 x 2 cell, as 4:2:0 sends it (``_CELL_EPS``). With
+    ``shifted`` the screen is read moved by ``shift`` (per block, see ``_FAR_CELLS``)."""
     h, w = alpha.shape
     sh, sw = lo.shape
     q = keying.unpack(p)
@@ -760,7 +865,12 @@ def _solve_blocks(original, frame, screen, alpha, lo, hi, fcol, cover, near_w, n
                     wx = near_w[pc]
                     i = 3 * x
                     sb, sg, sr = np.float32(scr[i]), np.float32(scr[i + 1]), np.float32(scr[i + 2])
+                    if shifted:
+                        tb, tg, tr = _bilinear_shift(shift, j, jx, jn, xn, wy, wx)
+                        sb, sg, sr = sb + tb, sg + tg, sr + tr
                     ys, bs, rs = _ycc(sb, sg, sr)
+                    if shifted:
+                        ys += _bilinear_lift(lift, j, jx, jn, xn, wy, wx)
                     a_old = np.float32(a_key) * inv255
                     a = a_old
                     if cover[j, jx] == 0 or a_key <= gate:
@@ -978,6 +1088,16 @@ class EdgeSolver:
         self._wide = np.empty((sh, sw), np.uint8)
         self._ysum, self._count = np.empty((sh, sw), np.float32), np.empty((sh, sw), np.float32)
         self._luma, self._clear = np.empty((sh, sw), np.float32), np.zeros((sh, sw), np.float32)
+        self._shift = np.zeros((sh, sw, 3), np.float32)
+        self._lift = np.zeros((sh, sw), np.float32)
+        ch, cw = sh // 2, sw // 2
+        self._cells = np.zeros((ch, cw, 3), np.float32)  # the chroma shift per 8 x 8 cell
+        self._clear8, self._dist = np.empty((ch, cw), np.uint8), np.empty((ch, cw), np.float32)
+        self._samples, self._far = np.empty((ch, cw, 3), np.float32), np.empty((ch, cw), np.float32)
+        self._far_in, self._far_sum = np.empty((ch, cw, 3), np.float32), np.empty((ch, cw, 3), np.float32)
+        self._far_weight = np.empty((ch, cw), np.float32)
+        self._offset, self._offset_sum = np.empty((sh, sw), np.float32), np.empty((sh, sw), np.float32)
+        self._weight, self._weight_sum = np.empty((sh, sw), np.float32), np.empty((sh, sw), np.float32)
         if self.restore:
             self._rband = np.empty((sh, sw), np.uint8)
             self._mband = np.empty((sh, sw), np.uint8)
@@ -996,6 +1116,26 @@ class EdgeSolver:
         if self._used.sum() < _SPILL_MIN_BLOCKS:
             fitted = 0.0
         self.spill = fitted if self.spill is None else self.spill + _SPILL_FOLLOW * (fitted - self.spill)
+
+    def _fit_screen_shift(self, screen: np.ndarray) -> None:
+        """The per-block shift of the screen the solve reads (see ``_FAR_CELLS``), from the key's
+        block maxima (``_hi``: 0 is clear) and the clear pixels' luma (``_ysum``, ``_count``)."""
+        sh, sw = self._hi.shape
+        if sh < 2 or sw < 2:
+            self._shift.fill(0)
+            self._lift.fill(0)
+            return
+        _far_cells(self._hi, screen, self._clear8, self._samples)
+        cv2.distanceTransform(self._clear8, cv2.DIST_L2, 5, dst=self._dist)
+        _far_weights(self._samples, self._dist, np.float32(_FAR_CELLS), self._far, self._far_in)
+        cv2.blur(self._far_in, _FAR_BOX, dst=self._far_sum)
+        cv2.blur(self._far, _FAR_BOX, dst=self._far_weight)
+        _chroma_shift(self._samples, self._far, self._far_sum, self._far_weight, self._cells)
+        cv2.resize(self._cells, (sw, sh), dst=self._shift, interpolation=cv2.INTER_LINEAR)
+        _luma_offsets(self._ysum, self._count, screen, self._offset, self._weight)
+        cv2.blur(self._offset, _NEAR_BOX, dst=self._offset_sum)
+        cv2.blur(self._weight, _NEAR_BOX, dst=self._weight_sum)
+        _mean_offset(self._offset_sum, self._weight_sum, self._lift)
 
     def _restore_chroma(self, frame: np.ndarray, screen: np.ndarray, alpha: np.ndarray, fg: np.ndarray,
                         params: np.ndarray) -> np.ndarray:
@@ -1039,6 +1179,8 @@ class EdgeSolver:
         _column_sums(self._sat.reshape((self._sat.shape[0], -1)))
         _foreground_colour(self._near, self._sat, self.radii, self._fcol, self._cover, self._ysum, self._count,
                            self._luma, self._clear)
+        if self.solve and self._frames % _SHIFT_EVERY == 0:
+            self._fit_screen_shift(screen)
         if self.solve and (self.spill is None or self._frames % _SPILL_EVERY == 0):
             self._follow_spill(frame, screen)
         self._frames += 1
@@ -1048,7 +1190,7 @@ class EdgeSolver:
                       np.float32(self.residual[1]), self.solve, self.recolour, params, fg,
                       np.float32(self.shadow[0]), np.float32(self.shadow[1]), self._csum,
                       self.strands, self._luma, self._clear, self._ring, self._plain, np.float32(self.spill or 0.0),
-                      self.cells and not self.restore)
+                      self.cells and not self.restore, self._shift, self._lift, self.solve)
 
 
 class GuidedUpsampler:
