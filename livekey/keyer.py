@@ -65,7 +65,8 @@ def _matte_operations(settings: Settings, keyer: Keyer) -> list[MatteStage]:
                                                     radius=settings.refine_radius,
                                                     restore=settings.chroma_detail,
                                                     shadow=None if keep_shadow else matte.SHADOW,
-                                                    strands=settings.strands and not keyer.masks.active)))
+                                                    strands=settings.strands and not keyer.masks.active,
+                                                    screen_shift=settings.screen_model != "flat")))
     if settings.temporal > 0:
         stabilizer = matte.Stabilizer(settings.temporal)
         stages.append(lambda frame, alpha, fg: stabilizer(frame, alpha))

@@ -865,6 +865,7 @@ def _solve_blocks(original, frame, screen, alpha, lo, hi, fcol, cover, near_w, n
                     wx = near_w[pc]
                     i = 3 * x
                     sb, sg, sr = np.float32(scr[i]), np.float32(scr[i + 1]), np.float32(scr[i + 2])
+                    ub, ug, ur = sb, sg, sr  # un-mixed against the key's screen, as the rest of the path
                     if shifted:
                         tb, tg, tr = _bilinear_shift(shift, j, jx, jn, xn, wy, wx)
                         sb, sg, sr = sb + tb, sg + tg, sr + tr
@@ -906,7 +907,7 @@ def _solve_blocks(original, frame, screen, alpha, lo, hi, fcol, cover, near_w, n
                                     if recolour:
                                         cb, cg, cr = keying.despill_pixel(fb, fgr, fr, q)
                                     else:
-                                        cb, cg, cr = keying.recover_pixel(ib, ig, ir, sb, sg, sr, a, q)
+                                        cb, cg, cr = keying.recover_pixel(ib, ig, ir, ub, ug, ur, a, q)
                                     fg[y, x, 0], fg[y, x, 1], fg[y, x, 2] = np.uint8(cb), np.uint8(cg), np.uint8(cr)
                                     continue
                             if a_key <= faint:
@@ -918,7 +919,7 @@ def _solve_blocks(original, frame, screen, alpha, lo, hi, fcol, cover, near_w, n
                         if t > _F0:
                             level = np.uint8(a_old * (_F1 - t) * np.float32(255.0) + _HALF)
                             alpha[y, x] = level
-                            cb, cg, cr = keying.recover_pixel(ib, ig, ir, sb, sg, sr, np.float32(level) * inv255, q)
+                            cb, cg, cr = keying.recover_pixel(ib, ig, ir, ub, ug, ur, np.float32(level) * inv255, q)
                             fg[y, x, 0], fg[y, x, 1], fg[y, x, 2] = np.uint8(cb), np.uint8(cg), np.uint8(cr)
                         continue
                     ib, ig, ir = np.float32(src[i]), np.float32(src[i + 1]), np.float32(src[i + 2])
@@ -976,7 +977,7 @@ def _solve_blocks(original, frame, screen, alpha, lo, hi, fcol, cover, near_w, n
                         fg[y, x, 1] = np.uint8(og + fit * (cg - og) + _HALF if vis else _F0)
                         fg[y, x, 2] = np.uint8(orr + fit * (cr - orr) + _HALF if vis else _F0)
                     elif a != a_old:
-                        cb, cg, cr = keying.recover_pixel(ib, ig, ir, sb, sg, sr, a, q)
+                        cb, cg, cr = keying.recover_pixel(ib, ig, ir, ub, ug, ur, a, q)
                         fg[y, x, 0] = np.uint8(cb)
                         fg[y, x, 1] = np.uint8(cg)
                         fg[y, x, 2] = np.uint8(cr)
@@ -992,7 +993,12 @@ class EdgeSolver:
     most 40 levels: a fringe of strands with the screen between them, which 4:2:0 made look solid,
     is a mix, not foreground) within 2, 5 or ``radius`` blocks, the nearest that holds any (a
     summed-area table, O(N)), bilinear between block centres; the screen ``S`` is the keyer's
-    per-pixel screen. The screen's light spills on the subject's edge and lights it: the edge
+    per-pixel screen, moved beside the subject with ``screen_shift`` (and ``strands``: it too reads
+    the pixels the key left clear as screen) every ``_SHIFT_EVERY`` frames, per block: its
+    chromaticity there is the far field's (the screen estimate away from the subject, at its own
+    luma), and its luma is lifted to that of the clear pixels around where they are brighter, as
+    strands the key left clear darken and grey the blocks the estimate is made from (the key reads
+    the screen unmoved). The screen's light spills on the subject's edge and lights it: the edge
     is solved against ``F + spill S``, with ``spill`` (0..0.3) the share that best fits the band's
     mixed blocks (their means, which 4:2:0 does not smear) as such a mix, fitted every few frames
     and followed slowly (:attr:`spill`; none fits a subject without spill). Then
@@ -1057,9 +1063,12 @@ class EdgeSolver:
     def __init__(self, solve: bool = True, recolour: bool = True, radius: int = 48, gate: int = 20,
                  chroma: float = 0.25, m0: float = 25.0, residual: tuple[float, float] = (20.0, 60.0),
                  restore: bool = False, eps: float = 25.0,
-                 shadow: tuple[float, float] | None = SHADOW, strands: bool = True, cells: bool = True) -> None:
+                 shadow: tuple[float, float] | None = SHADOW, strands: bool = True, cells: bool = True,
+                 screen_shift: bool = True) -> None:
         self.solve, self.recolour, self.gate, self.chroma, self.m0 = solve, recolour, gate, chroma, m0
         self.strands = strands and solve
+        # The solve's own screen reads the pixels the key left clear as screen, as the strands do.
+        self.screen_shift = screen_shift and self.strands
         self.cells = cells
         self.restore, self.eps = restore and solve, eps
         self.residual = residual
@@ -1179,7 +1188,7 @@ class EdgeSolver:
         _column_sums(self._sat.reshape((self._sat.shape[0], -1)))
         _foreground_colour(self._near, self._sat, self.radii, self._fcol, self._cover, self._ysum, self._count,
                            self._luma, self._clear)
-        if self.solve and self._frames % _SHIFT_EVERY == 0:
+        if self.screen_shift and self._frames % _SHIFT_EVERY == 0:
             self._fit_screen_shift(screen)
         if self.solve and (self.spill is None or self._frames % _SPILL_EVERY == 0):
             self._follow_spill(frame, screen)
@@ -1190,7 +1199,7 @@ class EdgeSolver:
                       np.float32(self.residual[1]), self.solve, self.recolour, params, fg,
                       np.float32(self.shadow[0]), np.float32(self.shadow[1]), self._csum,
                       self.strands, self._luma, self._clear, self._ring, self._plain, np.float32(self.spill or 0.0),
-                      self.cells and not self.restore, self._shift, self._lift, self.solve)
+                      self.cells and not self.restore, self._shift, self._lift, self.screen_shift)
 
 
 class GuidedUpsampler:

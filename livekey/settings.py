@@ -170,12 +170,13 @@ MATTE_SETTINGS: tuple[Setting, ...] = (
             "colour webcams send; in the edge band only.", "matte"),
     Setting("chroma_detail", "bool", False, "With refine: give the edge band back the colour detail 4:2:0 "
             "webcams drop (the luma detail, carried into colour by the local colour-to-luma slope) and key it "
-            "again before the solve. About 15% less edge error on the synthetic scenes; about 1.1 ms more at "
+            "again before the solve. About 7% less edge error on the synthetic scenes; about 1.1 ms more at "
             "1080p.", "matte"),
     Setting("strands", "bool", True, "With refine: look for faint hair strands the key left out (4:2:0 "
             "halves a thin strand's colour, not its luma), by their luma against the screen around them, "
-            "beside solid foreground. Off while a mask stack is in use: a pixel a mask took out is no "
-            "screen.", "matte"),
+            "beside solid foreground, and the screen the solve reads beside the subject from the pixels "
+            "the key left clear (with an auto or plate screen). Off while a mask stack is in use: a pixel a "
+            "mask took out is no screen.", "matte"),
     Setting("refine_radius", "int", 48, "How far from solid foreground the refinement and the edge colour "
             "look for the foreground's colour; soft pixels further out keep the key's.", "matte", "px",
             8, 128),

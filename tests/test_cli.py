@@ -112,4 +112,4 @@ def test_every_command_prints_its_help(command, capsys):
     out = capsys.readouterr().out
     assert out.startswith("usage: ") and command in out
     if command in ("key", "run"):
-        assert "--chroma-detail" in out and "15% less edge error" in out
+        assert "--chroma-detail" in out and "7% less edge error" in out
