@@ -95,9 +95,9 @@ _SPILL_EVERY = 4  # frames between fits: the light changes slowly
 # box of _FAR_BOX cells), at the estimate's own luma but never brighter than that far field's; then
 # its luma is lifted to the clear pixels' luma where that is brighter (per 4 x 4 block, the mean
 # offset over a box of _NEAR_BOX blocks; see _mean_offset). The key reads the estimate as it was.
-# Fitted every _SHIFT_EVERY frames (1.0 ms at 1080p).
+# Fitted every _SHIFT_EVERY frames (1.0 ms at 1080p; the screen estimate is refreshed as often).
 _FAR_CELLS, _FAR_BOX, _NEAR_BOX = 3.0, (13, 13), (7, 7)
-_SHIFT_EVERY = 4
+_SHIFT_EVERY = 8
 
 
 def levels_table(black: float, white: float) -> np.ndarray:
@@ -803,6 +803,19 @@ def _bilinear_lift(lift, j, jx, jn, xn, wy, wx):
     return wy * top + (_F1 - wy) * (wx * lift[jn, jx] + (_F1 - wx) * lift[jn, xn])
 
 
+@numba.njit(inline="always", **JIT)
+def _solve_screen(sb, sg, sr, shift, lift, shifted, j, jx, jn, xn, wy, wx):
+    """The screen the solve reads at a pixel: the key's (``sb, sg, sr``) moved by the bilinear
+    ``shift`` and luma ``lift`` where ``shifted``; as BGR and as (Y, Cb, Cr)."""
+    if shifted:
+        tb, tg, tr = _bilinear_shift(shift, j, jx, jn, xn, wy, wx)
+        sb, sg, sr = sb + tb, sg + tg, sr + tr
+    ys, bs, rs = _ycc(sb, sg, sr)
+    if shifted:
+        ys += _bilinear_lift(lift, j, jx, jn, xn, wy, wx)
+    return sb, sg, sr, ys, bs, rs
+
+
 @numba.njit(parallel=True, **JIT)
 def _solve_blocks(original, frame, screen, alpha, lo, hi, fcol, cover, near_w, near_d, gate, faint, lam, m0,
                   res_lo, res_hi, solve, recolour, p, fg, darkest, shadow_alpha, csum, strands, luma, clear,
@@ -864,14 +877,9 @@ def _solve_blocks(original, frame, screen, alpha, lo, hi, fcol, cover, near_w, n
                     xn = min(max(jx + near_d[pc], 0), sw - 1)
                     wx = near_w[pc]
                     i = 3 * x
-                    sb, sg, sr = np.float32(scr[i]), np.float32(scr[i + 1]), np.float32(scr[i + 2])
-                    ub, ug, ur = sb, sg, sr  # un-mixed against the key's screen, as the rest of the path
-                    if shifted:
-                        tb, tg, tr = _bilinear_shift(shift, j, jx, jn, xn, wy, wx)
-                        sb, sg, sr = sb + tb, sg + tg, sr + tr
-                    ys, bs, rs = _ycc(sb, sg, sr)
-                    if shifted:
-                        ys += _bilinear_lift(lift, j, jx, jn, xn, wy, wx)
+                    # The key's screen, which the colour is un-mixed against as in the rest of the path;
+                    # the screen the solve reads (``_solve_screen``) only where it is read.
+                    ub, ug, ur = np.float32(scr[i]), np.float32(scr[i + 1]), np.float32(scr[i + 2])
                     a_old = np.float32(a_key) * inv255
                     a = a_old
                     if cover[j, jx] == 0 or a_key <= gate:
@@ -915,6 +923,7 @@ def _solve_blocks(original, frame, screen, alpha, lo, hi, fcol, cover, near_w, n
                         # No foreground near to tell a dark mix from shadow (far from the subject),
                         # or too faint to solve: a pixel that is the screen darkened is its shadow
                         # (a moving shadow runs ahead of the screen estimate).
+                        ys, bs, rs = _solve_screen(ub, ug, ur, shift, lift, shifted, j, jx, jn, xn, wy, wx)[3:]
                         t = _screen_in_shadow(yi, bi, ri, ys, bs, rs, darkest)
                         if t > _F0:
                             level = np.uint8(a_old * (_F1 - t) * np.float32(255.0) + _HALF)
@@ -928,6 +937,7 @@ def _solve_blocks(original, frame, screen, alpha, lo, hi, fcol, cover, near_w, n
                     inv_w = _F1 / wf
                     fb, fgr, fr = fb * inv_w, fgr * inv_w, fr * inv_w
                     # Solved against the foreground as the screen's spill lights it at the edge.
+                    sb, sg, sr, ys, bs, rs = _solve_screen(ub, ug, ur, shift, lift, shifted, j, jx, jn, xn, wy, wx)
                     yf, bf, rf = _ycc(fb + spill * sb, fgr + spill * sg, fr + spill * sr)
                     # Screen in the subject's shadow is darker than the screen estimate: take it as that.
                     c = _shadow_share(yi, bi, ri, ys, bs, rs, yf, bf, rf, lam, darkest, shadow_alpha)
@@ -1046,7 +1056,7 @@ class EdgeSolver:
     beside it, do not count against it, and a pixel lighter than the screen, which no shadow makes,
     keeps its share: most often the outer row of a light subject, which 4:2:0 paints with the
     screen's colour). One pass of block statistics over the frame, then only the
-    blocks of the band and round it are visited: 2.9-3.8 ms at 1080p on 2 cores (``livekey bench``,
+    blocks of the band and round it are visited: 2.9-3.9 ms at 1080p on 2 cores (``livekey bench``,
     stage ``refine``).
 
     With ``restore`` (the ``chroma_detail`` setting) the blocks of the band and one block around
