@@ -828,7 +828,7 @@ def _solve_blocks(original, frame, screen, alpha, lo, hi, fcol, cover, near_w, n
     solid blocks ``ring`` marks (next to the band) are solved too; ``plain_blocks`` marks the plain
     solid blocks. ``spill``: the share of the screen's light the edge reflects (see ``_spill_misfit``).
     With ``cells`` the solve reads chroma per 2 x 2 cell, as 4:2:0 sends it (``_CELL_EPS``). With
-    ``shifted`` the screen is read moved by ``shift`` (per block, see ``_FAR_CELLS``)."""
+    ``shifted`` the screen is read moved by ``shift`` and ``lift`` (per block, see ``_FAR_CELLS``)."""
     h, w = alpha.shape
     sh, sw = lo.shape
     q = keying.unpack(p)
