@@ -739,9 +739,9 @@ def _far_weights(samples, dist, far_cells, far, weighted):
 
 @numba.njit(parallel=True, **JIT)
 def _chroma_shift(samples, far, far_sum, far_weight, shift):
-    """Per cell, in ``shift``: the chroma shift (its luma 0) that gives the screen's sample the far
-    field's chromaticity (``far_sum`` / ``far_weight``) at its own luma, capped at the far field's,
-    where the cell is not far itself; 0 elsewhere."""
+    """Per cell, in ``shift`` (B, G, R and a luma lift, 0 here): the chroma shift (its luma 0) that
+    gives the screen's sample the far field's chromaticity (``far_sum`` / ``far_weight``) at its own
+    luma, capped at the far field's, where the cell is not far itself; 0 elsewhere."""
     ch, cw = far.shape
     for j in numba.prange(ch):
         for x in range(cw):
@@ -754,7 +754,7 @@ def _chroma_shift(samples, far, far_sum, far_weight, shift):
                 db, dg, dr = k * fb - eb, k * fg - eg, k * fr - er
                 yd = _ycc(db, dg, dr)[0]
                 db, dg, dr = db - yd, dg - yd, dr - yd
-            shift[j, x, 0], shift[j, x, 1], shift[j, x, 2] = db, dg, dr
+            shift[j, x, 0], shift[j, x, 1], shift[j, x, 2], shift[j, x, 3] = db, dg, dr, _F0
 
 
 @numba.njit(parallel=True, **JIT)
@@ -762,64 +762,58 @@ def _luma_offsets(ysum, count, screen, offset, weight):
     """Per 4 x 4 block: the clear pixels' luma (``ysum`` / ``count``, sampled on the block's second
     row) less the screen's there, times ``count``, in ``offset``; ``count`` in ``weight``."""
     sh, sw = ysum.shape
+    h, w = screen.shape[0], screen.shape[1]
+    screen2 = screen.reshape((h, w * 3))
     for j in numba.prange(sh):
-        y = 4 * j + 1
         for x in range(sw):
             n = count[j, x]
             weight[j, x] = offset[j, x] = _F0
             if n > _F0:
-                i = 4 * x + 1
-                ys = _ycc(np.float32(screen[y, i, 0]), np.float32(screen[y, i, 1]), np.float32(screen[y, i, 2]))[0]
-                weight[j, x], offset[j, x] = n, ysum[j, x] - n * ys
+                weight[j, x], offset[j, x] = n, ysum[j, x] - n * _luma_at(screen2, 4 * j + 1, 4 * x + 1, h, w)
 
 
 @numba.njit(parallel=True, **JIT)
-def _mean_offset(offset_sum, weight_sum, lift):
-    """The clear pixels' mean luma offset (``offset_sum`` / ``weight_sum``) in ``lift`` where it is
-    positive and enough clear pixels are near; 0 elsewhere. Only up: beside a moving shadow the
-    screen seen darker than the estimate (which follows it every few frames) would turn the shadow
-    into a mix of the hair and that screen, a ghost beside the hair."""
+def _mean_offset(offset_sum, weight_sum, shift):
+    """The clear pixels' mean luma offset (``offset_sum`` / ``weight_sum``) as the luma lift of
+    ``shift`` (its last channel) where it is positive and enough clear pixels are near; 0 elsewhere.
+    Only up: beside a moving shadow the screen seen darker than the estimate (which follows it every
+    few frames) would turn the shadow into a mix of the hair and that screen, a ghost beside the hair."""
     sh, sw = weight_sum.shape
     for j in numba.prange(sh):
         for x in range(sw):
             w = weight_sum[j, x]
-            lift[j, x] = max(offset_sum[j, x] / w, _F0) if w > np.float32(0.2) else _F0
+            shift[j, x, 3] = max(offset_sum[j, x] / w, _F0) if w > np.float32(0.2) else _F0
 
 
 @numba.njit(inline="always", **JIT)
 def _bilinear_shift(shift, j, jx, jn, xn, wy, wx):
-    """The screen shift at a pixel, bilinear between the centres of the four blocks around it."""
+    """The screen shift (B, G, R, luma lift) at a pixel, bilinear between the centres of the four
+    blocks around it."""
     w00, w01, w10, w11 = wy * wx, wy * (_F1 - wx), (_F1 - wy) * wx, (_F1 - wy) * (_F1 - wx)
     b = w00 * shift[j, jx, 0] + w01 * shift[j, xn, 0] + w10 * shift[jn, jx, 0] + w11 * shift[jn, xn, 0]
     g = w00 * shift[j, jx, 1] + w01 * shift[j, xn, 1] + w10 * shift[jn, jx, 1] + w11 * shift[jn, xn, 1]
     r = w00 * shift[j, jx, 2] + w01 * shift[j, xn, 2] + w10 * shift[jn, jx, 2] + w11 * shift[jn, xn, 2]
-    return b, g, r
+    y = w00 * shift[j, jx, 3] + w01 * shift[j, xn, 3] + w10 * shift[jn, jx, 3] + w11 * shift[jn, xn, 3]
+    return b, g, r, y
 
 
 @numba.njit(inline="always", **JIT)
-def _bilinear_lift(lift, j, jx, jn, xn, wy, wx):
-    """The screen's luma lift at a pixel, bilinear between the centres of the four blocks around it."""
-    top = wx * lift[j, jx] + (_F1 - wx) * lift[j, xn]
-    return wy * top + (_F1 - wy) * (wx * lift[jn, jx] + (_F1 - wx) * lift[jn, xn])
-
-
-@numba.njit(inline="always", **JIT)
-def _solve_screen(sb, sg, sr, shift, lift, shifted, j, jx, jn, xn, wy, wx):
+def _solve_screen(sb, sg, sr, shift, shifted, j, jx, jn, xn, wy, wx):
     """The screen the solve reads at a pixel: the key's (``sb, sg, sr``) moved by the bilinear
-    ``shift`` and luma ``lift`` where ``shifted``; as BGR and as (Y, Cb, Cr)."""
-    if shifted:
-        tb, tg, tr = _bilinear_shift(shift, j, jx, jn, xn, wy, wx)
-        sb, sg, sr = sb + tb, sg + tg, sr + tr
+    ``shift`` (its colour, then its luma lift) where ``shifted``; as BGR and as (Y, Cb, Cr)."""
+    if not shifted:
+        ys, bs, rs = _ycc(sb, sg, sr)
+        return sb, sg, sr, ys, bs, rs
+    tb, tg, tr, ty = _bilinear_shift(shift, j, jx, jn, xn, wy, wx)
+    sb, sg, sr = sb + tb, sg + tg, sr + tr
     ys, bs, rs = _ycc(sb, sg, sr)
-    if shifted:
-        ys += _bilinear_lift(lift, j, jx, jn, xn, wy, wx)
-    return sb, sg, sr, ys, bs, rs
+    return sb, sg, sr, ys + ty, bs, rs
 
 
 @numba.njit(parallel=True, **JIT)
 def _solve_blocks(original, frame, screen, alpha, lo, hi, fcol, cover, near_w, near_d, gate, faint, lam, m0,
                   res_lo, res_hi, solve, recolour, p, fg, darkest, shadow_alpha, csum, strands, luma, clear,
-                  ring, plain_blocks, spill, cells, shift, lift, shifted):
+                  ring, plain_blocks, spill, cells, shift, shifted):
     """The solve over the band's blocks (see :class:`EdgeSolver`); ``p`` the key's parameters.
     ``frame`` is what the solve reads (``original`` with its chroma detail restored in the band's
     blocks, or itself); the shadow test and the strands read ``original``, as faint pixels lie
@@ -828,7 +822,7 @@ def _solve_blocks(original, frame, screen, alpha, lo, hi, fcol, cover, near_w, n
     solid blocks ``ring`` marks (next to the band) are solved too; ``plain_blocks`` marks the plain
     solid blocks. ``spill``: the share of the screen's light the edge reflects (see ``_spill_misfit``).
     With ``cells`` the solve reads chroma per 2 x 2 cell, as 4:2:0 sends it (``_CELL_EPS``). With
-    ``shifted`` the screen is read moved by ``shift`` and ``lift`` (per block, see ``_FAR_CELLS``)."""
+    ``shifted`` the screen is read moved by ``shift`` (per block, see ``_FAR_CELLS``)."""
     h, w = alpha.shape
     sh, sw = lo.shape
     q = keying.unpack(p)
@@ -923,7 +917,7 @@ def _solve_blocks(original, frame, screen, alpha, lo, hi, fcol, cover, near_w, n
                         # No foreground near to tell a dark mix from shadow (far from the subject),
                         # or too faint to solve: a pixel that is the screen darkened is its shadow
                         # (a moving shadow runs ahead of the screen estimate).
-                        ys, bs, rs = _solve_screen(ub, ug, ur, shift, lift, shifted, j, jx, jn, xn, wy, wx)[3:]
+                        ys, bs, rs = _solve_screen(ub, ug, ur, shift, shifted, j, jx, jn, xn, wy, wx)[3:]
                         t = _screen_in_shadow(yi, bi, ri, ys, bs, rs, darkest)
                         if t > _F0:
                             level = np.uint8(a_old * (_F1 - t) * np.float32(255.0) + _HALF)
@@ -937,7 +931,7 @@ def _solve_blocks(original, frame, screen, alpha, lo, hi, fcol, cover, near_w, n
                     inv_w = _F1 / wf
                     fb, fgr, fr = fb * inv_w, fgr * inv_w, fr * inv_w
                     # Solved against the foreground as the screen's spill lights it at the edge.
-                    sb, sg, sr, ys, bs, rs = _solve_screen(ub, ug, ur, shift, lift, shifted, j, jx, jn, xn, wy, wx)
+                    sb, sg, sr, ys, bs, rs = _solve_screen(ub, ug, ur, shift, shifted, j, jx, jn, xn, wy, wx)
                     yf, bf, rf = _ycc(fb + spill * sb, fgr + spill * sg, fr + spill * sr)
                     # Screen in the subject's shadow is darker than the screen estimate: take it as that.
                     c = _shadow_share(yi, bi, ri, ys, bs, rs, yf, bf, rf, lam, darkest, shadow_alpha)
@@ -1018,8 +1012,8 @@ class EdgeSolver:
     ``|F - S|^2 / (|F - S|^2 + m0)`` (``m0`` 25 levels squared: half at a step of 5 levels) so a
     foreground the colour of the screen keeps the key, and by how well the mix explains the pixel
     (the residual, ``residual`` levels from fully trusted to not at all), so a thin object of another
-    colour keeps the key too. With ``cells`` (the default),
-    chroma is read as 4:2:0 sends it, one per 2 x 2 cell: the pixel's chroma is read against its
+    colour keeps the key too. With ``cells`` (the default), chroma is read as 4:2:0 sends it, one
+    per 2 x 2 cell: the pixel's chroma is read against its
     cell's alpha, and its luma step from the cell's mean luma moves it by that step over the luma
     step ``F - S`` (damped by ``_CELL_EPS`` where that is small), not diluted by the chroma's
     weight. In pixels the key had solid the luma step may raise the alpha, not lower it: a darker
@@ -1107,10 +1101,9 @@ class EdgeSolver:
         self._wide = np.empty((sh, sw), np.uint8)
         self._ysum, self._count = np.empty((sh, sw), np.float32), np.empty((sh, sw), np.float32)
         self._luma, self._clear = np.empty((sh, sw), np.float32), np.zeros((sh, sw), np.float32)
-        self._shift = np.zeros((sh, sw, 3), np.float32)
-        self._lift = np.zeros((sh, sw), np.float32)
+        self._shift = np.zeros((sh, sw, 4), np.float32)  # B, G, R and a luma lift per 4 x 4 block
         ch, cw = sh // 2, sw // 2
-        self._cells = np.zeros((ch, cw, 3), np.float32)  # the chroma shift per 8 x 8 cell
+        self._cells = np.zeros((ch, cw, 4), np.float32)  # the chroma shift per 8 x 8 cell
         self._clear8, self._dist = np.empty((ch, cw), np.uint8), np.empty((ch, cw), np.float32)
         self._samples, self._far = np.empty((ch, cw, 3), np.float32), np.empty((ch, cw), np.float32)
         self._far_in, self._far_sum = np.empty((ch, cw, 3), np.float32), np.empty((ch, cw, 3), np.float32)
@@ -1142,7 +1135,6 @@ class EdgeSolver:
         sh, sw = self._hi.shape
         if sh < 2 or sw < 2:
             self._shift.fill(0)
-            self._lift.fill(0)
             return
         _far_cells(self._hi, screen, self._clear8, self._samples)
         cv2.distanceTransform(self._clear8, cv2.DIST_L2, 5, dst=self._dist)
@@ -1154,7 +1146,7 @@ class EdgeSolver:
         _luma_offsets(self._ysum, self._count, screen, self._offset, self._weight)
         cv2.blur(self._offset, _NEAR_BOX, dst=self._offset_sum)
         cv2.blur(self._weight, _NEAR_BOX, dst=self._weight_sum)
-        _mean_offset(self._offset_sum, self._weight_sum, self._lift)
+        _mean_offset(self._offset_sum, self._weight_sum, self._shift)
 
     def _restore_chroma(self, frame: np.ndarray, screen: np.ndarray, alpha: np.ndarray, fg: np.ndarray,
                         params: np.ndarray) -> np.ndarray:
@@ -1209,7 +1201,7 @@ class EdgeSolver:
                       np.float32(self.residual[1]), self.solve, self.recolour, params, fg,
                       np.float32(self.shadow[0]), np.float32(self.shadow[1]), self._csum,
                       self.strands, self._luma, self._clear, self._ring, self._plain, np.float32(self.spill or 0.0),
-                      self.cells and not self.restore, self._shift, self._lift, self.screen_shift)
+                      self.cells and not self.restore, self._shift, self.screen_shift)
 
 
 class GuidedUpsampler:

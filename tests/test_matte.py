@@ -811,8 +811,8 @@ def test_the_screen_the_solve_reads_is_nearer_the_true_screen_beside_the_subject
     solver(frame.image, keyer.screen, alpha, fg, keyer.params)
     assert (keyer.screen == before).all()
     estimate = before.astype(np.float32)
-    shift = cv2.resize(solver._shift, (640, 360), interpolation=cv2.INTER_LINEAR)
-    lift = cv2.resize(solver._lift, (640, 360), interpolation=cv2.INTER_LINEAR)
+    shift = cv2.resize(solver._shift[..., :3], (640, 360), interpolation=cv2.INTER_LINEAR)
+    lift = cv2.resize(solver._shift[..., 3], (640, 360), interpolation=cv2.INTER_LINEAR)
     band = (frame.alpha > 0.05) & (frame.alpha < 0.95)
     ty, tb, tr = _ycc_planes(layers.screen * layers.shadow[..., None])
     ey, eb, er = _ycc_planes(estimate)
@@ -836,9 +836,10 @@ def test_chroma_shift_gives_a_greyed_screen_the_far_fields_chromaticity_at_its_o
     far = np.float32([[1, 0, 0]])
     far_sum = np.repeat(green[None, None] * 2, 3, axis=1)
     far_weight = np.full((1, 3), 2, np.float32)
-    shift = np.full((1, 3, 3), np.nan, np.float32)
+    shift = np.full((1, 3, 4), np.nan, np.float32)
     matte._chroma_shift(samples, far, far_sum, far_weight, shift)
-    assert (shift[0, 0] == 0).all()
+    assert (shift[0, 0] == 0).all() and (shift[..., 3] == 0).all()  # no luma lift from the chroma
+    shift = shift[..., :3]
     luma = lambda c: 0.114 * c[0] + 0.587 * c[1] + 0.299 * c[2]  # noqa: E731
     for x, scale in ((1, luma(samples[0, 1]) / luma(green)), (2, 1.0)):
         moved = samples[0, x] + shift[0, x]
@@ -851,6 +852,7 @@ def test_chroma_shift_gives_a_greyed_screen_the_far_fields_chromaticity_at_its_o
 def test_screen_lift_only_raises_where_enough_clear_pixels_are_near():
     offset_sum = np.float32([[6.0, -6.0, 6.0]])
     weight_sum = np.float32([[2.0, 2.0, 0.1]])
-    lift = np.full((1, 3), np.nan, np.float32)
-    matte._mean_offset(offset_sum, weight_sum, lift)
-    assert lift.tolist() == [[3.0, 0.0, 0.0]]
+    shift = np.full((1, 3, 4), 7.0, np.float32)
+    matte._mean_offset(offset_sum, weight_sum, shift)
+    assert shift[..., 3].tolist() == [[3.0, 0.0, 0.0]]
+    assert (shift[..., :3] == 7.0).all()  # the colour shift is left as it was
