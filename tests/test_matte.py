@@ -840,7 +840,10 @@ def test_chroma_shift_gives_a_greyed_screen_the_far_fields_chromaticity_at_its_o
     matte._chroma_shift(samples, far, far_sum, far_weight, shift)
     assert (shift[0, 0] == 0).all() and (shift[..., 3] == 0).all()  # no luma lift from the chroma
     shift = shift[..., :3]
-    luma = lambda c: 0.114 * c[0] + 0.587 * c[1] + 0.299 * c[2]  # noqa: E731
+
+    def luma(colour: np.ndarray) -> float:
+        return float(_ycc_planes(colour)[0])
+
     for x, scale in ((1, luma(samples[0, 1]) / luma(green)), (2, 1.0)):
         moved = samples[0, x] + shift[0, x]
         assert abs(luma(shift[0, x])) < 1e-3, shift[0, x]
