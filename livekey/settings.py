@@ -174,7 +174,7 @@ MATTE_SETTINGS: tuple[Setting, ...] = (
             "1080p.", "matte"),
     Setting("strands", "bool", True, "With refine: look for faint hair strands the key left out (4:2:0 "
             "halves a thin strand's colour, not its luma), by their luma against the screen around them, "
-            "beside solid foreground, and the screen the solve reads beside the subject from the pixels "
+            "beside solid foreground, and take the screen the solve reads beside the subject from the pixels "
             "the key left clear (with an auto or plate screen). Off while a mask stack is in use: a pixel a "
             "mask took out is no screen.", "matte"),
     Setting("refine_radius", "int", 48, "How far from solid foreground the refinement and the edge colour "
