@@ -25,6 +25,22 @@ MatteStage = Callable[[np.ndarray, np.ndarray, np.ndarray], None]
 NO_SCREEN_KEY = (48, 177, 62)
 
 
+class SolveStage:
+    """The edge solve (:class:`livekey.matte.EdgeSolver`) as a matte stage, keyed against the
+    keyer's screen with its parameters. Alone, it can also solve the key's composite in place
+    (:meth:`composite`): the same picture, without a separate compositing pass."""
+
+    def __init__(self, solver: matte.EdgeSolver, keyer: Keyer) -> None:
+        self.solver, self.keyer = solver, keyer
+
+    def __call__(self, frame: np.ndarray, alpha: np.ndarray, fg: np.ndarray) -> None:
+        self.solver(frame, self.keyer.screen, alpha, fg, self.keyer.params)
+
+    def composite(self, frame: np.ndarray, alpha: np.ndarray, backdrop: np.ndarray, out: np.ndarray) -> None:
+        """Solve ``alpha`` and the key's composite ``out`` over ``backdrop`` in place."""
+        self.solver(frame, self.keyer.screen, alpha, out, self.keyer.params, backdrop)
+
+
 def matte_stages(settings: Settings, keyer: Keyer) -> list[MatteStage]:
     """The spatial steps the settings ask for, in order. With none, the keyer uses the fused
     one-pass kernel; with any, it keys to a matte, runs them, then composites.
@@ -50,9 +66,6 @@ def _matte_operations(settings: Settings, keyer: Keyer) -> list[MatteStage]:
             work["a"] = np.empty_like(alpha)
         return work["a"]
 
-    def solver_stage(solver: matte.EdgeSolver) -> MatteStage:
-        return lambda frame, alpha, fg: solver(frame, keyer.screen, alpha, fg, keyer.params)
-
     # The solve keys against the screen: without a colour key in the stack there is none.
     refine = settings.refine and keyer.masks.uses_key
     later = (settings.temporal > 0 or settings.clip_black > 0 or settings.clip_white < 1
@@ -60,13 +73,13 @@ def _matte_operations(settings: Settings, keyer: Keyer) -> list[MatteStage]:
     if refine or (settings.edge_color and not later):
         keep_shadow = keyer.uses_plate and settings.shadow == "keep"
         # Strands are sought only in a matte the key alone made: a pixel a mask took out is no screen.
-        stages.append(solver_stage(matte.EdgeSolver(solve=refine,
+        stages.append(SolveStage(matte.EdgeSolver(solve=refine,
                                                     recolour=settings.edge_color and not later,
                                                     radius=settings.refine_radius,
                                                     restore=settings.chroma_detail,
                                                     shadow=None if keep_shadow else matte.SHADOW,
                                                     strands=settings.strands and not keyer.masks.active,
-                                                    screen_shift=settings.screen_model != "flat")))
+                                                    screen_shift=settings.screen_model != "flat"), keyer))
     if settings.temporal > 0:
         stabilizer = matte.Stabilizer(settings.temporal)
         stages.append(lambda frame, alpha, fg: stabilizer(frame, alpha))
@@ -83,8 +96,8 @@ def _matte_operations(settings: Settings, keyer: Keyer) -> list[MatteStage]:
         stages.append(lambda frame, alpha, fg: keying.recover_foreground(frame, keyer.screen, alpha,
                                                                          keyer.params, fg))
         if settings.edge_color:
-            stages.append(solver_stage(matte.EdgeSolver(solve=False, recolour=True,
-                                                        radius=settings.refine_radius)))
+            stages.append(SolveStage(matte.EdgeSolver(solve=False, recolour=True,
+                                                      radius=settings.refine_radius), keyer))
     return stages
 
 
@@ -280,12 +293,23 @@ class Keyer:
         out = self._out if out is None else out
         if not self.stages:
             keying.key_composite(frame, self._screen, backdrop, self._params, alpha, out)
+        elif self._solves_composite:
+            keying.key_composite(frame, self._screen, backdrop, self._params, alpha, out)
+            if self._collect_seen:
+                self._seen.collect(frame, alpha)
+            self.stages[0].composite(frame, alpha, backdrop, out)
         else:
             self._key_to_matte(frame, alpha, self._fg)
             keying.composite(self._fg, alpha, backdrop, out)
         if self._wrap is not None:
             self._wrap(alpha, backdrop, out)
         return alpha, out
+
+    @property
+    def _solves_composite(self) -> bool:
+        """True when the only stage is an edge solve that can solve the key's composite in place."""
+        return (len(self.stages) == 1 and isinstance(self.stages[0], SolveStage)
+                and self.stages[0].solver.composites)
 
     def _key_to_matte(self, frame: np.ndarray, alpha: np.ndarray, fg: np.ndarray) -> None:
         """Key a prepared frame to a matte and foreground, then run the matte stages on them."""

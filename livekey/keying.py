@@ -119,7 +119,7 @@ def _clamp01(v):
 
 
 @numba.njit(inline="always", **JIT)
-def _round(v):
+def round_level(v):
     """``v`` (0 or more, float32) rounded to a whole number, as float32. ``math.floor`` on a float32
     is a call to ``floorf`` (or, multiplied by a float32, turns the pixel's maths to float64)."""
     return np.float32(np.int32(v + _HALF))
@@ -146,7 +146,7 @@ def _key_and_unmix(b, g, r, sb, sg, sr, q):
     ramp = _clamp01((amount - q[P_LOW]) * q[P_INV_RANGE])
     alpha = _F1 - hue_gate * sat_gate * val_gate * ramp
     # Quantise first so the colour and the composite agree with the uint8 matte.
-    alpha = _round(alpha * _F255) * np.float32(1.0 / 255.0)
+    alpha = round_level(alpha * _F255) * np.float32(1.0 / 255.0)
     fb, fg, fr = unmix_pixel(b, g, r, sb, sg, sr, alpha, q[P_UNMIX])
     return alpha, fb, fg, fr
 
@@ -171,9 +171,9 @@ def despill_pixel(fb, fg, fr, q):
     a2 = q[P_O2_B] * fb + q[P_O2_G] * fg + q[P_O2_R] * fr
     limit = q[P_W1] * a1 + q[P_W2] * a2 + q[P_WMAX] * max(a1, a2)
     removed = max(spill - limit, _F0)
-    fb = _round(min(fb + removed * q[P_NET_B], _F255))
-    fg = _round(min(fg + removed * q[P_NET_G], _F255))
-    fr = _round(min(fr + removed * q[P_NET_R], _F255))
+    fb = round_level(min(fb + removed * q[P_NET_B], _F255))
+    fg = round_level(min(fg + removed * q[P_NET_G], _F255))
+    fr = round_level(min(fr + removed * q[P_NET_R], _F255))
     return fb, fg, fr
 
 

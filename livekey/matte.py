@@ -686,8 +686,12 @@ def _screen_in_shadow(yi, bi, ri, ys, bs, rs, darkest):
     if c < darkest or c > np.float32(1.2):
         return _F0
     ry, rb, rr = yi - c * ys, bi - c * bs, ri - c * rs
-    res = math.sqrt(ry * ry + rb * rb + rr * rr)
-    return min(max((_FIT_HI - res) / (_FIT_HI - _FIT_LO), _F0), _F1)
+    res2 = ry * ry + rb * rb + rr * rr
+    if res2 <= _FIT_LO * _FIT_LO:  # the ramp's ends without the square root (most pixels)
+        return _F1
+    if res2 >= _FIT_HI * _FIT_HI:
+        return _F0
+    return min(max((_FIT_HI - math.sqrt(res2)) / (_FIT_HI - _FIT_LO), _F0), _F1)
 
 
 @numba.njit(inline="always", **JIT)
@@ -810,10 +814,24 @@ def _solve_screen(sb, sg, sr, shift, shifted, j, jx, jn, xn, wy, wx):
     return sb, sg, sr, ys + ty, bs, rs
 
 
+@numba.njit(inline="always", **JIT)
+def _put_colour(dst, back, y, x, cb, cg, cr, a, blend):
+    """Write a pixel's colour (whole levels, 0..255) to the foreground ``dst``, or with ``blend``
+    its composite at alpha ``a`` (0..1) over ``back`` to the composite ``dst``, rounded as
+    :func:`livekey.keying.composite` rounds it."""
+    if blend:
+        ia = _F1 - a
+        dst[y, x, 0] = np.uint8(cb * a + np.float32(back[y, x, 0]) * ia + _HALF)
+        dst[y, x, 1] = np.uint8(cg * a + np.float32(back[y, x, 1]) * ia + _HALF)
+        dst[y, x, 2] = np.uint8(cr * a + np.float32(back[y, x, 2]) * ia + _HALF)
+    else:
+        dst[y, x, 0], dst[y, x, 1], dst[y, x, 2] = np.uint8(cb), np.uint8(cg), np.uint8(cr)
+
+
 @numba.njit(parallel=True, **JIT)
 def _solve_blocks(original, frame, screen, alpha, lo, hi, fcol, cover, near_w, near_d, gate, faint, lam, m0,
-                  res_lo, res_hi, solve, recolour, p, fg, darkest, shadow_alpha, csum, strands, luma, clear,
-                  ring, plain_blocks, spill, cells, shift, shifted):
+                  res_lo, res_hi, solve, recolour, p, fg, back, blend, darkest, shadow_alpha, csum, strands, luma,
+                  clear, ring, plain_blocks, spill, cells, shift, shifted):
     """The solve over the band's blocks (see :class:`EdgeSolver`); ``p`` the key's parameters.
     ``frame`` is what the solve reads (``original`` with its chroma detail restored in the band's
     blocks, or itself); the shadow test and the strands read ``original``, as faint pixels lie
@@ -822,7 +840,10 @@ def _solve_blocks(original, frame, screen, alpha, lo, hi, fcol, cover, near_w, n
     solid blocks ``ring`` marks (next to the band) are solved too; ``plain_blocks`` marks the plain
     solid blocks. ``spill``: the share of the screen's light the edge reflects (see ``_spill_misfit``).
     With ``cells`` the solve reads chroma per 2 x 2 cell, as 4:2:0 sends it (``_CELL_EPS``). With
-    ``shifted`` the screen is read moved by ``shift`` (per block, see ``_FAR_CELLS``)."""
+    ``shifted`` the screen is read moved by ``shift`` (per block, see ``_FAR_CELLS``). With ``blend``,
+    ``fg`` holds the key's composite over ``back`` (:func:`livekey.keying.key_composite`), not its
+    foreground, and a pixel whose alpha or colour changes is composited again; the key's colour is
+    then recomputed where it is read (``frame`` must be ``original``: the key's own input)."""
     h, w = alpha.shape
     sh, sw = lo.shape
     q = keying.unpack(p)
@@ -845,6 +866,9 @@ def _solve_blocks(original, frame, screen, alpha, lo, hi, fcol, cover, near_w, n
             step_block = y_block - _ycc(fcol[j, jx, 0], fcol[j, jx, 1], fcol[j, jx, 2])[0] if seek else _F1
             quick = seek and clear[j, jx] >= _STRAND_MIN_CLEAR and abs(step_block) >= _F1
             x_end = w if jx == sw - 1 else 4 * jx + 4
+            # The mean lumas of the block's four 2 x 2 chroma cells, read at its first solved pixel.
+            cells_read = False
+            c00 = c01 = c10 = c11 = _F0
             for y in range(4 * j, y_end):
                 pr = min(y - 4 * j, 3)
                 jn = min(max(j + near_d[pr], 0), sh - 1)
@@ -910,7 +934,7 @@ def _solve_blocks(original, frame, screen, alpha, lo, hi, fcol, cover, near_w, n
                                         cb, cg, cr = keying.despill_pixel(fb, fgr, fr, q)
                                     else:
                                         cb, cg, cr = keying.recover_pixel(ib, ig, ir, ub, ug, ur, a, q)
-                                    fg[y, x, 0], fg[y, x, 1], fg[y, x, 2] = np.uint8(cb), np.uint8(cg), np.uint8(cr)
+                                    _put_colour(fg, back, y, x, cb, cg, cr, a, blend)
                                     continue
                             if a_key <= faint:
                                 continue
@@ -922,8 +946,11 @@ def _solve_blocks(original, frame, screen, alpha, lo, hi, fcol, cover, near_w, n
                         if t > _F0:
                             level = np.uint8(a_old * (_F1 - t) * np.float32(255.0) + _HALF)
                             alpha[y, x] = level
-                            cb, cg, cr = keying.recover_pixel(ib, ig, ir, ub, ug, ur, np.float32(level) * inv255, q)
-                            fg[y, x, 0], fg[y, x, 1], fg[y, x, 2] = np.uint8(cb), np.uint8(cg), np.uint8(cr)
+                            a = np.float32(level) * inv255
+                            cb = cg = cr = _F0  # the colour of a pixel cleared (most are) is black
+                            if level > 0:
+                                cb, cg, cr = keying.recover_pixel(ib, ig, ir, ub, ug, ur, a, q)
+                            _put_colour(fg, back, y, x, cb, cg, cr, a, blend)
                         continue
                     ib, ig, ir = np.float32(src[i]), np.float32(src[i + 1]), np.float32(src[i + 2])
                     yi, bi, ri = _ycc(ib, ig, ir)
@@ -949,7 +976,18 @@ def _solve_blocks(original, frame, screen, alpha, lo, hi, fcol, cover, near_w, n
                         # (divided by the luma step, damped where that is small), not diluted by the
                         # chroma's weight. In pixels the key had solid it may raise the alpha, not
                         # lower it: a darker stripe of a shirt is its texture, not a mix.
-                        dev = yi - _cell_luma(src_rows, y, x, h, w)
+                        if y < 4 * j + 4 and x < 4 * jx + 4:
+                            if not cells_read:
+                                y0, x0 = 4 * j, 4 * jx
+                                c00, c01 = _cell_luma(src_rows, y0, x0, h, w), _cell_luma(src_rows, y0, x0 + 2, h, w)
+                                c10 = _cell_luma(src_rows, y0 + 2, x0, h, w)
+                                c11 = _cell_luma(src_rows, y0 + 2, x0 + 2, h, w)
+                                cells_read = True
+                            left = x < 4 * jx + 2
+                            y_cell = (c00 if left else c01) if y < 4 * j + 2 else (c10 if left else c11)
+                        else:  # the rows and columns past the frame's last whole block
+                            y_cell = _cell_luma(src_rows, y, x, h, w)
+                        dev = yi - y_cell
                         a_c = a_s - dev * dy / den_safe
                         a_cell = a_c + dev * dy / (dy * dy + _CELL_EPS)
                         a_s = a_cell if a_key < 253 else max(a_s, a_cell)
@@ -957,8 +995,10 @@ def _solve_blocks(original, frame, screen, alpha, lo, hi, fcol, cover, near_w, n
                     ry, rb, rr = ey - a_s * dy, eb - a_c * db, er - a_c * dr
                     # How well a mix of F and S explains the pixel: one that it does not (a thin
                     # object of another colour, glass) keeps the key's alpha and its own colour.
-                    res = math.sqrt(ry * ry + lam * (rb * rb + rr * rr))
-                    fit = min(max((res_hi - res) * inv_res, _F0), _F1)
+                    res2 = ry * ry + lam * (rb * rb + rr * rr)
+                    fit = _F1  # the ramp's ends without the square root (most pixels fit)
+                    if res2 > res_lo * res_lo:
+                        fit = min(max((res_hi - math.sqrt(res2)) * inv_res, _F0), _F1)
                     if solve:
                         trust = den / (den + m0) * fit
                         if a_key >= 253:
@@ -974,17 +1014,20 @@ def _solve_blocks(original, frame, screen, alpha, lo, hi, fcol, cover, near_w, n
                         a = np.float32(level) * inv255  # the colour below agrees with the uint8 matte
                     if recolour:
                         cb, cg, cr = keying.despill_pixel(fb, fgr, fr, q)
-                        # The pixel's own colour as keyed: where the fit is poor, the alpha barely moved.
-                        ob, og, orr = np.float32(fg[y, x, 0]), np.float32(fg[y, x, 1]), np.float32(fg[y, x, 2])
-                        vis = a > _F0
-                        fg[y, x, 0] = np.uint8(ob + fit * (cb - ob) + _HALF if vis else _F0)
-                        fg[y, x, 1] = np.uint8(og + fit * (cg - og) + _HALF if vis else _F0)
-                        fg[y, x, 2] = np.uint8(orr + fit * (cr - orr) + _HALF if vis else _F0)
+                        if fit < _F1:
+                            # The pixel's own colour as keyed: where the fit is poor, the alpha barely moved.
+                            if blend:
+                                ob, og, orr = keying.recover_pixel(ib, ig, ir, ub, ug, ur, a_old, q)
+                            else:
+                                ob, og, orr = np.float32(fg[y, x, 0]), np.float32(fg[y, x, 1]), np.float32(fg[y, x, 2])
+                            cb, cg = keying.round_level(ob + fit * (cb - ob)), keying.round_level(og + fit * (cg - og))
+                            cr = keying.round_level(orr + fit * (cr - orr))
+                        if a == _F0:
+                            cb = cg = cr = _F0
+                        _put_colour(fg, back, y, x, cb, cg, cr, a, blend)
                     elif a != a_old:
                         cb, cg, cr = keying.recover_pixel(ib, ig, ir, ub, ug, ur, a, q)
-                        fg[y, x, 0] = np.uint8(cb)
-                        fg[y, x, 1] = np.uint8(cg)
-                        fg[y, x, 2] = np.uint8(cr)
+                        _put_colour(fg, back, y, x, cb, cg, cr, a, blend)
 
 
 class EdgeSolver:
@@ -1161,10 +1204,22 @@ class EdgeSolver:
                          self._blocks, self._pixel_par, self._lines)
         return self._restored
 
+    @property
+    def composites(self) -> bool:
+        """Whether the solve can take the key's composite in place of its foreground (``backdrop``):
+        not with ``restore``, which keys the band again into the foreground."""
+        return not self.restore
+
     def __call__(self, frame: np.ndarray, screen: np.ndarray, alpha: np.ndarray, fg: np.ndarray,
-                 params: np.ndarray) -> None:
+                 params: np.ndarray, backdrop: np.ndarray | None = None) -> None:
         """Solve the edge band of ``alpha`` (H, W uint8) and ``fg`` (H, W, 3 uint8) in place, for
-        the BGR ``frame`` keyed against ``screen`` with the kernel parameter vector ``params``."""
+        the BGR ``frame`` keyed against ``screen`` with the kernel parameter vector ``params``.
+
+        With ``backdrop`` (and :attr:`composites`), ``fg`` is the key's composite over it
+        (:func:`livekey.keying.key_composite`) and the pixels the solve changes are composited
+        again: the same picture as solving the foreground and compositing it, a pass less."""
+        if backdrop is not None and not self.composites:
+            raise ValueError("this solver restores chroma into the foreground: it cannot solve a composite")
         h, w = alpha.shape
         if h < self.SCALE or w < self.SCALE:
             return
@@ -1199,6 +1254,7 @@ class EdgeSolver:
                       gate, np.uint8(self.faint if self.shadow[0] < 1 and self.solve else gate),
                       np.float32(self.chroma), np.float32(self.m0), np.float32(self.residual[0]),
                       np.float32(self.residual[1]), self.solve, self.recolour, params, fg,
+                      fg if backdrop is None else backdrop, backdrop is not None,
                       np.float32(self.shadow[0]), np.float32(self.shadow[1]), self._csum,
                       self.strands, self._luma, self._clear, self._ring, self._plain, np.float32(self.spill or 0.0),
                       self.cells and not self.restore, self._shift, self.screen_shift)

@@ -1,7 +1,8 @@
 import numpy as np
+import pytest
 
 from livekey import keyer as keyer_module
-from livekey import synthetic
+from livekey import keying, matte, synthetic
 from livekey.keyer import Keyer
 from livekey.settings import Settings
 
@@ -91,3 +92,38 @@ def test_rgba_also_leaves_the_matte_in_alpha_out():
     alpha = np.empty((90, 160), np.uint8)
     bgra = Keyer().rgba(f.image, alpha_out=alpha)
     assert np.array_equal(bgra[..., 3], alpha) and alpha.min() == 0 and alpha.max() == 255
+
+
+def test_the_solve_on_the_composite_gives_the_picture_of_solving_the_foreground_then_compositing():
+    """The default path solves the key's composite in place; over moving frames of several scenes
+    (the solver's state follows them alike) it must equal the matte and foreground composited."""
+    back = synthetic.backdrop(320, 180)
+    for name, settings in (("portrait", Settings()), ("glass", Settings()), ("blond", Settings(edge_color=False)),
+                           ("teal", Settings(refine=False))):
+        layers = synthetic.build_layers(name, 320, 180, seed=2)
+        fused, staged = Keyer(settings), Keyer(settings)
+        for i in range(4):
+            image = synthetic.render(layers, dx=4.0 * i, seed=i).image
+            a1, c1 = fused.composite(image, back)
+            assert fused._solves_composite
+            a2, fg = staged.matte(image)
+            c2 = np.empty_like(c1)
+            keying.composite(fg, a2, back, c2)
+            assert np.array_equal(a1, a2), name
+            assert np.array_equal(c1, c2), name
+        assert (a1 > 0).any() and (a1 < 255).any()  # a real edge was solved
+
+
+def test_chroma_detail_keeps_the_separate_composite():
+    """Restoring chroma keys the band again into the foreground: that solver cannot take a composite."""
+    k = Keyer(Settings(chroma_detail=True))
+    f = synthetic.scene("portrait", 160, 90)
+    back = synthetic.backdrop(160, 90)
+    alpha, out = k.composite(f.image, back)
+    assert not k._solves_composite
+    a2, fg = Keyer(Settings(chroma_detail=True)).matte(f.image)
+    c2 = np.empty_like(out)
+    keying.composite(fg, a2, back, c2)
+    assert np.array_equal(out, c2)
+    with pytest.raises(ValueError, match="cannot solve a composite"):
+        matte.EdgeSolver(restore=True)(f.image, k.screen, alpha, out.copy(), k.params, backdrop=back)
