@@ -86,6 +86,31 @@ def test_kernels_match_reference_on_synthetic_frames_with_per_pixel_screen(scene
     assert_close(comp, rcomp, ra2, alpha2)
 
 
+@pytest.mark.parametrize("spots", [(), (0,), (63,), (64, 127), (140,), (149,)])
+def test_a_lone_subject_pixel_in_a_run_of_screen_is_keyed_and_clear_runs_show_the_backdrop(spots):
+    """The key skips the colour of runs of pixels it left clear: a single subject pixel anywhere in a
+    run (first, last, the row's short last run) must still get its colour, and clear runs must show
+    the backdrop exactly."""
+    h, w = 3, 150
+    frame = keying.flat_screen(GREEN, h, w).copy()
+    for x in spots:
+        frame[1, x] = (40, 90, 200)
+    back = np.random.default_rng(1).integers(0, 256, (h, w, 3), dtype=np.uint8)
+    screen = keying.flat_screen(GREEN, h, w)
+    p = keying.param_vector(Settings(), GREEN)
+    alpha, fg, alpha2, comp, _ = run_kernels(frame, screen, back, p)
+    ra2, rcomp = ref.key_composite(frame, screen, back, p)
+    ra, rfg = ref.key_frame(frame, screen, p)
+    assert_close(comp, rcomp, ra2, alpha2)
+    assert_close(fg, rfg, ra, alpha)
+    subject = np.zeros((h, w), bool)
+    subject[1, list(spots)] = True
+    assert (alpha[subject] == 255).all() and (alpha[~subject] == 0).all()
+    assert np.array_equal(comp[~subject], back[~subject])
+    assert (fg[subject] == (40, 90, 200)).all() and (fg[~subject] == 0).all()
+    assert (comp[subject] == (40, 90, 200)).all()
+
+
 def key_pixels(colors, settings=None, key=GREEN):
     frame = np.array(colors, np.uint8).reshape(1, -1, 3)
     p = keying.param_vector(settings or Settings(), key)
