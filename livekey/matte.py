@@ -1093,7 +1093,7 @@ class EdgeSolver:
     beside it, do not count against it, and a pixel lighter than the screen, which no shadow makes,
     keeps its share: most often the outer row of a light subject, which 4:2:0 paints with the
     screen's colour). One pass of block statistics over the frame, then only the
-    blocks of the band and round it are visited: 2.9-3.9 ms at 1080p on 2 cores (``livekey bench``,
+    blocks of the band and round it are visited: 3.2-3.6 ms at 1080p on 2 cores (``livekey bench``,
     stage ``refine``).
 
     With ``restore`` (the ``chroma_detail`` setting) the blocks of the band and one block around
