@@ -126,6 +126,13 @@ def round_level(v):
 
 
 @numba.njit(inline="always", **JIT)
+def blend_level(f, b, a):
+    """One channel of the composite ``f a + b (1 - a)`` (``f``, ``b`` levels, ``a`` 0..1), rounded
+    to a uint8 level: the one rounding every composite uses, so they agree to the level."""
+    return np.uint8(f * a + b * (_F1 - a) + _HALF)
+
+
+@numba.njit(inline="always", **JIT)
 def key_alpha(b, g, r, sb, sg, sr, q):
     """One pixel's alpha in whole levels (0..255, float32): the pixel ``b, g, r`` keyed against
     the screen ``sb, sg, sr`` with the parameter tuple ``q``."""
@@ -250,10 +257,9 @@ def _recover_composite_row(src, scr, bd, al, q, dst):
         a = np.float32(al[xx]) * inv255
         fb, fg, fr = recover_pixel(np.float32(src[i]), np.float32(src[i + 1]), np.float32(src[i + 2]),
                                    np.float32(scr[i]), np.float32(scr[i + 1]), np.float32(scr[i + 2]), a, q)
-        ia = _F1 - a
-        dst[i] = np.uint8(fb * a + np.float32(bd[i]) * ia + _HALF)
-        dst[i + 1] = np.uint8(fg * a + np.float32(bd[i + 1]) * ia + _HALF)
-        dst[i + 2] = np.uint8(fr * a + np.float32(bd[i + 2]) * ia + _HALF)
+        dst[i] = blend_level(fb, np.float32(bd[i]), a)
+        dst[i + 1] = blend_level(fg, np.float32(bd[i + 1]), a)
+        dst[i + 2] = blend_level(fr, np.float32(bd[i + 2]), a)
 
 
 @numba.njit(**JIT)
@@ -296,11 +302,10 @@ def _composite_row(src, al, bd, dst):
     inv255 = np.float32(1.0 / 255.0)
     for xx in range(al.shape[0]):
         a = np.float32(al[xx]) * inv255
-        ia = _F1 - a
         i = 3 * xx
-        dst[i] = np.uint8(np.float32(src[i]) * a + np.float32(bd[i]) * ia + _HALF)
-        dst[i + 1] = np.uint8(np.float32(src[i + 1]) * a + np.float32(bd[i + 1]) * ia + _HALF)
-        dst[i + 2] = np.uint8(np.float32(src[i + 2]) * a + np.float32(bd[i + 2]) * ia + _HALF)
+        dst[i] = blend_level(np.float32(src[i]), np.float32(bd[i]), a)
+        dst[i + 1] = blend_level(np.float32(src[i + 1]), np.float32(bd[i + 1]), a)
+        dst[i + 2] = blend_level(np.float32(src[i + 2]), np.float32(bd[i + 2]), a)
 
 
 @numba.njit(parallel=True, **JIT)

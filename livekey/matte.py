@@ -817,13 +817,11 @@ def _solve_screen(sb, sg, sr, shift, shifted, j, jx, jn, xn, wy, wx):
 @numba.njit(inline="always", **JIT)
 def _put_colour(dst, back, y, x, cb, cg, cr, a, blend):
     """Write a pixel's colour (whole levels, 0..255) to the foreground ``dst``, or with ``blend``
-    its composite at alpha ``a`` (0..1) over ``back`` to the composite ``dst``, rounded as
-    :func:`livekey.keying.composite` rounds it."""
+    its composite at alpha ``a`` (0..1) over ``back`` to the composite ``dst``."""
     if blend:
-        ia = _F1 - a
-        dst[y, x, 0] = np.uint8(cb * a + np.float32(back[y, x, 0]) * ia + _HALF)
-        dst[y, x, 1] = np.uint8(cg * a + np.float32(back[y, x, 1]) * ia + _HALF)
-        dst[y, x, 2] = np.uint8(cr * a + np.float32(back[y, x, 2]) * ia + _HALF)
+        dst[y, x, 0] = keying.blend_level(cb, np.float32(back[y, x, 0]), a)
+        dst[y, x, 1] = keying.blend_level(cg, np.float32(back[y, x, 1]), a)
+        dst[y, x, 2] = keying.blend_level(cr, np.float32(back[y, x, 2]), a)
     else:
         dst[y, x, 0], dst[y, x, 1], dst[y, x, 2] = np.uint8(cb), np.uint8(cg), np.uint8(cr)
 
