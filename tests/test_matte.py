@@ -350,6 +350,13 @@ def test_edge_solve_does_not_read_stale_scratch_memory(restore, recolour):
     assert (results[0][0] == results[1][0]).all() and (results[0][1] == results[1][1]).all()
 
 
+def _ycc_planes(image: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """BT.601 luma and colour differences without offsets, as ``matte._ycc``, of a BGR image (float32)."""
+    im = image.astype(np.float32)
+    y = 0.114 * im[..., 0] + 0.587 * im[..., 1] + 0.299 * im[..., 2]
+    return y, 0.564 * (im[..., 0] - y), 0.713 * (im[..., 2] - y)
+
+
 def _restore_reference(frame, band, ym, slope):
     """:func:`matte._restore_and_key`'s chroma restore in plain NumPy, over the whole frame: each
     pixel with its own block's (the last block row and column take the rows and columns past them)
@@ -359,8 +366,7 @@ def _restore_reference(frame, band, ym, slope):
     j = np.minimum(np.arange(h) // 4, sh - 1)[:, None]
     x = np.minimum(np.arange(w) // 4, sw - 1)[None, :]
     b, g, r = (frame[..., c].astype(np.float32) for c in range(3))
-    y = 0.114 * b + 0.587 * g + 0.299 * r
-    cb, cr = 0.564 * (b - y), 0.713 * (r - y)
+    y, cb, cr = _ycc_planes(frame)
     d = y - ym[j, x]
     dcb = np.clip(cb + d * slope[0][j, x], slope[2][j, x], slope[3][j, x]) - cb
     dcr = np.clip(cr + d * slope[1][j, x], slope[4][j, x], slope[5][j, x]) - cr
@@ -761,7 +767,7 @@ def test_solid_colour_table_sums_the_plain_blocks_second_rows():
     assert np.array_equal(sat, expected)
     on = plain.astype(bool)
     assert np.array_equal(csum.reshape(6, 9, 3)[on], rows[on].astype(np.float32))
-    luma = (0.114 * frame[1::4, ..., 0] + 0.587 * frame[1::4, ..., 1] + 0.299 * frame[1::4, ..., 2])
+    luma = _ycc_planes(frame[1::4])[0]
     clear = alpha[1::4] == 0
     want = np.repeat(wanted, 4, axis=1).astype(bool)
     assert np.allclose(ysum, (luma * clear * want).reshape(6, 9, 4).sum(axis=2), atol=1e-3)
@@ -784,12 +790,6 @@ def test_shadow_share_is_the_screens_light_for_screen_in_shadow_and_one_for_a_mi
     assert share(0.2) == pytest.approx(0.4, abs=1e-6)
     assert share(0.5, 0.5) == 1.0
     assert share(1.0) == 1.0 and share(1.1) == 1.0
-
-
-def _ycc_planes(image: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    im = image.astype(np.float32)
-    y = 0.114 * im[..., 0] + 0.587 * im[..., 1] + 0.299 * im[..., 2]
-    return y, 0.564 * (im[..., 0] - y), 0.713 * (im[..., 2] - y)
 
 
 @pytest.mark.parametrize("scene", ["portrait", "olive", "teal"])
