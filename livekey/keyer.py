@@ -221,14 +221,14 @@ class Keyer:
             return self.settings.shadow != "keep"
         return self.settings.screen_model == "auto"
 
-    @property
-    def _collect_seen(self) -> bool:
-        """Whether to read where the screen is seen off this frame's key: before the screen estimate's
-        next refresh, and until the estimate is first refined. Only with the edge solve, which clears
-        the faint leaks a refined estimate leaves in a steep shadow."""
+    def _collect_seen(self, frame: np.ndarray, alpha: np.ndarray) -> None:
+        """Read where the screen is seen off this frame's key (``alpha``) when it is due: before the
+        screen estimate's next refresh, and until the estimate is first refined. Only with the edge
+        solve, which clears the faint leaks a refined estimate leaves in a steep shadow."""
         if not (self.settings.refine and self._screen_is_estimated):
-            return False
-        return not self._screen_refined or self._frames_since_screen + 1 >= self.screen_refresh
+            return
+        if not self._screen_refined or self._frames_since_screen + 1 >= self.screen_refresh:
+            self._seen.collect(frame, alpha)
 
     @property
     def _screen_tolerance(self) -> float:
@@ -295,8 +295,7 @@ class Keyer:
             keying.key_composite(frame, self._screen, backdrop, self._params, alpha, out)
         elif self._solves_composite:
             keying.key_composite(frame, self._screen, backdrop, self._params, alpha, out)
-            if self._collect_seen:
-                self._seen.collect(frame, alpha)
+            self._collect_seen(frame, alpha)
             self.stages[0].composite(frame, alpha, backdrop, out)
         else:
             self._key_to_matte(frame, alpha, self._fg)
@@ -314,8 +313,7 @@ class Keyer:
     def _key_to_matte(self, frame: np.ndarray, alpha: np.ndarray, fg: np.ndarray) -> None:
         """Key a prepared frame to a matte and foreground, then run the matte stages on them."""
         keying.key_frame(frame, self._screen, self._params, alpha, fg)
-        if self._collect_seen:
-            self._seen.collect(frame, alpha)
+        self._collect_seen(frame, alpha)
         for stage in self.stages:
             stage(frame, alpha, fg)
 
