@@ -156,7 +156,7 @@ def moving_sequence(name: str = "portrait", width: int = 320, height: int = 180,
 
 TEMPORAL_SCENES = ("portrait", "blond", "glass")
 TEMPORAL_LABELS = {"frame_by_frame": "frame by frame", "stabilised": "stabilised",
-                   "obs_best": "OBS best, frame by frame"}
+                   "true_motion": "filtered along the true motion", "obs_best": "OBS best, frame by frame"}
 
 
 def format_temporal(results: dict[str, dict[str, float]]) -> str:
@@ -165,7 +165,7 @@ def format_temporal(results: dict[str, dict[str, float]]) -> str:
              "with the subject taken out | moving, that error alone (a perfect filter) | edge alpha MAE, moving |",
              "| --- | --- | ---: | ---: | ---: | ---: | ---: |"]
     for scene, r in results.items():
-        for label in ("frame_by_frame", "stabilised", "obs_best"):
+        for label in TEMPORAL_LABELS:
             lines.append(f"| {scene} | {TEMPORAL_LABELS[label]} | {r[label + '_dt_still']:.2f} | "
                          f"{r[label + '_dt_moving']:.2f} | {r[label + '_dt_moving_carried']:.2f} | "
                          f"{r[label + '_dt_moving_travel']:.2f} | "
@@ -179,6 +179,27 @@ def _livekey_matte(settings: Settings):
     return lambda image: keyer.matte(image)[0].astype(np.float32) / 255.0
 
 
+def _true_motion_matte(matte, strength: float, still: int, speed: float, size: tuple[int, int]):
+    """``matte`` (a function of a frame, frame after frame) blended with its own previous output
+    moved by the subject's true motion (``speed`` px sideways a frame from frame ``still`` on):
+    ``a = (1 - strength) a + strength moved(previous)``, everywhere. A motion-compensated temporal
+    filter of that strength whose motion estimate is perfect; no stabiliser can do better on the
+    moving edges (its flicker is the matte's own error carried along, which no filter removes)."""
+    state: dict = {"previous": None, "frame": 0}
+
+    def filtered(image: np.ndarray) -> np.ndarray:
+        alpha = matte(image)
+        if state["previous"] is not None:
+            dx = speed if state["frame"] >= still else 0.0
+            moved = cv2.warpAffine(state["previous"], np.float32([[1, 0, dx], [0, 1, 0]]), size,
+                                   flags=cv2.INTER_LINEAR)
+            alpha = (1 - strength) * alpha + strength * moved
+        state["previous"], state["frame"] = alpha, state["frame"] + 1
+        return alpha
+
+    return filtered
+
+
 def _obs_matte(first: synthetic.Frame, back: np.ndarray, screen_colour: str):
     """OBS's key at its best settings for ``first`` (:func:`obs_best`), as a function of a frame: its
     alpha, frame by frame."""
@@ -189,8 +210,10 @@ def _obs_matte(first: synthetic.Frame, back: np.ndarray, screen_colour: str):
 def temporal_report(name: str = "portrait", strength: float = 0.7, **kwargs) -> dict[str, float]:
     """Temporal error (dtSSD-like: RMS of the frame-to-frame alpha change minus the truth's change,
     x100, in the edge band) on the still and the moving part of a sequence, stabilised and
-    frame-by-frame, and the edge alpha MAE on moving frames (a trail raises it); and the same for
-    OBS's key at its best settings for the first frame (``obs_best``), frame by frame.
+    frame-by-frame, and the edge alpha MAE on moving frames (a trail raises it); the same for the
+    frame-by-frame key filtered along the subject's true motion at the same strength
+    (``true_motion``: the bound of any stabiliser), and for OBS's key at its best settings for the
+    first frame (``obs_best``), frame by frame.
 
     ``dt_moving_carried`` is the moving part's with the previous frame's error (alpha less truth)
     first moved with the subject: what is left once a matte error that travels with the subject
@@ -202,6 +225,7 @@ def temporal_report(name: str = "portrait", strength: float = 0.7, **kwargs) -> 
     h, w = frames[0].alpha.shape
     carry = np.float32([[1, 0, speed], [0, 1, 0]])
     mattes = {"frame_by_frame": _livekey_matte(Settings()), "stabilised": _livekey_matte(Settings(temporal=strength))}
+    mattes["true_motion"] = _true_motion_matte(_livekey_matte(Settings()), strength, still, speed, (w, h))
     mattes["obs_best"] = _obs_matte(frames[0], synthetic.backdrop(w, h), synthetic.SCENES[name].screen)
     out: dict[str, float] = {}
     for label, matte in mattes.items():
