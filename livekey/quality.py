@@ -179,21 +179,25 @@ def _livekey_matte(settings: Settings):
     return lambda image: keyer.matte(image)[0].astype(np.float32) / 255.0
 
 
-def _true_motion_matte(matte, strength: float, still: int, speed: float, size: tuple[int, int]):
+def _moved(image: np.ndarray, dx: float) -> np.ndarray:
+    """``image`` moved ``dx`` pixels sideways (bilinear), as the moving sequence moves its subject."""
+    h, w = image.shape[:2]
+    return cv2.warpAffine(image, np.float32([[1, 0, dx], [0, 1, 0]]), (w, h), flags=cv2.INTER_LINEAR)
+
+
+def _true_motion_matte(matte, strength: float, still: int, speed: float):
     """``matte`` (a function of a frame, frame after frame) blended with its own previous output
     moved by the subject's true motion (``speed`` px sideways a frame from frame ``still`` on):
     ``a = (1 - strength) a + strength moved(previous)``, everywhere. A motion-compensated temporal
     filter of that strength whose motion estimate is perfect; no stabiliser can do better on the
-    moving edges (its flicker is the matte's own error carried along, which no filter removes)."""
+    moving edges: what it leaves there is the matte's own error carried along, which no filter removes."""
     state: dict = {"previous": None, "frame": 0}
 
     def filtered(image: np.ndarray) -> np.ndarray:
         alpha = matte(image)
         if state["previous"] is not None:
             dx = speed if state["frame"] >= still else 0.0
-            moved = cv2.warpAffine(state["previous"], np.float32([[1, 0, dx], [0, 1, 0]]), size,
-                                   flags=cv2.INTER_LINEAR)
-            alpha = (1 - strength) * alpha + strength * moved
+            alpha = (1 - strength) * alpha + strength * _moved(state["previous"], dx)
         state["previous"], state["frame"] = alpha, state["frame"] + 1
         return alpha
 
@@ -223,9 +227,8 @@ def temporal_report(name: str = "portrait", strength: float = 0.7, **kwargs) -> 
     frames = moving_sequence(name, **kwargs)
     still, speed = kwargs.get("still", 8), kwargs.get("speed", 2.5)
     h, w = frames[0].alpha.shape
-    carry = np.float32([[1, 0, speed], [0, 1, 0]])
     mattes = {"frame_by_frame": _livekey_matte(Settings()), "stabilised": _livekey_matte(Settings(temporal=strength))}
-    mattes["true_motion"] = _true_motion_matte(_livekey_matte(Settings()), strength, still, speed, (w, h))
+    mattes["true_motion"] = _true_motion_matte(_livekey_matte(Settings()), strength, still, speed)
     mattes["obs_best"] = _obs_matte(frames[0], synthetic.backdrop(w, h), synthetic.SCENES[name].screen)
     out: dict[str, float] = {}
     for label, matte in mattes.items():
@@ -239,7 +242,7 @@ def temporal_report(name: str = "portrait", strength: float = 0.7, **kwargs) -> 
                 part = "still" if i < still else "moving"
                 dt[part].append(float(np.sqrt(np.mean((e - prev_e)[band] ** 2)) * 100))
                 if i >= still:  # the subject moved between the two frames
-                    carried = cv2.warpAffine(prev_e, carry, (w, h), flags=cv2.INTER_LINEAR)
+                    carried = _moved(prev_e, speed)
                     dt["moving_carried"].append(float(np.sqrt(np.mean((e - carried)[band] ** 2)) * 100))
                     dt["moving_travel"].append(float(np.sqrt(np.mean((carried - prev_e)[band] ** 2)) * 100))
             if i >= still:
