@@ -185,23 +185,18 @@ def _moved(image: np.ndarray, dx: float) -> np.ndarray:
     return cv2.warpAffine(image, np.float32([[1, 0, dx], [0, 1, 0]]), (w, h), flags=cv2.INTER_LINEAR)
 
 
-def _true_motion_matte(matte, strength: float, still: int, speed: float):
-    """``matte`` (a function of a frame, frame after frame) blended with its own previous output
-    moved by the subject's true motion (``speed`` px sideways a frame from frame ``still`` on):
-    ``a = (1 - strength) a + strength moved(previous)``, everywhere. A motion-compensated temporal
-    filter of that strength whose motion estimate is perfect; no stabiliser can do better on the
-    moving edges: what it leaves there is the matte's own error carried along, which no filter removes."""
-    state: dict = {"previous": None, "frame": 0}
-
-    def filtered(image: np.ndarray) -> np.ndarray:
-        alpha = matte(image)
-        if state["previous"] is not None:
-            dx = speed if state["frame"] >= still else 0.0
-            alpha = (1 - strength) * alpha + strength * _moved(state["previous"], dx)
-        state["previous"], state["frame"] = alpha, state["frame"] + 1
-        return alpha
-
-    return filtered
+def _filtered_along_true_motion(alphas: list[np.ndarray], strength: float, still: int,
+                                speed: float) -> list[np.ndarray]:
+    """A sequence's mattes, each blended with the previous result moved by the subject's true motion
+    (``speed`` px sideways a frame from frame ``still`` on): ``a = (1 - strength) a + strength
+    moved(previous)``, everywhere. A motion-compensated temporal filter of that strength whose motion
+    estimate is perfect; no stabiliser can do better on the moving edges: what it leaves there is
+    the matte's own error carried along, which no filter removes."""
+    out = [alphas[0]]
+    for i in range(1, len(alphas)):
+        moved = _moved(out[-1], speed if i >= still else 0.0)
+        out.append((1 - strength) * alphas[i] + strength * moved)
+    return out
 
 
 def _obs_matte(first: synthetic.Frame, back: np.ndarray, screen_colour: str):
@@ -227,16 +222,17 @@ def temporal_report(name: str = "portrait", strength: float = 0.7, **kwargs) -> 
     frames = moving_sequence(name, **kwargs)
     still, speed = kwargs.get("still", 8), kwargs.get("speed", 2.5)
     h, w = frames[0].alpha.shape
-    mattes = {"frame_by_frame": _livekey_matte(Settings()), "stabilised": _livekey_matte(Settings(temporal=strength))}
-    mattes["true_motion"] = _true_motion_matte(_livekey_matte(Settings()), strength, still, speed)
-    mattes["obs_best"] = _obs_matte(frames[0], synthetic.backdrop(w, h), synthetic.SCENES[name].screen)
+    mattes = {"frame_by_frame": _livekey_matte(Settings()), "stabilised": _livekey_matte(Settings(temporal=strength)),
+              "obs_best": _obs_matte(frames[0], synthetic.backdrop(w, h), synthetic.SCENES[name].screen)}
+    alphas = {label: [matte(f.image) for f in frames] for label, matte in mattes.items()}
+    alphas["true_motion"] = _filtered_along_true_motion(alphas["frame_by_frame"], strength, still, speed)
     out: dict[str, float] = {}
-    for label, matte in mattes.items():
+    for label, sequence in alphas.items():
         prev_e = None
         dt: dict[str, list[float]] = {"still": [], "moving": [], "moving_carried": [], "moving_travel": []}
         mae = []
         for i, f in enumerate(frames):
-            e = matte(f.image) - f.alpha
+            e = sequence[i] - f.alpha
             band = Regions.of(f.alpha).edge
             if prev_e is not None:
                 part = "still" if i < still else "moving"
