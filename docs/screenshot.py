@@ -9,11 +9,11 @@ import sys
 
 from PyQt5.QtCore import QTimer
 
-from livekey.backdrops import open_backdrop
-from livekey.masks import MaskLayer
-from livekey.pipeline import Pipeline
-from livekey.settings import Settings
-from livekey.sources import open_source
+from livekey.config.settings import Settings
+from livekey.masks.stack import MaskLayer
+from livekey.media.backdrops import open_backdrop
+from livekey.media.sources import open_source
+from livekey.runtime.pipeline import Pipeline
 from livekey.ui import application
 from livekey.ui.window import open_window
 

@@ -15,16 +15,16 @@ import threading
 import time
 
 from livekey import __version__
+from livekey.config.profile import Profile
+from livekey.config.settings import add_arguments, settings_from_args
 from livekey.errors import LivekeyError
-from livekey.masks import add_mask_arguments, stack_from_args
-from livekey.profile import Profile
-from livekey.settings import add_arguments, settings_from_args
+from livekey.masks.stack import add_mask_arguments, stack_from_args
 
 
 def say_if_compiling() -> None:
     """Before the first frame is keyed, once: say that the kernels compile now, when Numba's cache
     did not have them for this source (the first run after an install or an update)."""
-    from livekey import kernel_cache, keying  # noqa: F401  (importing keying checks the cache)
+    from livekey.engine import kernel_cache, keying  # noqa: F401  (importing keying checks the cache)
 
     if not kernel_cache.warm:
         print("livekey: compiling the keying kernels, about 20 s (the first run after an install or an update; "
@@ -60,9 +60,10 @@ def configure_key(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_key(args: argparse.Namespace) -> int:
-    from livekey import images, overlay
-    from livekey.keyer import Keyer
-    from livekey.masks import stack_summary
+    from livekey.engine import overlay
+    from livekey.engine.keyer import Keyer
+    from livekey.masks.stack import stack_summary
+    from livekey.media import images
 
     profile = load_profile(args)
     settings, stack = profile.settings, profile.masks
@@ -92,7 +93,7 @@ def cmd_key(args: argparse.Namespace) -> int:
         overlay.overlay_rgba(out, top)
     images.write_image(args.output, out)
     if args.status:
-        from livekey.matte import status_view
+        from livekey.engine.matte import status_view
 
         images.write_image(args.status, status_view(keyer.matte(frame)[0]))
     if stack.uses_key:
@@ -108,7 +109,7 @@ def cmd_key(args: argparse.Namespace) -> int:
 
 def read_overlay(path: str):
     """An RGBA overlay image (BGRA uint8), refusing one without transparency."""
-    from livekey import images
+    from livekey.media import images
 
     top = images.read_image(path, "overlay", keep_alpha=True)
     if top.shape[2] != 4:
@@ -130,7 +131,7 @@ def configure_calibrate(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
-    from livekey import calibration
+    from livekey.config import calibration
 
     frames = calibration.read_frames(args.source, args.frames)
     cal = calibration.calibrate_frames(frames)
@@ -166,7 +167,7 @@ def _parse_size(text: str) -> tuple[int, int]:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    from livekey import bench
+    from livekey.lab import bench
 
     sizes = [_parse_size(s) for s in args.sizes] if args.sizes else bench.SIZES
     if args.repeats < 1:
@@ -179,7 +180,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 # --- livekey quality -------------------------------------------------------
 def configure_quality(sub: argparse._SubParsersAction) -> None:
-    from livekey.synthetic import SCENES
+    from livekey.media.synthetic import SCENES
 
     p = sub.add_parser("quality", help="score livekey, OBS Chroma Key (grid-searched) and HSV inRange "
                                        "on synthetic scenes with ground truth")
@@ -190,7 +191,7 @@ def configure_quality(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_quality(args: argparse.Namespace) -> int:
-    from livekey import quality
+    from livekey.lab import quality
 
     results = quality.report(args.scenes)
     temporal = {name: quality.temporal_report(name) for name in args.scenes or quality.TEMPORAL_SCENES}
@@ -238,10 +239,10 @@ def has_screen() -> bool:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from livekey.backdrops import open_backdrop
-    from livekey.pipeline import Pipeline
-    from livekey.sinks import Recorder, open_vcam
-    from livekey.sources import open_source
+    from livekey.media.backdrops import open_backdrop
+    from livekey.media.sinks import Recorder, open_vcam
+    from livekey.media.sources import open_source
+    from livekey.runtime.pipeline import Pipeline
 
     if args.duration is not None and args.duration <= 0:
         raise LivekeyError("--duration must be a positive number of seconds")
@@ -328,7 +329,7 @@ def configure_devices(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_devices(args: argparse.Namespace) -> int:
-    from livekey.sources import list_devices
+    from livekey.media.sources import list_devices
 
     found = list_devices()
     if args.json:

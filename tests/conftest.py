@@ -12,10 +12,10 @@ BACKDROP = "#204060"  # dark blue: nothing like the green screen, so raw and com
 
 def make_pipeline(settings=None):
     """A real pipeline on the small demo source (not started)."""
-    from livekey.backdrops import open_backdrop
-    from livekey.pipeline import Pipeline
-    from livekey.settings import Settings
-    from livekey.sources import open_source
+    from livekey.config.settings import Settings
+    from livekey.media.backdrops import open_backdrop
+    from livekey.media.sources import open_source
+    from livekey.runtime.pipeline import Pipeline
 
     return Pipeline(open_source(DEMO), settings or Settings(), open_backdrop(BACKDROP))
 

@@ -4,11 +4,13 @@ import cv2
 import numpy as np
 import pytest
 
-from livekey import calibration, quality, synthetic
 from livekey.cli import main
+from livekey.config import calibration
+from livekey.config.settings import Settings
+from livekey.engine.keyer import Keyer
 from livekey.errors import LivekeyError
-from livekey.keyer import Keyer
-from livekey.settings import Settings
+from livekey.lab import quality
+from livekey.media import synthetic
 
 
 def test_calibrate_demo_frames():

@@ -8,9 +8,9 @@ import cv2
 import numpy as np
 import pytest
 
-from livekey import synthetic
 from livekey.cli import main
-from livekey.keyer import Keyer
+from livekey.engine.keyer import Keyer
+from livekey.media import synthetic
 
 
 @pytest.fixture(scope="module")

@@ -6,8 +6,8 @@ import cv2
 import numpy as np
 import pytest
 
-from livekey import synthetic
 from livekey.cli import main
+from livekey.media import synthetic
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from livekey import cli, kernel_cache, synthetic
+from livekey import cli
+from livekey.engine import kernel_cache
+from livekey.media import synthetic
 
 
 def test_purge_drops_the_package_kernels_when_the_source_changed(tmp_path):
@@ -40,8 +42,9 @@ def test_digest_follows_every_module(tmp_path):
 
 _KEY_AND_SOLVE = textwrap.dedent("""
     import sys, numpy as np
-    from livekey import keying, matte, screen, synthetic
-    from livekey.settings import Settings
+    from livekey.engine import keying, matte, screen
+    from livekey.media import synthetic
+    from livekey.config.settings import Settings
     f = synthetic.scene("blond", 96, 54).image
     key = screen.detect_key_color(f)
     scr = keying.flat_screen(key, 54, 96)
@@ -50,7 +53,7 @@ _KEY_AND_SOLVE = textwrap.dedent("""
     keying.key_frame(f, scr, p, a, fg)
     matte.EdgeSolver()(f, scr, a, fg, p)
     np.save(sys.argv[1], np.dstack([fg, a[..., None]]))
-    from livekey import kernel_cache
+    from livekey.engine import kernel_cache
     print("warm" if kernel_cache.warm else "cold")
 """)
 
@@ -73,8 +76,8 @@ def test_a_change_in_keying_reaches_the_cached_edge_solve(tmp_path):
 
     first = run(tmp_path / "first.npy", "cold")
     assert np.array_equal(run(tmp_path / "again.npy", "warm"), first)
-    assert list((package / "__pycache__").glob("matte.*.nbc")), "the edge solve was not cached"
-    keying = package / "keying.py"
+    assert list((package / "engine" / "__pycache__").glob("matte.*.nbc")), "the edge solve was not cached"
+    keying = package / "engine" / "keying.py"
     source = keying.read_text()
     despill = re.search(r"def despill_pixel\(.*?\n    return fb, fg, fr\n", source, re.S)
     assert despill is not None

@@ -1,10 +1,11 @@
 import numpy as np
 import pytest
 
-from livekey import keyer as keyer_module
-from livekey import keying, matte, synthetic
-from livekey.keyer import Keyer
-from livekey.settings import Settings
+from livekey.config.settings import Settings
+from livekey.engine import keyer as keyer_module
+from livekey.engine import keying, matte
+from livekey.engine.keyer import Keyer
+from livekey.media import synthetic
 
 
 def test_settings_update_applies_on_next_frame():
@@ -75,7 +76,8 @@ def test_warm_up_compiles_the_default_path_before_the_first_frame():
     import subprocess
     import sys
 
-    code = ("import numba\nfrom livekey import keyer, matte, screen\nfrom livekey.settings import Settings\n"
+    code = ("import numba\nfrom livekey.engine import keyer, matte, screen\n"
+            "from livekey.config.settings import Settings\n"
             "def ready(module):\n"
             "    kernels = [f for f in vars(module).values() if isinstance(f, numba.core.dispatcher.Dispatcher)\n"
             "               and f.targetoptions.get('inline') != 'always']  # helpers inlined into kernels\n"

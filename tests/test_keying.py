@@ -1,11 +1,12 @@
 """The Numba kernels against the NumPy reference, and the behaviour of the key and spill maths."""
 
+import keying_reference as ref
 import numpy as np
 import pytest
 
-from livekey import keying, synthetic
-from livekey import keying_reference as ref
-from livekey.settings import Settings
+from livekey.config.settings import Settings
+from livekey.engine import keying
+from livekey.media import synthetic
 
 GREEN, BLUE = (62, 177, 48), (190, 92, 28)
 SETTINGS = [

@@ -2,10 +2,10 @@
 
 import numpy as np
 
-from livekey import synthetic
-from livekey.keyer import Keyer
-from livekey.light_wrap import LightWrap
-from livekey.settings import Settings
+from livekey.config.settings import Settings
+from livekey.engine.keyer import Keyer
+from livekey.engine.light_wrap import LightWrap
+from livekey.media import synthetic
 
 
 def _scene():

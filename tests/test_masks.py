@@ -7,12 +7,14 @@ import cv2
 import numpy as np
 import pytest
 
-from livekey import masks, quality, synthetic
+from livekey.config.profile import Profile
+from livekey.config.settings import Settings
+from livekey.engine.keyer import Keyer
 from livekey.errors import LivekeyError
-from livekey.keyer import Keyer
-from livekey.masks import KEY_LAYER, MaskLayer, MaskStack, combine, parse_mask_spec
-from livekey.profile import Profile
-from livekey.settings import Settings
+from livekey.lab import quality
+from livekey.masks import stack as masks
+from livekey.masks.stack import KEY_LAYER, MaskLayer, MaskStack, combine, parse_mask_spec
+from livekey.media import synthetic
 
 
 def reference(alpha: np.ndarray, mask: np.ndarray, mode: str, opacity: float) -> np.ndarray:

@@ -4,9 +4,11 @@ import cv2
 import numpy as np
 import pytest
 
-from livekey import keying, matte, quality, synthetic
-from livekey.keyer import Keyer
-from livekey.settings import Settings
+from livekey.config.settings import Settings
+from livekey.engine import keying, matte
+from livekey.engine.keyer import Keyer
+from livekey.lab import quality
+from livekey.media import synthetic
 
 
 def _disc(size=41, radius=10):
@@ -292,7 +294,7 @@ def test_edge_refinement_does_not_raise_leaks():
 
 
 def test_guided_upsample_puts_the_mask_edge_on_the_picture_edge():
-    from livekey.matte import GuidedUpsampler
+    from livekey.engine.matte import GuidedUpsampler
 
     frame = np.zeros((96, 128, 3), np.uint8)
     frame[:, 53:] = 200  # the picture's edge at x = 53
@@ -308,7 +310,7 @@ def test_guided_upsample_puts_the_mask_edge_on_the_picture_edge():
 
 
 def test_segment_layer_is_guided_by_default():
-    from livekey.masks import MaskLayer
+    from livekey.masks.stack import MaskLayer
 
     assert MaskLayer("segment", model="m.onnx").guided is True
 

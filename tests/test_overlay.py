@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from livekey import overlay
+from livekey.engine import overlay
 
 
 def straight_over(top: np.ndarray, bottom: np.ndarray) -> np.ndarray:

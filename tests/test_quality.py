@@ -4,11 +4,13 @@ import cv2
 import numpy as np
 import pytest
 
-from livekey import peers, quality, screen, synthetic
+from livekey.config.settings import Settings
+from livekey.engine import screen
+from livekey.engine.keyer import Keyer
+from livekey.engine.screen import detect_key_color, estimate_screen
 from livekey.errors import LivekeyError
-from livekey.keyer import Keyer
-from livekey.screen import detect_key_color, estimate_screen
-from livekey.settings import Settings
+from livekey.lab import peers, quality
+from livekey.media import synthetic
 
 
 @pytest.fixture(scope="module")

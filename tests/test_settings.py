@@ -3,8 +3,8 @@ from pathlib import Path
 
 import pytest
 
+from livekey.config.settings import SETTINGS, Settings, add_arguments, settings_from_args
 from livekey.errors import LivekeyError
-from livekey.settings import SETTINGS, Settings, add_arguments, settings_from_args
 
 ROOT = Path(__file__).resolve().parents[1]
 

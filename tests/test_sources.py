@@ -7,10 +7,10 @@ import cv2
 import numpy as np
 import pytest
 
-from livekey import backdrops, sources
+from livekey.config.settings import Settings
+from livekey.engine.keyer import Keyer
 from livekey.errors import LivekeyError
-from livekey.keyer import Keyer
-from livekey.settings import Settings
+from livekey.media import backdrops, sources
 
 
 def write_video(path: Path, frames: int = 12, size: tuple[int, int] = (160, 96), fps: int = 30) -> Path:

@@ -1,6 +1,6 @@
 import numpy as np
 
-from livekey import synthetic
+from livekey.media import synthetic
 
 
 def test_clean_render_follows_the_compositing_equation():

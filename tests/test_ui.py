@@ -12,7 +12,7 @@ import pytest
 from conftest import make_pipeline
 from PyQt5.QtCore import QPoint, Qt, QTimer
 
-from livekey.settings import Settings
+from livekey.config.settings import Settings
 from livekey.ui import run_window, views
 from livekey.ui.panel import SLIDER_STEPS
 from livekey.ui.window import format_recording, format_stats
@@ -300,10 +300,10 @@ def test_auto_key_colour_shows_the_detected_colour(window, qtbot):
 HIGH_DPI_SCRIPT = """
 from PyQt5.QtCore import QPoint, Qt, QTimer
 from PyQt5.QtTest import QTest
-from livekey.backdrops import open_backdrop
-from livekey.pipeline import Pipeline
-from livekey.settings import Settings
-from livekey.sources import open_source
+from livekey.media.backdrops import open_backdrop
+from livekey.runtime.pipeline import Pipeline
+from livekey.config.settings import Settings
+from livekey.media.sources import open_source
 from livekey.ui import application, views
 from livekey.ui.window import open_window
 

@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 from PyQt5.QtCore import QPoint, Qt
 
-from livekey import images, synthetic
-from livekey.masks import MaskLayer, MaskStack, shape_handles
-from livekey.profile import Profile
+from livekey.config.profile import Profile
+from livekey.masks.stack import MaskLayer, MaskStack, shape_handles
+from livekey.media import images, synthetic
 from livekey.ui import masks_panel
 from livekey.ui import window as window_module
 

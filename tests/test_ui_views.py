@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PyQt5.QtCore import Qt
 
-from livekey.settings import BY_NAME, GROUPS, SETTINGS, Setting, Settings
+from livekey.config.settings import BY_NAME, GROUPS, SETTINGS, Setting, Settings
 from livekey.ui import panel as panel_module
 from livekey.ui import views
 from livekey.ui.panel import SLIDER_STEPS, SettingsPanel

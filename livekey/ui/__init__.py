@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from livekey.pipeline import Pipeline
+    from livekey.runtime.pipeline import Pipeline
 
 
 def application():

@@ -11,11 +11,11 @@ from typing import TYPE_CHECKING
 
 from PyQt5.QtCore import QObject, QTimer, pyqtSignal
 
-from livekey.calibration import calibrate_frames
+from livekey.config.calibration import calibrate_frames
 from livekey.errors import LivekeyError
 
 if TYPE_CHECKING:
-    from livekey.pipeline import Output, Pipeline
+    from livekey.runtime.pipeline import Output, Pipeline
 
 COUNTDOWN_S = 5
 FRAMES = 30  # averaged into the plate; as many as `livekey calibrate` takes by default

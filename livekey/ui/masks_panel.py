@@ -26,7 +26,7 @@ from PyQt5.QtWidgets import (
 )
 
 from livekey.errors import LivekeyError
-from livekey.masks import LAYER_TYPES, MaskLayer, MaskStack
+from livekey.masks.stack import LAYER_TYPES, MaskLayer, MaskStack
 from livekey.ui.panel import label_text, make_control, tooltip
 
 # The Add menu: title, then a shape and mode to draw, or a layer type whose file is asked for.

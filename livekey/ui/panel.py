@@ -33,7 +33,7 @@ from PyQt5.QtWidgets import (
     QWidget,
 )
 
-from livekey.settings import GROUPS, SETTINGS, Setting, Settings
+from livekey.config.settings import GROUPS, SETTINGS, Setting, Settings
 
 SLIDER_STEPS = 1000  # a float slider has this many steps over the setting's range
 

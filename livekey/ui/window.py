@@ -36,11 +36,11 @@ from PyQt5.QtWidgets import (
     QWidget,
 )
 
-from livekey.calibration import Calibration, save_calibration
+from livekey.config.calibration import Calibration, save_calibration
+from livekey.config.profile import Profile
+from livekey.config.settings import Settings
 from livekey.errors import LivekeyError
-from livekey.masks import MaskLayer, MaskStack
-from livekey.profile import Profile
-from livekey.settings import Settings
+from livekey.masks.stack import MaskLayer, MaskStack
 from livekey.ui import views
 from livekey.ui.calibrate import COUNTDOWN_S, Calibrator
 from livekey.ui.masks_panel import MaskPanel
@@ -48,7 +48,7 @@ from livekey.ui.panel import SettingsPanel
 from livekey.ui.preview import FrameBridge, PreviewWidget
 
 if TYPE_CHECKING:
-    from livekey.pipeline import Pipeline
+    from livekey.runtime.pipeline import Pipeline
 
 PROFILE_DIR = Path("calibration")
 RECORD_DIR = Path("recordings")
@@ -569,12 +569,12 @@ class ControlWindow(QMainWindow):
 
     # --- source and backdrop --------------------------------------------------------
     def switch_source(self, spec: str) -> bool:
-        from livekey.sources import open_source
+        from livekey.media.sources import open_source
 
         return self._switch("source", spec, open_source, self.pipeline.set_source)
 
     def switch_backdrop(self, spec: str) -> bool:
-        from livekey.backdrops import open_backdrop
+        from livekey.media.backdrops import open_backdrop
 
         return self._switch("backdrop", spec, open_backdrop, self.pipeline.set_backdrop)
 
@@ -615,7 +615,7 @@ class ControlWindow(QMainWindow):
         self.io.record.setText("Stop recording" if self.recorder is not None else "Start recording")
 
     def set_vcam(self, on: bool) -> None:
-        from livekey.sinks import VirtualCamera
+        from livekey.media.sinks import VirtualCamera
 
         if on and self.vcam is None:
             size = self._frame_size()
@@ -632,7 +632,7 @@ class ControlWindow(QMainWindow):
         self._show_output_state()
 
     def set_recording(self, on: bool) -> None:
-        from livekey.sinks import Recorder
+        from livekey.media.sinks import Recorder
 
         if on and self.recorder is None:
             size = self._frame_size()

@@ -11,9 +11,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from livekey import quality, synthetic
-from livekey.keyer import Keyer
-from livekey.masks import KEY_LAYER, MaskLayer, MaskStack
+from livekey.engine.keyer import Keyer
+from livekey.lab import quality
+from livekey.masks.stack import KEY_LAYER, MaskLayer, MaskStack
+from livekey.media import synthetic
 
 
 def main(width: int = 640, height: int = 360) -> None:

@@ -13,10 +13,11 @@ Run: ``PYTHONPATH=. python tests/bench/guided_filter.py``
 import cv2
 import numpy as np
 
-from livekey import quality, synthetic
-from livekey.keyer import Keyer
-from livekey.matte import GuidedUpsampler
-from livekey.settings import Settings
+from livekey.config.settings import Settings
+from livekey.engine.keyer import Keyer
+from livekey.engine.matte import GuidedUpsampler
+from livekey.lab import quality
+from livekey.media import synthetic
 
 RADII = (1, 2, 4)
 EPS = (1e-4, 1e-3, 1e-2)

@@ -16,11 +16,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from livekey.backdrops import open_backdrop
-from livekey.pipeline import Pipeline
-from livekey.settings import Settings
-from livekey.sinks import Recorder
-from livekey.sources import open_source
+from livekey.config.settings import Settings
+from livekey.media.backdrops import open_backdrop
+from livekey.media.sinks import Recorder
+from livekey.media.sources import open_source
+from livekey.runtime.pipeline import Pipeline
 
 
 def rss_mb() -> float:

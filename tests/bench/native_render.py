@@ -15,8 +15,9 @@ import time
 
 import numpy as np
 
-from livekey import bench, synthetic
-from livekey.keyer import Keyer
+from livekey.engine.keyer import Keyer
+from livekey.lab import bench
+from livekey.media import synthetic
 
 
 def rendered_frames(width: int, height: int, count: int = 3) -> list[np.ndarray]:

@@ -18,13 +18,13 @@ from pathlib import Path
 
 import numpy as np
 
-from livekey import keying
-from livekey.backdrops import open_backdrop
-from livekey.keyer import Keyer
-from livekey.pipeline import LatencyHistogram, Output, Pipeline
-from livekey.settings import Settings
-from livekey.sinks import Recorder
-from livekey.sources import open_source
+from livekey.config.settings import Settings
+from livekey.engine import keying
+from livekey.engine.keyer import Keyer
+from livekey.media.backdrops import open_backdrop
+from livekey.media.sinks import Recorder
+from livekey.media.sources import open_source
+from livekey.runtime.pipeline import LatencyHistogram, Output, Pipeline
 
 
 def threaded(mode: str, seconds: float, out: Path) -> dict:

@@ -14,9 +14,9 @@ import cv2
 import numba
 import numpy as np
 
+from livekey.engine.keying import JIT
 from livekey.errors import LivekeyError
-from livekey.images import fit_cover, read_image
-from livekey.keying import JIT
+from livekey.media.images import fit_cover, read_image
 
 # OpenCV hue units (0..179): green and blue screen families.
 _FAMILIES = {"green": (35, 95), "blue": (95, 135)}

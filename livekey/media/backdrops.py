@@ -18,8 +18,8 @@ import cv2
 import numpy as np
 
 from livekey.errors import LivekeyError
-from livekey.images import fit_cover, read_image
-from livekey.sources import IMAGE_SUFFIXES
+from livekey.media.images import fit_cover, read_image
+from livekey.media.sources import IMAGE_SUFFIXES
 
 ASSETS = Path(__file__).resolve().parents[1] / "assets"  # the repository's assets/ folder
 DEFAULT_BACKDROP = ASSETS / "backdrop.jpg"
@@ -173,7 +173,7 @@ def open_backdrop(spec: str | None) -> Backdrop:
         if DEFAULT_BACKDROP.exists():
             return image_backdrop(str(DEFAULT_BACKDROP))
         # Installed without the repository's assets/: the bundled image is this generator's output.
-        from livekey.synthetic import backdrop as generated
+        from livekey.media.synthetic import backdrop as generated
 
         return _Sized(generated(1920, 1080, seed=7), "default (generated)")
     if spec == "transparent":

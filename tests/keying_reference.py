@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from livekey import keying as k
+from livekey.engine import keying as k
 
 
 def _key(frame: np.ndarray, screen: np.ndarray, p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

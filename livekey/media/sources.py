@@ -21,9 +21,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from livekey import synthetic
 from livekey.errors import LivekeyError
-from livekey.images import read_image
+from livekey.media import synthetic
+from livekey.media.images import read_image
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff")
 _MODE = re.compile(r"^(?:(\d+)x(\d+))?(?:@(\d+(?:\.\d+)?))?$")

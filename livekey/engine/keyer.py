@@ -13,9 +13,10 @@ from collections.abc import Callable
 
 import numpy as np
 
-from livekey import keying, light_wrap, masks, matte, screen
+from livekey.config.settings import Settings
+from livekey.engine import keying, light_wrap, matte, screen
 from livekey.errors import LivekeyError
-from livekey.settings import Settings
+from livekey.masks import stack as masks
 
 # A spatial step on the matte between the key and the composite: called as
 # ``stage(frame, alpha, fg)`` and changes ``alpha`` (H, W uint8) and/or ``fg`` (H, W, 3) in place.
@@ -340,7 +341,7 @@ class Keyer:
 def warm_up(settings: Settings, mask_stack: masks.MaskStack | None = None) -> None:
     """Compile (or load from Numba's cache) every kernel these settings and masks use, by keying a
     small synthetic frame, so the first camera frame does not wait for the compiler."""
-    from livekey import synthetic
+    from livekey.media import synthetic
 
     keying.warm_up()
     screen.warm_up()

@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from livekey.masks import MaskStack
-from livekey.settings import Settings, read_toml, write_toml
+from livekey.config.settings import Settings, read_toml, write_toml
+from livekey.masks.stack import MaskStack
 
 
 @dataclass(frozen=True)

@@ -22,8 +22,8 @@ import cv2
 import numba
 import numpy as np
 
-from livekey import keying
-from livekey.keying import JIT
+from livekey.engine import keying
+from livekey.engine.keying import JIT
 
 _F0 = np.float32(0.0)
 _F1 = np.float32(1.0)

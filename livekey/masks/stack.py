@@ -45,10 +45,11 @@ import cv2
 import numba
 import numpy as np
 
+from livekey.config.settings import FrozenValues, Setting, read_toml
+from livekey.engine import kernel_cache
+from livekey.engine.keying import JIT, unmix_pixel
+from livekey.engine.matte import GuidedUpsampler
 from livekey.errors import LivekeyError
-from livekey.keying import JIT, unmix_pixel
-from livekey.matte import GuidedUpsampler
-from livekey.settings import FrozenValues, Setting, read_toml
 
 MODES = ("add", "subtract", "intersect", "replace")
 SHAPES = ("rect", "ellipse", "poly")
@@ -508,7 +509,7 @@ def rasterise_shape(shape: str, points: Sequence[float], width: int, height: int
 
 
 def _read(path: str, what: str, keep_alpha: bool) -> np.ndarray:
-    from livekey.images import read_image
+    from livekey.media.images import read_image
 
     return read_image(path, what, keep_alpha=keep_alpha)
 
@@ -542,7 +543,7 @@ def plate_at(path: str, width: int, height: int) -> np.ndarray:
 @functools.lru_cache(maxsize=4)
 def _load_net(path: str) -> cv2.dnn.Net:
     # One net per model path; the keyer thread is its only user (cv2.dnn nets are not thread-safe).
-    from livekey.images import check_file
+    from livekey.media.images import check_file
 
     check_file(path, "segment model")
     try:
@@ -981,3 +982,8 @@ def load_stack_file(path: str | Path) -> MaskStack:
 def stack_summary(stack: MaskStack | Iterable[MaskLayer]) -> str:
     """One line per enabled layer, for status output."""
     return "; ".join(f"{layer.type}@{layer.mode}" for layer in stack if layer.enabled)
+
+
+# Numba caches this folder's kernels apart from the engine's; they inline keying's helpers, so
+# they are dropped too when the package's source changed (see :mod:`livekey.engine.kernel_cache`).
+kernel_cache.keep_in_step(_diff_row, sets_warm=False)

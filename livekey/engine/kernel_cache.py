@@ -15,18 +15,23 @@ import hashlib
 from collections.abc import Iterable
 from pathlib import Path
 
-PACKAGE = Path(__file__).resolve().parent
+PACKAGE = Path(__file__).resolve().parents[1]
 STAMP = "livekey-source.sha256"
+# Folders no kernel reads from: the window and the lab change often and need no recompile.
+NO_KERNELS = ("ui", "lab")
 # Whether this process found the kernels cached for this source (set by :func:`keep_in_step`):
 # if not, the first frame waits for the compiler (about 20 s for everything ``livekey run`` uses).
 warm = False
 
 
 def source_digest(package: Path = PACKAGE) -> str:
-    """SHA-256 over the names and contents of the package's top-level modules (the kernels' sources)."""
+    """SHA-256 over the relative paths and contents of the package's modules, subpackages included
+    (the kernels' sources and whatever they inline), but for the folders in :data:`NO_KERNELS`."""
     digest = hashlib.sha256()
-    for path in sorted(package.glob("*.py")):
-        digest.update(path.name.encode())
+    for path in sorted(package.rglob("*.py")):
+        if path.relative_to(package).parts[0] in NO_KERNELS:
+            continue
+        digest.update(path.relative_to(package).as_posix().encode())
         digest.update(path.read_bytes())
     return digest.hexdigest()
 
@@ -56,15 +61,20 @@ def purge_stale(cache_dir: Path, digest: str, modules: Iterable[str]) -> int:
     return removed
 
 
-def keep_in_step(kernel) -> int:
-    """Purge the package's cached kernels from the directory Numba chose for ``kernel`` (any
-    ``cache=True`` livekey kernel: they all share it) if the source changed since they were cached.
-    Call before any kernel runs. Returns how many files were deleted."""
+def keep_in_step(kernel, sets_warm: bool = True) -> int:
+    """Purge the cached kernels of ``kernel``'s folder from the directory Numba chose for it (any
+    ``cache=True`` livekey kernel of that folder: they all share it) if the package's source changed
+    since they were cached. Call before any kernel of that folder runs; Numba caches per source
+    folder, so each subpackage with kernels (engine, masks) calls it once. ``sets_warm``: whether this
+    kernel's being cached decides :data:`warm` (the keying kernel does). Returns how many files were
+    deleted."""
     global warm
     cache_path = getattr(getattr(kernel, "_cache", None), "cache_path", None)
     if cache_path is None:  # Numba's JIT disabled, or no cache
         return 0
-    modules = [path.stem for path in PACKAGE.glob("*.py")]
+    source = Path(kernel.py_func.__code__.co_filename)
+    modules = [path.stem for path in source.parent.glob("*.py")]
     removed = purge_stale(Path(cache_path), source_digest(), modules)
-    warm = removed == 0 and any(Path(cache_path).glob(f"{Path(kernel.py_func.__code__.co_filename).stem}.*.nbi"))
+    if sets_warm:
+        warm = removed == 0 and any(Path(cache_path).glob(f"{source.stem}.*.nbi"))
     return removed

@@ -44,15 +44,15 @@ import numpy as np
 # is at the first parallel kernel (warm_up), so setting it here is early enough.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-from livekey.keyer import Keyer  # noqa: E402
-from livekey.keyer import warm_up as keyer_warm_up  # noqa: E402
-from livekey.settings import Settings  # noqa: E402
+from livekey.config.settings import Settings  # noqa: E402
+from livekey.engine.keyer import Keyer  # noqa: E402
+from livekey.engine.keyer import warm_up as keyer_warm_up  # noqa: E402
 
 if TYPE_CHECKING:
-    from livekey.backdrops import Backdrop
-    from livekey.masks import MaskStack
-    from livekey.sinks import Sink
-    from livekey.sources import Source
+    from livekey.masks.stack import MaskStack
+    from livekey.media.backdrops import Backdrop
+    from livekey.media.sinks import Sink
+    from livekey.media.sources import Source
 
 JOIN_TIMEOUT = 1.0  # seconds each thread gets to finish on stop()
 
@@ -449,7 +449,7 @@ class Pipeline:
             back = backdrop.frame(frame, prev_alpha)
             alpha, composite = self._keyer.composite(frame, back, out=take((h, w, 3)), alpha_out=take((h, w)))
         if self._overlay is not None:
-            from livekey import overlay
+            from livekey.engine import overlay
 
             image, fits = self._overlay
             if (w, h) not in fits:  # fitted once per frame size, not per frame

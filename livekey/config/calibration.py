@@ -15,9 +15,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from livekey import images, screen, synthetic
+from livekey.config.settings import Settings
+from livekey.engine import screen
 from livekey.errors import LivekeyError
-from livekey.settings import Settings
+from livekey.media import images, synthetic
 
 # A screen fills (nearly) the whole picture; anything else in it is the room or a person.
 MIN_SCREEN_SHARE = 0.85
@@ -145,7 +146,7 @@ def demo_frames(count: int, width: int = 640, height: int = 360) -> list[np.ndar
 def read_frames(source: str, count: int) -> list[np.ndarray]:
     """Up to ``count`` frames of the empty screen from any source ``livekey run`` takes (a camera,
     a video or image file); ``demo`` is the demo scene's screen with its subject out of frame."""
-    from livekey.sources import ImageSource, open_source
+    from livekey.media.sources import ImageSource, open_source
 
     if count < 1:
         raise LivekeyError("--frames must be at least 1")

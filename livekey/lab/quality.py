@@ -21,9 +21,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from livekey import peers, synthetic
-from livekey.keyer import Keyer
-from livekey.settings import Settings
+from livekey.config.settings import Settings
+from livekey.engine.keyer import Keyer
+from livekey.lab import peers
+from livekey.media import synthetic
 
 
 @dataclass(frozen=True)

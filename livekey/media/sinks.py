@@ -22,7 +22,7 @@ import numpy as np
 from livekey.errors import LivekeyError
 
 if TYPE_CHECKING:
-    from livekey.pipeline import Output
+    from livekey.runtime.pipeline import Output
 
 VCAM_FIX = ("on Linux load the loopback driver: `sudo modprobe v4l2loopback devices=1 exclusive_caps=1`; "
             "on Windows and macOS install OBS Studio and start its virtual camera once")

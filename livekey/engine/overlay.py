@@ -18,8 +18,8 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from livekey.images import fit_cover
-from livekey.keying import JIT
+from livekey.engine.keying import JIT
+from livekey.media.images import fit_cover
 
 _F1 = np.float32(1.0)
 _HALF = np.float32(0.5)

@@ -26,8 +26,8 @@ import math
 import numba
 import numpy as np
 
-from livekey import kernel_cache
-from livekey.settings import Settings
+from livekey.config.settings import Settings
+from livekey.engine import kernel_cache
 
 # Layout of the float32 parameter vector the kernels take. Everything a pixel needs is
 # precomputed as weights: a branch on a parameter inside the pixel loop stops LLVM

@@ -1,0 +1,1 @@
+"""The live pipeline: capture, key and output threads."""
