@@ -412,7 +412,10 @@ def test_chroma_restore_keys_exactly_the_band_blocks_up_to_the_frame_edges():
     assert diff[inside].max() <= 1 and (restored[~inside] == 0).all()
     want_alpha, want_fg = np.empty((h, w), np.uint8), np.empty((h, w, 3), np.uint8)
     keying.key_frame(restored, k.screen, k.params, want_alpha, want_fg)
-    assert (alpha[inside] == want_alpha[inside]).all() and (fg[inside] == want_fg[inside]).all()
+    # Alpha is exact; the colour may round one level apart: the two kernels are vectorised
+    # differently, and a fresh compile orders their float sums differently (numba 0.68: 3 values).
+    assert (alpha[inside] == want_alpha[inside]).all()
+    assert np.abs(fg[inside].astype(int) - want_fg[inside]).max() <= 1
     assert (alpha[~inside] == 7).all() and (fg[~inside] == 9).all()
 
 
