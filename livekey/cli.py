@@ -18,15 +18,16 @@ from livekey import __version__
 from livekey.config.profile import Profile
 from livekey.config.settings import add_arguments, settings_from_args
 from livekey.errors import LivekeyError
-from livekey.masks.stack import add_mask_arguments, stack_from_args
+from livekey.masks import add_mask_arguments, stack_from_args
 
 
 def say_if_compiling() -> None:
     """Before the first frame is keyed, once: say that the kernels compile now, when Numba's cache
     did not have them for this source (the first run after an install or an update)."""
-    from livekey.engine import kernel_cache, keying  # noqa: F401  (importing keying checks the cache)
+    from livekey.engine import kernel_cache
+    from livekey.runtime.startup import start_up
 
-    if not kernel_cache.warm:
+    if not start_up():
         print("livekey: compiling the keying kernels, about 20 s (the first run after an install or an update; "
               "cached after)", file=sys.stderr)
         kernel_cache.warm = True  # compiled by the time anything asks again
@@ -62,7 +63,7 @@ def configure_key(sub: argparse._SubParsersAction) -> None:
 def cmd_key(args: argparse.Namespace) -> int:
     from livekey.engine import overlay
     from livekey.engine.keyer import Keyer
-    from livekey.masks.stack import stack_summary
+    from livekey.masks import stack_summary
     from livekey.media import images
 
     profile = load_profile(args)
@@ -132,7 +133,9 @@ def configure_calibrate(sub: argparse._SubParsersAction) -> None:
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
     from livekey.config import calibration
+    from livekey.runtime.startup import start_up
 
+    start_up()  # the screen measurement runs kernels
     frames = calibration.read_frames(args.source, args.frames)
     cal = calibration.calibrate_frames(frames)
     plate = calibration.save_calibration(cal, args.output)

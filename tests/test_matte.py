@@ -310,7 +310,7 @@ def test_guided_upsample_puts_the_mask_edge_on_the_picture_edge():
 
 
 def test_segment_layer_is_guided_by_default():
-    from livekey.masks.stack import MaskLayer
+    from livekey.masks import MaskLayer
 
     assert MaskLayer("segment", model="m.onnx").guided is True
 

@@ -13,10 +13,10 @@ from collections.abc import Callable
 
 import numpy as np
 
+from livekey import masks
 from livekey.config.settings import Settings
-from livekey.engine import keying, light_wrap, matte, screen
+from livekey.engine import kernel_cache, keying, light_wrap, matte, screen
 from livekey.errors import LivekeyError
-from livekey.masks import stack as masks
 
 # A spatial step on the matte between the key and the composite: called as
 # ``stage(frame, alpha, fg)`` and changes ``alpha`` (H, W uint8) and/or ``fg`` (H, W, 3) in place.
@@ -114,6 +114,7 @@ class Keyer:
 
     def __init__(self, settings: Settings | None = None, screen_refresh: int = 8,
                  mask_stack: masks.MaskStack | None = None) -> None:
+        kernel_cache.check()  # before this process's first kernel (once; see livekey.runtime.startup)
         self._pending: Settings | None = settings or Settings()
         self.masks = mask_stack or masks.MaskStack()
         self._pending_masks: masks.MaskStack | None = None

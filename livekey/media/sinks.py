@@ -1,7 +1,7 @@
 """Where composites go: a virtual camera (pyvirtualcam) and a recording (PyAV).
 
 A sink is any object with ``write(output)`` and ``close()``. The pipeline calls each sink
-from its own thread (see :mod:`livekey.pipeline`), so a slow encoder never stalls capture,
+from its own thread (see :mod:`livekey.runtime.pipeline`), so a slow encoder never stalls capture,
 and pyvirtualcam's ``send`` (which holds the GIL) is only ever called from one thread.
 
 ``queue_frames`` says how many frames a sink may fall behind before the oldest is dropped:
@@ -22,7 +22,7 @@ import numpy as np
 from livekey.errors import LivekeyError
 
 if TYPE_CHECKING:
-    from livekey.runtime.pipeline import Output
+    from livekey.runtime.frames import Output
 
 VCAM_FIX = ("on Linux load the loopback driver: `sudo modprobe v4l2loopback devices=1 exclusive_caps=1`; "
             "on Windows and macOS install OBS Studio and start its virtual camera once")

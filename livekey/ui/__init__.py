@@ -42,8 +42,10 @@ def run_window(pipeline: Pipeline, profile_path: str | Path | None = None, **opt
     ``options``: source and backdrop (the specs shown in their boxes), record_dir, vcam_device,
     fps (for the virtual camera and recorder), view (the first view mode).
     """
+    from livekey.runtime.startup import start_up
     from livekey.ui.window import open_window
 
+    start_up()
     app = application()
     window = open_window(pipeline, profile_path, **options)
     # Lay out and paint the window before the first frame: building it takes long enough that a

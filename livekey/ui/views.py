@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 if TYPE_CHECKING:
-    from livekey.runtime.pipeline import Output
+    from livekey.runtime.frames import Output
 
 VIEW_MODES: tuple[str, ...] = ("composite", "raw", "matte", "status", "split")
 VIEW_TITLES = {

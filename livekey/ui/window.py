@@ -40,7 +40,8 @@ from livekey.config.calibration import Calibration, save_calibration
 from livekey.config.profile import Profile
 from livekey.config.settings import Settings
 from livekey.errors import LivekeyError
-from livekey.masks.stack import MaskLayer, MaskStack
+from livekey.masks import MaskLayer, MaskStack
+from livekey.media.images import IMAGE_SUFFIXES
 from livekey.ui import views
 from livekey.ui.calibrate import COUNTDOWN_S, Calibrator
 from livekey.ui.masks_panel import MaskPanel
@@ -590,8 +591,9 @@ class ControlWindow(QMainWindow):
         return True
 
     def _browse(self, box: QComboBox, title: str, switch) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, title, "", "Media (*.mp4 *.mov *.mkv *.webm *.avi *.png *.jpg "
-                                              "*.jpeg);;All files (*)")
+        images = " ".join(f"*{suffix}" for suffix in IMAGE_SUFFIXES)
+        path, _ = QFileDialog.getOpenFileName(self, title, "", f"Media (*.mp4 *.mov *.mkv *.webm *.avi {images});;"
+                                              "All files (*)")
         if path:
             box.setCurrentText(path)
             switch(path)
