@@ -95,3 +95,15 @@ def test_the_runtime_imports_no_lab_module_and_runs_nothing_at_import():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
     lab, side_effects = out.stdout.splitlines()
     assert lab == "[]" and side_effects == "None False", out.stdout
+
+
+def test_the_top_level_exports_what_a_library_user_builds_lazily():
+    code = ("import sys, livekey\n"
+            "print(sorted(m for m in ('numba', 'cv2', 'PyQt5') if m in sys.modules))\n"
+            "from livekey import Keyer, MaskLayer, MaskStack, Pipeline, Profile, Settings\n"
+            "from livekey.engine.keyer import Keyer as K\n"
+            "print(Keyer is K, 'PyQt5' in sys.modules, sorted(livekey.__all__))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.splitlines()
+    assert out[0] == "[]", out
+    assert out[1].startswith("True False ['Keyer', 'LivekeyError', 'MaskLayer', 'MaskStack', 'Pipeline'"), out
+    assert livekey.__getattr__("Settings").__module__ == "livekey.config.settings"
