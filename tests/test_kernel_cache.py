@@ -42,6 +42,8 @@ def test_digest_follows_every_module(tmp_path):
 
 _KEY_AND_SOLVE = textwrap.dedent("""
     import sys, numpy as np
+    from livekey.runtime.startup import start_up
+    start_up()
     from livekey.engine import keying, matte, screen
     from livekey.media import synthetic
     from livekey.config.settings import Settings

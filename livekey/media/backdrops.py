@@ -18,8 +18,7 @@ import cv2
 import numpy as np
 
 from livekey.errors import LivekeyError
-from livekey.media.images import fit_cover, read_image
-from livekey.media.sources import IMAGE_SUFFIXES
+from livekey.media.images import IMAGE_SUFFIXES, fit_cover, read_image
 
 ASSETS = Path(__file__).resolve().parents[2] / "assets"  # the repository's assets/ folder
 DEFAULT_BACKDROP = ASSETS / "backdrop.jpg"
