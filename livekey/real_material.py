@@ -93,8 +93,9 @@ def estimate_foreground(image_path: Path, alpha_path: Path) -> np.ndarray:
     fg = estimate_foreground_ml(rgb, _read_alpha(alpha_path).astype(np.float64))
     bgr = np.clip(fg[..., ::-1], 0, 1)
     cached.parent.mkdir(parents=True, exist_ok=True)
-    cv2.imwrite(str(cached), np.round(bgr * 65535).astype(np.uint16))
-    return (bgr * 255).astype(np.float32)
+    sixteen = np.round(bgr * 65535).astype(np.uint16)
+    cv2.imwrite(str(cached), sixteen)
+    return sixteen.astype(np.float32) / 257.0  # as the cache gives it back: the first run scores the same
 
 
 def _fit(fg: np.ndarray, alpha: np.ndarray, long_side: int) -> tuple[np.ndarray, np.ndarray]:
