@@ -182,7 +182,7 @@ def configure_quality(sub: argparse._SubParsersAction) -> None:
     from livekey.synthetic import SCENES
 
     p = sub.add_parser("quality", help="score livekey, OBS Chroma Key (grid-searched) and HSV inRange "
-                                       "on synthetic scenes with ground truth")
+                                       "on synthetic scenes with ground truth, or on real photos (--real)")
     p.add_argument("--json", nargs="?", const="-", metavar="OUT",
                    help='print the full report as JSON: {"scenes": {...}, "temporal": {...}}; '
                         "with --real, write it to OUT")
