@@ -186,22 +186,60 @@ def configure_quality(sub: argparse._SubParsersAction) -> None:
     from livekey.media.synthetic import SCENES
 
     p = sub.add_parser("quality", help="score livekey, OBS Chroma Key (grid-searched) and HSV inRange "
-                                       "on synthetic scenes with ground truth")
-    p.add_argument("--json", action="store_true",
-                   help='print the full report as JSON: {"scenes": {...}, "temporal": {...}}')
-    p.add_argument("--scenes", nargs="+", choices=list(SCENES), help="scenes to score (default all)")
+                                       "on synthetic scenes with ground truth, or on real photos (--real)")
+    p.add_argument("--json", nargs="?", const="-", metavar="OUT",
+                   help='print the full report as JSON: {"scenes": {...}, "temporal": {...}}; '
+                        "with --real, write it to OUT")
+    p.add_argument("--scenes", nargs="+", help=f"scenes to score (default all): {', '.join(SCENES)}; "
+                                               "with --real, photo names, e.g. GT01,GT04")
+    p.add_argument("--real", action="append", metavar="DIR", help="score real photos with ground-truth alpha "
+                   "instead (image/NAME.png + alpha/NAME.png, or NAME_foreground.png + NAME_alpha.png) over "
+                   "simulated screens; repeatable")
+    p.add_argument("--save", metavar="DIR", help="with --real, write livekey's composite, matte and status per scene")
+    p.add_argument("--conditions", metavar="LIST", help="with --real, the light conditions to place each object "
+                   "under, comma-separated (default normal,hard): normal = a well-lit screen, hard = low, uneven "
+                   "light, a deep shadow beside the subject, more spill, noise and JPEG")
     p.set_defaults(func=cmd_quality)
 
 
 def cmd_quality(args: argparse.Namespace) -> int:
     from livekey.lab import quality
 
+    names = [n for arg in args.scenes or [] for n in arg.split(",") if n]
+    if args.real:
+        return cmd_quality_real(args, names)
+    unknown = sorted(set(names) - set(quality.synthetic.SCENES))
+    if unknown or args.save or args.conditions or args.json not in (None, "-"):
+        raise LivekeyError(f"no synthetic scene {', '.join(unknown)}; choose from {', '.join(quality.synthetic.SCENES)}"
+                           if unknown else "--save, --conditions and --json OUT go with --real")
+    args.scenes = names or None
     results = quality.report(args.scenes)
     temporal = {name: quality.temporal_report(name) for name in args.scenes or quality.TEMPORAL_SCENES}
     if args.json:
         print(json.dumps({"scenes": results, "temporal": temporal}))
     else:
         print(quality.format_table(results) + "\n\n" + quality.format_temporal(temporal))
+    return 0
+
+
+def cmd_quality_real(args: argparse.Namespace, names: list[str]) -> int:
+    from livekey.lab import real_material
+
+    say_if_compiling()
+    started = time.monotonic()
+    conditions = tuple(c for c in (args.conditions or ",".join(real_material.CONDITIONS)).split(",") if c)
+    results = real_material.report(args.real, names or None, save=args.save, conditions=conditions)
+    if args.json == "-":
+        print(json.dumps(results))
+        return 0
+    if args.json:
+        try:
+            with open(args.json, "w") as f:
+                json.dump(results, f, indent=1)
+        except OSError as err:
+            raise LivekeyError(f"cannot write {args.json}: {err.strerror or err}") from None
+    print(real_material.format_table(results))
+    print(f"({len(results)} scenes in {time.monotonic() - started:.0f} s)", file=sys.stderr)
     return 0
 
 
