@@ -21,13 +21,23 @@ from livekey.errors import LivekeyError
 from livekey.media.images import fit_cover, read_image
 from livekey.media.sources import IMAGE_SUFFIXES
 
-ASSETS = Path(__file__).resolve().parents[1] / "assets"  # the repository's assets/ folder
+ASSETS = Path(__file__).resolve().parents[2] / "assets"  # the repository's assets/ folder
 DEFAULT_BACKDROP = ASSETS / "backdrop.jpg"
 COLOR_NAMES = {  # BGR
     "black": (0, 0, 0), "white": (255, 255, 255), "grey": (128, 128, 128), "gray": (128, 128, 128),
     "red": (40, 40, 220), "green": (60, 170, 40), "blue": (200, 90, 30), "navy": (90, 40, 20),
     "teal": (128, 128, 0), "purple": (128, 40, 110), "orange": (0, 140, 255), "yellow": (0, 220, 240),
 }
+# Layer types whose matte sees the real background (not a green screen): only behind those is
+# the camera's own background worth blurring; behind a green screen blur shows blurred green.
+BLUR_MATTES = ("diff", "segment")
+BLUR_NOTE = ("blur shows the camera's own background blurred: behind a green screen that is blurred green; "
+             "it suits a matte from a difference key or a segmentation model (Masks)")
+
+
+def blur_suits(stack) -> bool:
+    """Whether ``stack`` (a MaskStack) keys with a layer that sees a real background, so ``blur`` makes sense."""
+    return any(layer.enabled and layer.type in BLUR_MATTES for layer in stack)
 
 
 class Backdrop:

@@ -18,14 +18,13 @@ from PyQt5.QtGui import QCloseEvent, QKeySequence
 from PyQt5.QtWidgets import (
     QAction,
     QActionGroup,
-    QCheckBox,
+    QApplication,
     QComboBox,
     QDialog,
     QFileDialog,
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
-    QLabel,
     QMainWindow,
     QMessageBox,
     QPushButton,
@@ -41,11 +40,15 @@ from livekey.config.profile import Profile
 from livekey.config.settings import Settings
 from livekey.errors import LivekeyError
 from livekey.masks.stack import MaskLayer, MaskStack
+from livekey.media.backdrops import BLUR_NOTE, blur_suits
 from livekey.ui import views
 from livekey.ui.calibrate import COUNTDOWN_S, Calibrator
+from livekey.ui.elided_label import ElidedLabel
 from livekey.ui.masks_panel import MaskPanel
+from livekey.ui.outputs import OutputStrip
 from livekey.ui.panel import SettingsPanel
 from livekey.ui.preview import FrameBridge, PreviewWidget
+from livekey.ui.wheel_guard import guard_wheel
 
 if TYPE_CHECKING:
     from livekey.runtime.pipeline import Pipeline
@@ -53,8 +56,10 @@ if TYPE_CHECKING:
 PROFILE_DIR = Path("calibration")
 RECORD_DIR = Path("recordings")
 STATS_INTERVAL_MS = 250
+PANEL_MIN_WIDTH = 380  # px; the side panel's narrowest, with every value box and reset arrow in view
 SOURCE_EXAMPLES = ("0", "1", "demo", "demo:1280x720@30")
-BACKDROP_EXAMPLES = ("default", "blur", "transparent", "#202830", "white")
+DEFAULT_SIZE = (1440, 860)  # px; the window never opens larger than SCREEN_SHARE of the screen
+SCREEN_SHARE = 0.9
 
 
 def format_stats(stats: dict[str, Any], display_fps: float | None = None) -> str:
@@ -83,39 +88,21 @@ def format_recording(elapsed_s: float, size_bytes: int) -> str:
 
 
 class IoPanel:
-    """Source, backdrop, virtual camera and recording controls in three group boxes
-    (plain widgets; the window places and wires them)."""
+    """The source and calibration controls in a group box (plain widgets; the window places and
+    wires them). The outputs are in the :class:`~livekey.ui.outputs.OutputStrip`."""
 
-    def __init__(self, source_spec: str, backdrop_spec: str) -> None:
+    def __init__(self, source_spec: str) -> None:
         self.source_box, form, self.source, self.source_browse = self._spec_group(
             "Source", "Input", SOURCE_EXAMPLES, source_spec,
             "Camera index (0), device path, video or image file, or demo[:WxH@FPS]; Enter to switch")
-        self.source_info = QLabel("\u2013")
-        self.source_info.setWordWrap(True)
+        self.source_info = ElidedLabel("\u2013")
         self.source_info.setToolTip("The mode the camera actually granted")
         form.addRow("Mode", self.source_info)
         self.calibrate = QPushButton("Calibrate…")
         self.calibrate.setToolTip("Count down, then average frames of the empty screen into a clean plate and "
                                   "a key profile (Ctrl+K); step out of frame first")
-        self.calibrate_info = QLabel("")
-        self.calibrate_info.setWordWrap(True)
+        self.calibrate_info = ElidedLabel("", mode=Qt.ElideRight)
         form.addRow(self.calibrate, self.calibrate_info)
-        self.backdrop_box, _, self.backdrop, self.backdrop_browse = self._spec_group(
-            "Backdrop", "Backdrop", BACKDROP_EXAMPLES, backdrop_spec,
-            "Image or video file, a colour (#RRGGBB or name), blur (the camera's own background blurred), "
-            "transparent, or default (the bundled picture); Enter to switch")
-
-        self.output_box = output_box = QGroupBox("Output")
-        form = QFormLayout(output_box)
-        self.vcam = QCheckBox("Virtual camera")
-        self.vcam.setToolTip("Send the composite to a virtual camera (Ctrl+Shift+V)")
-        form.addRow(self.vcam)
-        self.record = QPushButton("Start recording")
-        self.record.setCheckable(True)
-        self.record.setToolTip("Record the composite to a file (Ctrl+R)")
-        self.record_info = QLabel("not recording")
-        form.addRow(self.record, self.record_info)
-
     @staticmethod
     def _spec_group(title: str, label: str, examples: tuple[str, ...], current: str, tip: str
                     ) -> tuple[QGroupBox, QFormLayout, QComboBox, QPushButton]:
@@ -128,6 +115,7 @@ class IoPanel:
         spec.setCurrentText(current)
         spec.setInsertPolicy(QComboBox.NoInsert)
         spec.setToolTip(tip)
+        guard_wheel(spec)
         browse = QPushButton("File\u2026")
         row = QWidget()
         layout = QHBoxLayout(row)
@@ -168,38 +156,45 @@ class ControlWindow(QMainWindow):
         self.mask_panel = MaskPanel(self.masks)
         self._draw_mode = "intersect"  # the mode of the shape being drawn
         self.calibrator = Calibrator(pipeline, calibration_countdown, parent=self)
-        self.io = IoPanel(source, backdrop)
+        self.io = IoPanel(source)
+        self.outputs = OutputStrip(backdrop, self.record_dir, vcam_device)
+        self.outputs.set_choices(blur_suits(self.masks))
         if not source:  # run_window called without the spec: name what is running
             self.io.source.lineEdit().setPlaceholderText(pipeline.source_info)
         if not backdrop:
-            self.io.backdrop.lineEdit().setPlaceholderText(getattr(getattr(pipeline, "backdrop", None), "info", ""))
+            self.outputs.backdrop.lineEdit().setPlaceholderText(
+                getattr(getattr(pipeline, "backdrop", None), "info", ""))
         side = QWidget()
         side_layout = QVBoxLayout(side)
-        side_layout.addWidget(self.io.source_box)
         side_layout.addWidget(self.panel)
         side_layout.addWidget(self.mask_panel)
-        side_layout.addWidget(self.io.backdrop_box)
-        side_layout.addWidget(self.io.output_box)
+        side_layout.addWidget(self.io.source_box)
         side_layout.addStretch(1)
         self.scroll = QScrollArea()
         self.scroll.setWidget(side)
         self.scroll.setWidgetResizable(True)
         self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
-        self.scroll.setMinimumWidth(400)
+        self.scroll.setMinimumWidth(PANEL_MIN_WIDTH)
         splitter = QSplitter(Qt.Horizontal)
         splitter.addWidget(self.preview)
         splitter.addWidget(self.scroll)
         splitter.setStretchFactor(0, 1)
         splitter.setStretchFactor(1, 0)
         splitter.setCollapsible(0, False)
-        self.setCentralWidget(splitter)
+        central = QWidget()
+        central_layout = QVBoxLayout(central)
+        central_layout.setContentsMargins(4, 4, 4, 0)
+        central_layout.addWidget(self.outputs)
+        central_layout.addWidget(splitter, 1)
+        self.setCentralWidget(central)
 
-        self.stats_label = QLabel()
-        self.statusBar().addPermanentWidget(self.stats_label)
+        self.stats_label = ElidedLabel(mode=Qt.ElideRight)  # the stats never widen the window
+        self.statusBar().addPermanentWidget(self.stats_label, 1)
         self._build_actions()
         self._connect()
         self.set_view(view)
-        self.resize(1440, 860)
+        self.fit_panel()
+        self.fit_to_screen()
         self._update_title()
 
         self.bridge = FrameBridge()
@@ -221,6 +216,24 @@ class ControlWindow(QMainWindow):
         self.refresh_status()
 
     # --- construction -------------------------------------------------------
+    def fit_panel(self) -> None:
+        """Keep the side panel at least as wide as its contents' minimum, so no value box or reset
+        arrow is ever cut off (long texts in it are elided, so this minimum does not grow with them)."""
+        side = self.scroll.widget()
+        side.adjustSize()
+        needed = side.minimumSizeHint().width() + self.scroll.verticalScrollBar().sizeHint().width() \
+            + 2 * self.scroll.frameWidth()
+        self.scroll.setMinimumWidth(max(PANEL_MIN_WIDTH, needed))
+
+    def fit_to_screen(self) -> None:
+        """Open at DEFAULT_SIZE, but never larger than SCREEN_SHARE of the screen's free area."""
+        screen = self.screen() if hasattr(self, "screen") else None
+        area = (screen or QApplication.primaryScreen()).availableGeometry()
+        width = min(DEFAULT_SIZE[0], int(area.width() * SCREEN_SHARE))
+        height = min(DEFAULT_SIZE[1], int(area.height() * SCREEN_SHARE))
+        self.resize(width, height)
+        self.move(area.x() + (area.width() - width) // 2, area.y() + (area.height() - height) // 2)
+
     def _build_actions(self) -> None:
         menus = {name: self.menuBar().addMenu(name) for name in ("&File", "&View", "&Masks", "&Output", "&Help")}
         self.shortcut_actions: list[QAction] = []
@@ -293,7 +306,8 @@ class ControlWindow(QMainWindow):
         self.preview.hint.connect(lambda text: self.statusBar().showMessage(text, 5000))
         self.mask_panel.changed.connect(self.apply_masks)
         self.mask_panel.draw_requested.connect(self.start_drawing)
-        self.mask_panel.selected.connect(lambda _row: self._show_edit_layer())
+        self.mask_panel.selected.connect(lambda _row: (self._show_edit_layer(), self.fit_panel()))
+        self.panel.detail_changed.connect(lambda _mode: self.fit_panel())
         self.mask_panel.error.connect(self.show_error)
         self.mask_panel.edit.toggled.connect(self.set_shape_editing)
         self.io.calibrate.clicked.connect(self.calibrate)
@@ -304,13 +318,14 @@ class ControlWindow(QMainWindow):
         self.io.source.activated[str].connect(self.switch_source)
         self.io.source_browse.clicked.connect(
             lambda: self._browse(self.io.source, "Open a video or image", self.switch_source))
-        self.io.backdrop.lineEdit().returnPressed.connect(
-            lambda: self.switch_backdrop(self.io.backdrop.currentText()))
-        self.io.backdrop.activated[str].connect(self.switch_backdrop)
-        self.io.backdrop_browse.clicked.connect(
-            lambda: self._browse(self.io.backdrop, "Open a backdrop image or video", self.switch_backdrop))
-        self.io.vcam.clicked.connect(self.set_vcam)
-        self.io.record.clicked.connect(self.set_recording)
+        self.outputs.backdrop.lineEdit().returnPressed.connect(
+            lambda: self.switch_backdrop(self.outputs.backdrop.currentText()))
+        self.outputs.backdrop.activated[str].connect(self.switch_backdrop)
+        self.outputs.backdrop_browse.clicked.connect(
+            lambda: self._browse(self.outputs.backdrop, "Open a backdrop image or video", self.switch_backdrop))
+        self.outputs.vcam.clicked.connect(self.set_vcam)
+        self.outputs.record.clicked.connect(self.set_recording)
+        self.outputs.folder_browse.clicked.connect(self.choose_record_dir)
 
     # --- frames and status ----------------------------------------------------
     def _show_latest(self) -> None:
@@ -338,7 +353,7 @@ class ControlWindow(QMainWindow):
             self.panel.color_control.show_detected(f"#{r:02x}{g:02x}{b:02x}")
         if self.recorder is not None and self.recording_path is not None:
             size = self.recording_path.stat().st_size if self.recording_path.exists() else 0
-            self.io.record_info.setText(format_recording(now - self.recording_started, size))
+            self.outputs.show_recording(format_recording(now - self.recording_started, size))
         if self.pipeline.wait(0):  # source ended, duration reached, or stopped from outside
             self.close()
 
@@ -477,7 +492,9 @@ class ControlWindow(QMainWindow):
         """Use ``stack`` from the next frame on and show it (selecting ``row``)."""
         self.masks = stack
         self.pipeline.update_masks(stack)
+        self.outputs.set_choices(blur_suits(stack))
         self.mask_panel.show_stack(stack, row)
+        self.fit_panel()
         self._show_edit_layer()
         self._update_title()
 
@@ -576,7 +593,12 @@ class ControlWindow(QMainWindow):
     def switch_backdrop(self, spec: str) -> bool:
         from livekey.media.backdrops import open_backdrop
 
-        return self._switch("backdrop", spec, open_backdrop, self.pipeline.set_backdrop)
+        if not self._switch("backdrop", spec, open_backdrop, self.pipeline.set_backdrop):
+            return False
+        self.outputs.remember(spec.strip())
+        if spec.strip() == "blur" and not blur_suits(self.masks):
+            self.statusBar().showMessage(f"note: {BLUR_NOTE}", 10000)
+        return True
 
     def _switch(self, what: str, spec: str, opener, setter) -> bool:
         """Open ``spec`` and hand it to the pipeline; a bad spec is reported and changes nothing."""
@@ -606,13 +628,27 @@ class ControlWindow(QMainWindow):
         return w, h
 
     def _show_output_state(self) -> None:
-        for widget, on in ((self.io.vcam, self.vcam is not None), (self.vcam_action, self.vcam is not None),
-                           (self.io.record, self.recorder is not None),
+        for widget, on in ((self.outputs.vcam, self.vcam is not None), (self.vcam_action, self.vcam is not None),
+                           (self.outputs.record, self.recorder is not None),
                            (self.record_action, self.recorder is not None)):
             widget.blockSignals(True)
             widget.setChecked(on)
             widget.blockSignals(False)
-        self.io.record.setText("Stop recording" if self.recorder is not None else "Start recording")
+        self.record_action.setIconText("\u25a0 Stop" if self.recorder is not None else "\u25cf Record")
+        if self.vcam is not None:
+            self.outputs.vcam_info.setText(getattr(self.vcam, "info", "on"))
+
+    def choose_record_dir(self) -> bool:
+        """Ask for the folder new recordings go to (a recording under way keeps its file)."""
+        folder = QFileDialog.getExistingDirectory(self, "Record to folder", str(self.record_dir))
+        if not folder:
+            return False
+        self.set_record_dir(folder)
+        return True
+
+    def set_record_dir(self, folder: str | Path) -> None:
+        self.record_dir = Path(folder)
+        self.outputs.show_folder(self.record_dir)
 
     def set_vcam(self, on: bool) -> None:
         from livekey.media.sinks import VirtualCamera
@@ -648,12 +684,13 @@ class ControlWindow(QMainWindow):
                 else:
                     self.recorder, self.recording_path = recorder, path
                     self.recording_started = time.monotonic()
-                    self.io.record_info.setText(format_recording(0, 0))
+                    self.outputs.show_recording(format_recording(0, 0))
         elif not on and self.recorder is not None:
             recorder, self.recorder = self.recorder, None
             self.pipeline.remove_sink(recorder)  # closes it: the file is finalised here
             size = self.recording_path.stat().st_size if self.recording_path.exists() else 0
-            self.io.record_info.setText(f"saved {self.recording_path} ({size / 1e6:.1f} MB)")
+            self.outputs.show_stopped(self.recording_path, size)
+            self.statusBar().showMessage(f"saved {self.recording_path}", 10000)
         self._show_output_state()
 
     # --- help and closing -----------------------------------------------------------
