@@ -45,6 +45,7 @@ class Backdrop:
 
     transparent = False
     info = ""
+    spec = ""  # what open_backdrop was given
 
     def frame(self, raw: np.ndarray, alpha: np.ndarray | None) -> np.ndarray | None:
         raise NotImplementedError
@@ -177,8 +178,15 @@ def parse_color(spec: str) -> tuple[int, int, int] | None:
 
 
 def open_backdrop(spec: str | None) -> Backdrop:
-    """Open a backdrop from its spec (see the module docstring); None means the bundled default."""
+    """Open a backdrop from its spec (see the module docstring); None means the bundled default.
+    The backdrop keeps its ``spec``, so a window can show what another part switched to."""
     spec = (spec or "default").strip()
+    backdrop = _open(spec)
+    backdrop.spec = spec
+    return backdrop
+
+
+def _open(spec: str) -> Backdrop:
     if spec == "default":
         if DEFAULT_BACKDROP.exists():
             return image_backdrop(str(DEFAULT_BACKDROP))

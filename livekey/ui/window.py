@@ -8,6 +8,7 @@ the output boxes add and remove sinks, the mask list and the preview's shape too
 
 from __future__ import annotations
 
+import collections
 import os
 import time
 from pathlib import Path
@@ -48,12 +49,22 @@ from livekey.ui.masks_panel import MaskPanel
 from livekey.ui.outputs import OutputStrip
 from livekey.ui.panel import SettingsPanel
 from livekey.ui.preview import FrameBridge, PreviewWidget
+from livekey.ui.switching import profile_paths, step
 from livekey.ui.wheel_guard import guard_wheel
 
 if TYPE_CHECKING:
     from livekey.runtime.pipeline import Pipeline
 
 PROFILE_DIR = Path("calibration")
+
+
+def user_profile_dir() -> Path:
+    """The user's own profiles folder (~/.config/livekey/profiles on Linux), beside calibration/."""
+    from PyQt5.QtCore import QStandardPaths
+
+    return Path(QStandardPaths.writableLocation(QStandardPaths.AppConfigLocation)) / "profiles"
+
+
 RECORD_DIR = Path("recordings")
 STATS_INTERVAL_MS = 250
 PANEL_MIN_WIDTH = 380  # px; the side panel's narrowest, with every value box and reset arrow in view
@@ -148,6 +159,8 @@ class ControlWindow(QMainWindow):
         self.last_error: str | None = None
         self.error_box: QMessageBox | None = None
         self._closing = False
+        self._masks_pushed: collections.deque[MaskStack] = collections.deque(maxlen=16)
+        self._backdrop_seen = self._backdrop_set = getattr(pipeline, "backdrop", None)
         self._shown_at_last_tick = 0
         self._last_tick = time.monotonic()
 
@@ -244,6 +257,8 @@ class ControlWindow(QMainWindow):
             if shortcut is not None:
                 act.setShortcut(QKeySequence(shortcut))
             act.setCheckable(checkable)
+            # The whole application, whatever has focus (a text box still keeps its own typing keys).
+            act.setShortcutContext(Qt.ApplicationShortcut)
             act.triggered.connect(slot)
             menus[menu].addAction(act)
             self.addAction(act)  # shortcuts work while the menu bar is hidden (full screen)
@@ -283,6 +298,12 @@ class ControlWindow(QMainWindow):
         action("&Masks", "&Calibrate (countdown, empty screen)", "Ctrl+K", self.calibrate)
         self.vcam_action = action("&Output", "&Virtual camera", "Ctrl+Shift+V", self.set_vcam, checkable=True)
         self.record_action = action("&Output", "&Record", "Ctrl+R", self.set_recording, checkable=True)
+        action("&Output", "Next &backdrop", "Ctrl+B", lambda: self.step_backdrop(1))
+        action("&Output", "Previous backdrop", "Ctrl+Shift+B", lambda: self.step_backdrop(-1))
+        action("&File", "Next &profile", "Ctrl+P", lambda: self.step_profile(1))
+        action("&File", "Previous profile", "Ctrl+Shift+P", lambda: self.step_profile(-1))
+        self.freeze_action = action("&View", "&Freeze frame (key the held frame)", "Ctrl+F", self.set_frozen,
+                                    checkable=True)
         action("&Help", "&Keyboard shortcuts and views", "F1", self.show_help)
 
         toolbar = self.addToolBar("View")
@@ -293,7 +314,7 @@ class ControlWindow(QMainWindow):
             act.setToolTip(f"{views.VIEW_TITLES[mode]} ({act.shortcut().toString()}): {views.VIEW_HELP[mode]}")
         toolbar.addSeparator()
         for act, short in ((self.eyedropper_action, "Pick key colour"), (self.actual_pixels_action, "1:1"),
-                           (self.record_action, "\u25cf Record")):
+                           (self.freeze_action, "Freeze"), (self.record_action, "\u25cf Record")):
             act.setIconText(short)
             toolbar.addAction(act)
 
@@ -346,6 +367,7 @@ class ControlWindow(QMainWindow):
         display_fps = (shown - self._shown_at_last_tick) / max(now - self._last_tick, 1e-6)
         self._shown_at_last_tick, self._last_tick = shown, now
         self.stats_label.setText(format_stats(self.pipeline.stats(), display_fps))
+        self.sync_from_state()
         self.io.source_info.setText(self.pipeline.source_info)
         detected = getattr(getattr(self.pipeline, "keyer", None), "key_bgr", None)
         if detected is not None:
@@ -356,6 +378,49 @@ class ControlWindow(QMainWindow):
             self.outputs.show_recording(format_recording(now - self.recording_started, size))
         if self.pipeline.wait(0):  # source ended, duration reached, or stopped from outside
             self.close()
+
+    def sync_from_state(self) -> None:
+        """Show what the pipeline is doing now, whoever changed it (this window, or the control API
+        on another thread): settings, masks, backdrop, recording, virtual camera, freeze frame.
+        Runs on the status timer; cheap when nothing changed."""
+        pipeline = self.pipeline
+        if pipeline.settings != self.settings:
+            self.settings = pipeline.settings
+            self.panel.show_settings(self.settings)
+            self._update_title()
+        masks = getattr(getattr(pipeline, "keyer", None), "masks", None)
+        # The keyer takes a new stack at its next frame: one the window pushed is not news.
+        if masks is not None and masks != self.masks and all(masks is not mine for mine in self._masks_pushed):
+            self.masks = masks
+            self.outputs.set_choices(blur_suits(masks))
+            self.mask_panel.show_stack(masks)
+            self._update_title()
+        backdrop = getattr(pipeline, "backdrop", None)
+        if backdrop is not self._backdrop_seen:
+            self._backdrop_seen = backdrop
+            if backdrop is not self._backdrop_set:  # switched from outside the window
+                self.outputs.remember(getattr(backdrop, "spec", "") or getattr(backdrop, "info", ""))
+        self._sync_sinks(getattr(pipeline, "sinks", None))
+        frozen = bool(getattr(pipeline, "frozen", False))
+        if self.freeze_action.isChecked() != frozen:
+            self.freeze_action.setChecked(frozen)
+
+    def _sync_sinks(self, sinks: list | None) -> None:
+        """Adopt a recording or virtual camera started from outside; notice one stopped from outside."""
+        if sinks is None:
+            return
+        if self.recorder is not None and self.recorder not in sinks:
+            self._recording_ended()
+        if self.recorder is None:
+            started = next((s for s in sinks if getattr(s, "name", "") == "recording"), None)
+            if started is not None:
+                self.recorder, self.recording_path = started, Path(started.path)
+                self.recording_started = time.monotonic()
+        if self.vcam is not None and self.vcam not in sinks:
+            self.vcam = None
+        if self.vcam is None:
+            self.vcam = next((s for s in sinks if getattr(s, "name", "") == "virtual camera"), None)
+        self._show_output_state()
 
     def show_error(self, text: str) -> None:
         """Show a problem without blocking the event loop (the picture keeps running)."""
@@ -443,6 +508,25 @@ class ControlWindow(QMainWindow):
     def _profile_dir(self) -> str:
         return str(self.profile_path.parent if self.profile_path else PROFILE_DIR)
 
+    def profile_folders(self) -> list[Path]:
+        folders = [PROFILE_DIR, user_profile_dir()]
+        if self.profile_path is not None:
+            folders.append(self.profile_path.parent)
+        return folders
+
+    def step_profile(self, by: int) -> bool:
+        """Open the next (``by`` > 0) or previous profile of calibration/ and the user's folder."""
+        paths = profile_paths(self.profile_folders())
+        current = next((p for p in paths if self.profile_path and p.resolve() == self.profile_path.resolve()), None)
+        path = step(paths, current, by)
+        if path is None:
+            self.show_error(f"no profiles to switch to: save one (Ctrl+S) in {PROFILE_DIR}/ or {user_profile_dir()}")
+            return False
+        if not self.open_profile(path):
+            return False
+        self.statusBar().showMessage(f"profile {path}", 5000)
+        return True
+
     def open_profile_dialog(self) -> bool:
         path, _ = QFileDialog.getOpenFileName(self, "Open profile", self._profile_dir(), "Profiles (*.toml)")
         return self.open_profile(path) if path else False
@@ -491,12 +575,16 @@ class ControlWindow(QMainWindow):
     def apply_masks(self, stack: MaskStack, row: int | None = None) -> None:
         """Use ``stack`` from the next frame on and show it (selecting ``row``)."""
         self.masks = stack
-        self.pipeline.update_masks(stack)
+        self._push_masks(stack)
         self.outputs.set_choices(blur_suits(stack))
         self.mask_panel.show_stack(stack, row)
         self.fit_panel()
         self._show_edit_layer()
         self._update_title()
+
+    def _push_masks(self, stack: MaskStack) -> None:
+        self._masks_pushed.append(stack)
+        self.pipeline.update_masks(stack)
 
     def start_drawing(self, shape: str, mode: str = "intersect") -> None:
         """Put the preview in draw mode for a new ``shape`` layer merged with ``mode``."""
@@ -522,7 +610,7 @@ class ControlWindow(QMainWindow):
         row = self.mask_panel.row
         if 0 <= row < len(self.masks) and self.masks[row].type == "shape":
             self.masks = self.masks.set(row, layer)
-            self.pipeline.update_masks(self.masks)
+            self._push_masks(self.masks)
             self.mask_panel.show_stack(self.masks, row)
             self._update_title()
 
@@ -593,7 +681,11 @@ class ControlWindow(QMainWindow):
     def switch_backdrop(self, spec: str) -> bool:
         from livekey.media.backdrops import open_backdrop
 
-        if not self._switch("backdrop", spec, open_backdrop, self.pipeline.set_backdrop):
+        def set_backdrop(backdrop) -> None:
+            self._backdrop_set = backdrop
+            self.pipeline.set_backdrop(backdrop)
+
+        if not self._switch("backdrop", spec, open_backdrop, set_backdrop):
             return False
         self.outputs.remember(spec.strip())
         if spec.strip() == "blur" and not blur_suits(self.masks):
@@ -637,6 +729,17 @@ class ControlWindow(QMainWindow):
         self.record_action.setIconText("\u25a0 Stop" if self.recorder is not None else "\u25cf Record")
         if self.vcam is not None:
             self.outputs.vcam_info.setText(getattr(self.vcam, "info", "on"))
+
+    def step_backdrop(self, by: int) -> bool:
+        """Switch to the next (``by`` > 0) or previous backdrop in the strip's list."""
+        spec = step(self.outputs.choices, self.outputs.backdrop.currentText(), by)
+        return spec is not None and self.switch_backdrop(spec)
+
+    def set_frozen(self, on: bool) -> None:
+        """Freeze frame: key the frame of this moment over and over (settings still apply), or go live."""
+        self.pipeline.set_frozen(on)
+        self.freeze_action.setChecked(on)
+        self.statusBar().showMessage("frozen: keying the held frame (Ctrl+F goes live)" if on else "live", 5000)
 
     def choose_record_dir(self) -> bool:
         """Ask for the folder new recordings go to (a recording under way keeps its file)."""
@@ -686,12 +789,15 @@ class ControlWindow(QMainWindow):
                     self.recording_started = time.monotonic()
                     self.outputs.show_recording(format_recording(0, 0))
         elif not on and self.recorder is not None:
-            recorder, self.recorder = self.recorder, None
-            self.pipeline.remove_sink(recorder)  # closes it: the file is finalised here
-            size = self.recording_path.stat().st_size if self.recording_path.exists() else 0
-            self.outputs.show_stopped(self.recording_path, size)
-            self.statusBar().showMessage(f"saved {self.recording_path}", 10000)
+            self.pipeline.remove_sink(self.recorder)  # closes it: the file is finalised here
+            self._recording_ended()
         self._show_output_state()
+
+    def _recording_ended(self) -> None:
+        self.recorder = None
+        size = self.recording_path.stat().st_size if self.recording_path.exists() else 0
+        self.outputs.show_stopped(self.recording_path, size)
+        self.statusBar().showMessage(f"saved {self.recording_path}", 10000)
 
     # --- help and closing -----------------------------------------------------------
     def help_html(self) -> str:
