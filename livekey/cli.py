@@ -123,8 +123,9 @@ def configure_calibrate(sub: argparse._SubParsersAction) -> None:
                        description="Step out of frame: livekey averages frames of the empty screen into a "
                                    "clean plate (saved beside the profile as NAME-plate.png), measures the "
                                    "key colour, the screen's spread and the noise, and writes a profile.")
-    p.add_argument("--source", default="demo", help="a camera (0, /dev/video0), an image or video of the empty "
-                                                    "screen, or demo (the demo screen; default)")
+    p.add_argument("--source", default="0", help="a camera (0, /dev/video0; default camera 0, as for run), an "
+                                                 "image or video of the empty screen, or demo (the built-in demo "
+                                                 "screen, to try it out)")
     p.add_argument("--frames", type=int, default=30, help="frames to average (default 30)")
     p.add_argument("-o", "--output", required=True, help="the profile to write, e.g. calibration/studio.toml")
     p.set_defaults(func=cmd_calibrate)

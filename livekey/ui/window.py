@@ -44,6 +44,7 @@ from livekey.masks.stack import MaskLayer, MaskStack
 from livekey.media.backdrops import BLUR_NOTE, blur_suits
 from livekey.ui import views
 from livekey.ui.calibrate import COUNTDOWN_S, Calibrator
+from livekey.ui.calibrate import summary as calibration_summary
 from livekey.ui.elided_label import ElidedLabel
 from livekey.ui.masks_panel import MaskPanel
 from livekey.ui.outputs import OutputStrip
@@ -67,6 +68,7 @@ def user_profile_dir() -> Path:
 
 RECORD_DIR = Path("recordings")
 STATS_INTERVAL_MS = 250
+BANNER_S = 8  # how long a calibration's result stays over the picture
 PANEL_MIN_WIDTH = 380  # px; the side panel's narrowest, with every value box and reset arrow in view
 SOURCE_EXAMPLES = ("0", "1", "demo", "demo:1280x720@30")
 DEFAULT_SIZE = (1440, 860)  # px; the window never opens larger than SCREEN_SHARE of the screen
@@ -169,6 +171,9 @@ class ControlWindow(QMainWindow):
         self.mask_panel = MaskPanel(self.masks)
         self._draw_mode = "intersect"  # the mode of the shape being drawn
         self.calibrator = Calibrator(pipeline, calibration_countdown, parent=self)
+        self._banner_timer = QTimer(self)
+        self._banner_timer.setSingleShot(True)
+        self._banner_timer.timeout.connect(lambda: self.preview.set_banner(""))
         self.io = IoPanel(source)
         self.outputs = OutputStrip(backdrop, self.record_dir, vcam_device)
         self.outputs.set_choices(blur_suits(self.masks))
@@ -333,6 +338,7 @@ class ControlWindow(QMainWindow):
         self.mask_panel.edit.toggled.connect(self.set_shape_editing)
         self.io.calibrate.clicked.connect(self.calibrate)
         self.calibrator.status.connect(self._calibration_status)
+        self.calibrator.banner.connect(self.preview.set_banner)
         self.calibrator.failed.connect(self._calibration_failed)
         self.calibrator.succeeded.connect(self._calibrated)
         self.io.source.lineEdit().returnPressed.connect(lambda: self.switch_source(self.io.source.currentText()))
@@ -633,6 +639,7 @@ class ControlWindow(QMainWindow):
     # --- calibration ------------------------------------------------------------------
     def calibrate(self) -> None:
         """Count down, collect frames of the empty screen, measure (Esc or the button again cancels)."""
+        self._banner_timer.stop()  # an earlier result's banner must not end this countdown's
         if self.calibrator.running:
             self.calibrator.cancel()
         else:
@@ -645,12 +652,19 @@ class ControlWindow(QMainWindow):
         if not self.calibrator.running:
             self.io.calibrate.setText("Calibrate…")
 
+    def _show_result(self, large: str, small: str) -> None:
+        """The calibration's outcome over the picture for BANNER_S, then the picture alone."""
+        self.preview.set_banner(large, small)
+        self._banner_timer.start(BANNER_S * 1000)
+
     def _calibration_failed(self, text: str) -> None:
+        self._show_result("Not calibrated", text)
         self.io.calibrate.setText("Calibrate…")
         self.io.calibrate_info.setText("refused: see the message")
         self.show_error(text)
 
     def _calibrated(self, cal: Calibration) -> None:
+        self._show_result("Calibrated", calibration_summary(cal))
         self.io.calibrate.setText("Calibrate…")
         name = self.profile_path.stem if self.profile_path else "studio"
         PROFILE_DIR.mkdir(exist_ok=True)
@@ -666,9 +680,7 @@ class ControlWindow(QMainWindow):
             self.show_error(str(err))
             return
         self.apply_settings(cal.settings.replace(plate=str(plate)))
-        b, g, r = cal.figures["key_bgr"]
-        text = (f"calibrated: key #{r:02x}{g:02x}{b:02x}, noise {cal.figures['noise']:.1f}, saved {path} "
-                f"and {plate.name}")
+        text = f"calibrated: {calibration_summary(cal)}; saved {path} and {plate.name}"
         self.io.calibrate_info.setText(text)
         self.statusBar().showMessage(text, 10000)
 
