@@ -195,14 +195,24 @@ class Stabilizer:
         self._luma, self._luma_prev = self._luma_prev, self._luma
 
 
+# The status view, the one used everywhere (the window's Status view, `livekey key --status`):
+# alpha at or below STATUS_SCREEN_MAX is screen, at or above STATUS_SOLID_MIN solid foreground.
+# Two levels of slack so sensor noise in a clean key does not light the whole frame up.
+STATUS_SCREEN_MAX = 2
+STATUS_SOLID_MIN = 253
+STATUS_SOLID_BGR = (255, 255, 255)   # white
+STATUS_SCREEN_BGR = (0, 0, 0)        # black
+STATUS_BETWEEN_BGR = (0, 0, 220)     # red: where the key is unsure
+_STATUS_LUT = np.empty((256, 3), np.uint8)
+_STATUS_LUT[:] = STATUS_BETWEEN_BGR
+_STATUS_LUT[: STATUS_SCREEN_MAX + 1] = STATUS_SCREEN_BGR
+_STATUS_LUT[STATUS_SOLID_MIN:] = STATUS_SOLID_BGR
+
+
 def status_view(alpha: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
-    """Three flat colours: solid foreground white, pure screen black, in-between (alpha 3..252) red."""
-    if out is None:
-        out = np.empty(alpha.shape + (3,), np.uint8)
-    out[:] = (0, 0, 220)
-    out[alpha >= 253] = 255
-    out[alpha <= 2] = 0
-    return out
+    """(H, W) alpha -> (H, W, 3) BGR in three flat colours: solid foreground white, pure screen
+    black, in-between (alpha 3..252) red. One table lookup; ``out`` is reused when given."""
+    return np.take(_STATUS_LUT, alpha, axis=0, out=out)
 
 
 # Bilinear weights of a pixel at offset p (0..3) in its 4-pixel block towards the block before

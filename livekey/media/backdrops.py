@@ -68,8 +68,8 @@ class _Sized(Backdrop):
         return self._fitted
 
 
-def image_backdrop(path: str) -> Backdrop:
-    image = read_image(path, "backdrop")
+def image_backdrop(path: str, keep_alpha: bool = False) -> Backdrop:
+    image = read_image(path, "backdrop", keep_alpha=keep_alpha)
     return _Sized(image, f"image {path}")
 
 
@@ -177,16 +177,17 @@ def parse_color(spec: str) -> tuple[int, int, int] | None:
     return None
 
 
-def open_backdrop(spec: str | None) -> Backdrop:
+def open_backdrop(spec: str | None, keep_alpha: bool = False) -> Backdrop:
     """Open a backdrop from its spec (see the module docstring); None means the bundled default.
+    ``keep_alpha``: an RGBA image stays BGRA (for ``livekey key``; the live pipeline takes BGR).
     The backdrop keeps its ``spec``, so a window can show what another part switched to."""
     spec = (spec or "default").strip()
-    backdrop = _open(spec)
+    backdrop = _open(spec, keep_alpha)
     backdrop.spec = spec
     return backdrop
 
 
-def _open(spec: str) -> Backdrop:
+def _open(spec: str, keep_alpha: bool) -> Backdrop:
     if spec == "default":
         if DEFAULT_BACKDROP.exists():
             return image_backdrop(str(DEFAULT_BACKDROP))
@@ -209,5 +210,5 @@ def _open(spec: str) -> Backdrop:
     if path.is_dir():
         raise LivekeyError(f"backdrop {spec} is a folder; give an image or video file")
     if path.suffix.lower() in IMAGE_SUFFIXES:
-        return image_backdrop(spec)
+        return image_backdrop(spec, keep_alpha)
     return VideoBackdrop(spec)
