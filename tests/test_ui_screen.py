@@ -2,6 +2,7 @@
 
 import pytest
 from PyQt5.QtCore import QRect
+from PyQt5.QtWidgets import QWidget
 
 from livekey.ui.window import DEFAULT_SIZE, SCREEN_SHARE
 
@@ -40,6 +41,10 @@ def test_usable_at_1280x720(window, qtbot, detail):
                    window.outputs.vcam, window.preview, window.scroll, window.statusBar()):
         box = widget.rect().translated(widget.mapTo(window, widget.rect().topLeft()))
         assert window.rect().contains(box), type(widget).__name__
+    row = sorted((w for w in window.outputs.findChildren(QWidget) if w.isVisible()
+                  and w.parentWidget() is window.outputs), key=lambda w: w.x())
+    for left, right in zip(row, row[1:], strict=False):  # the strip's widgets side by side, none drawn over another
+        assert left.geometry().right() < right.x(), (left, right)
     window.set_recording(False)
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from PyQt5.QtCore import QSize, Qt
 from PyQt5.QtGui import QColor, QIcon, QLinearGradient, QPainter, QPixmap
-from PyQt5.QtWidgets import QCheckBox, QComboBox, QFrame, QHBoxLayout, QLabel, QPushButton
+from PyQt5.QtWidgets import QCheckBox, QComboBox, QFrame, QHBoxLayout, QLabel, QPushButton, QSizePolicy
 
 from livekey.media.backdrops import BLUR_NOTE, COLOR_NAMES, DEFAULT_BACKDROP, parse_color
 from livekey.ui.elided_label import ElidedLabel
@@ -70,7 +70,7 @@ class OutputStrip(QFrame):
         self.backdrop_browse = QPushButton("File\u2026")
         self.vcam = QCheckBox("Virtual camera")
         self.vcam.setToolTip("Send the composite to a virtual camera (Ctrl+Shift+V)")
-        self.vcam_info = ElidedLabel(vcam_device or "first free device")
+        self.vcam_info = ElidedLabel(vcam_device or "first free device", mode=Qt.ElideRight)
         self.record = QPushButton(RECORD_TEXT)
         self.record.setCheckable(True)
         self.record.setToolTip("Record the composite to a file in the folder shown (Ctrl+R)")
@@ -78,6 +78,7 @@ class OutputStrip(QFrame):
         # As wide as the longest REC text, and no wider whatever it says after.
         self.record_info.setFixedWidth(self.record_info.fontMetrics().horizontalAdvance(
             "\u25cf REC 00:00:00  9999.9 MB") + 16)
+        self.record_info.setSizePolicy(QSizePolicy.Fixed, QSizePolicy.Preferred)
         self.folder = ElidedLabel("")
         self.folder_browse = QPushButton("Folder\u2026")
         self.folder_browse.setToolTip("Choose the folder recordings are written to")

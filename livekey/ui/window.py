@@ -319,7 +319,7 @@ class ControlWindow(QMainWindow):
             act.setToolTip(f"{views.VIEW_TITLES[mode]} ({act.shortcut().toString()}): {views.VIEW_HELP[mode]}")
         toolbar.addSeparator()
         for act, short in ((self.eyedropper_action, "Pick key colour"), (self.actual_pixels_action, "1:1"),
-                           (self.freeze_action, "Freeze"), (self.record_action, "\u25cf Record")):
+                           (self.freeze_action, "Freeze")):  # Record sits in the outputs strip
             act.setIconText(short)
             toolbar.addAction(act)
 
@@ -738,7 +738,6 @@ class ControlWindow(QMainWindow):
             widget.blockSignals(True)
             widget.setChecked(on)
             widget.blockSignals(False)
-        self.record_action.setIconText("\u25a0 Stop" if self.recorder is not None else "\u25cf Record")
         if self.vcam is not None:
             self.outputs.vcam_info.setText(getattr(self.vcam, "info", "on"))
 
