@@ -182,29 +182,7 @@ class ControlWindow(QMainWindow):
         if not backdrop:
             self.outputs.backdrop.lineEdit().setPlaceholderText(
                 getattr(getattr(pipeline, "backdrop", None), "info", ""))
-        side = QWidget()
-        side_layout = QVBoxLayout(side)
-        side_layout.addWidget(self.panel)
-        side_layout.addWidget(self.mask_panel)
-        side_layout.addWidget(self.io.source_box)
-        side_layout.addStretch(1)
-        self.scroll = QScrollArea()
-        self.scroll.setWidget(side)
-        self.scroll.setWidgetResizable(True)
-        self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
-        self.scroll.setMinimumWidth(PANEL_MIN_WIDTH)
-        splitter = QSplitter(Qt.Horizontal)
-        splitter.addWidget(self.preview)
-        splitter.addWidget(self.scroll)
-        splitter.setStretchFactor(0, 1)
-        splitter.setStretchFactor(1, 0)
-        splitter.setCollapsible(0, False)
-        central = QWidget()
-        central_layout = QVBoxLayout(central)
-        central_layout.setContentsMargins(4, 4, 4, 0)
-        central_layout.addWidget(self.outputs)
-        central_layout.addWidget(splitter, 1)
-        self.setCentralWidget(central)
+        self._build_layout()
 
         self.stats_label = ElidedLabel(mode=Qt.ElideRight)  # the stats never widen the window
         self.statusBar().addPermanentWidget(self.stats_label, 1)
@@ -234,6 +212,32 @@ class ControlWindow(QMainWindow):
         self.refresh_status()
 
     # --- construction -------------------------------------------------------
+    def _build_layout(self) -> None:
+        """The outputs strip on top; under it the picture and, beside it, the scrolling side panel."""
+        side = QWidget()
+        side_layout = QVBoxLayout(side)
+        side_layout.addWidget(self.panel)
+        side_layout.addWidget(self.mask_panel)
+        side_layout.addWidget(self.io.source_box)
+        side_layout.addStretch(1)
+        self.scroll = QScrollArea()
+        self.scroll.setWidget(side)
+        self.scroll.setWidgetResizable(True)
+        self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+        self.scroll.setMinimumWidth(PANEL_MIN_WIDTH)
+        splitter = QSplitter(Qt.Horizontal)
+        splitter.addWidget(self.preview)
+        splitter.addWidget(self.scroll)
+        splitter.setStretchFactor(0, 1)
+        splitter.setStretchFactor(1, 0)
+        splitter.setCollapsible(0, False)
+        central = QWidget()
+        central_layout = QVBoxLayout(central)
+        central_layout.setContentsMargins(4, 4, 4, 0)
+        central_layout.addWidget(self.outputs)
+        central_layout.addWidget(splitter, 1)
+        self.setCentralWidget(central)
+
     def fit_panel(self) -> None:
         """Keep the side panel at least as wide as its contents' minimum, so no value box or reset
         arrow is ever cut off (long texts in it are elided, so this minimum does not grow with them)."""
@@ -832,6 +836,10 @@ class ControlWindow(QMainWindow):
                 "layer off; Up/Down reorder. Masks are saved in the profile.</p>"
                 "<h3>Calibrate</h3><p>Ctrl+K counts down (step out of frame), averages frames of the empty "
                 "screen into a clean plate, and saves and applies a key profile measured from it.</p>"
+                "<h3>Panel</h3><p>Basic shows the few settings most keys need, All every group (click a "
+                "group's title to fold it). The mouse wheel scrolls the panel; it changes a slider, box or list "
+                "only after you click into it. Ctrl+F freezes the frame: the held picture is keyed again and "
+                "again, so every change shows on it.</p>"
                 "<p>Every change applies to the next frame. Hover a control for its help and range; \u21ba "
                 "resets it to its default. A bold label marks a setting changed from its default; * in the "
                 "title marks unsaved changes to the profile.</p>")
