@@ -107,3 +107,19 @@ def test_the_window_shows_changes_made_on_the_pipeline_from_outside(window, qtbo
 def test_step_wraps_around(current, by, expected):
     assert step(["a", "b", "c"], current, by) == expected
     assert step([], current, by) is None
+
+
+def test_masks_pushed_before_the_first_frame_are_not_undone(qtbot):
+    """The keyer takes a new stack at its next frame; until then the window must keep its own."""
+    from conftest import make_pipeline
+
+    from livekey.ui.window import open_window
+
+    pipeline = make_pipeline()  # not started: no frame will take the new stack
+    win = open_window(pipeline)
+    qtbot.addWidget(win)
+    stack = win.masks.add(MaskLayer("shape", shape="rect", points=(0.1, 0.1, 0.9, 0.9)))
+    win.apply_masks(stack, 1)
+    win.sync_from_state()
+    assert win.masks is stack and len(win.mask_panel.stack) == 2
+    win.close()

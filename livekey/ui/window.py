@@ -162,6 +162,7 @@ class ControlWindow(QMainWindow):
         self.error_box: QMessageBox | None = None
         self._closing = False
         self._masks_pushed: collections.deque[MaskStack] = collections.deque(maxlen=16)
+        self._masks_seen = self.masks
         self._backdrop_seen = self._backdrop_set = getattr(pipeline, "backdrop", None)
         self._shown_at_last_tick = 0
         self._last_tick = time.monotonic()
@@ -399,12 +400,17 @@ class ControlWindow(QMainWindow):
             self.panel.show_settings(self.settings)
             self._update_title()
         masks = getattr(getattr(pipeline, "keyer", None), "masks", None)
-        # The keyer takes a new stack at its next frame: one the window pushed is not news.
-        if masks is not None and masks != self.masks and all(masks is not mine for mine in self._masks_pushed):
-            self.masks = masks
-            self.outputs.set_choices(blur_suits(masks))
-            self.mask_panel.show_stack(masks)
-            self._update_title()
+        # The keyer takes a new stack at its next frame: only a stack it took since the last look,
+        # and not one this window pushed, is news (before that it still holds the one it had).
+        if masks is not self._masks_seen:
+            self._masks_seen = masks
+            news = masks is not None and masks != self.masks
+            if news and all(masks is not mine for mine in self._masks_pushed):
+                self.masks = masks
+                self.outputs.set_choices(blur_suits(masks))
+                self.mask_panel.show_stack(masks)
+                self.fit_panel()
+                self._update_title()
         backdrop = getattr(pipeline, "backdrop", None)
         if backdrop is not self._backdrop_seen:
             self._backdrop_seen = backdrop
