@@ -47,8 +47,9 @@ def configure_key(sub: argparse._SubParsersAction) -> None:
     p.add_argument("input", help="the image to key")
     p.add_argument("-o", "--output", required=True, help="where to write the result (.png keeps alpha)")
     p.add_argument("--profile", help="a TOML key profile (see calibration/)")
-    p.add_argument("--backdrop", help="an image to composite over (scaled to cover the input); an RGBA "
-                                      "backdrop gives an RGBA result whose alpha is the union of both")
+    p.add_argument("--backdrop", help="what to composite over, as for run: an image or video file (scaled to "
+                                      "cover the input; an RGBA image gives an RGBA result whose alpha is the "
+                                      "union of both), a colour (#RRGGBB or a name), blur, transparent or default")
     p.add_argument("--overlay", metavar="IMAGE", help="an RGBA image (logo, lower third) put over the result, "
                                                      "scaled to cover it")
     add_mask_arguments(p)
@@ -65,6 +66,7 @@ def cmd_key(args: argparse.Namespace) -> int:
     from livekey.engine.keyer import Keyer
     from livekey.masks import stack_summary
     from livekey.media import images
+    from livekey.media.backdrops import open_backdrop
 
     profile = load_profile(args)
     settings, stack = profile.settings, profile.masks
@@ -72,17 +74,14 @@ def cmd_key(args: argparse.Namespace) -> int:
     frame = images.read_image(args.input, "input")
     h, w = frame.shape[:2]
     top = overlay.fit_overlay(read_overlay(args.overlay), w, h) if args.overlay else None
-    back = images.read_image(args.backdrop, "backdrop", keep_alpha=True) if args.backdrop else None
+    backdrop = open_backdrop(args.backdrop, keep_alpha=True) if args.backdrop else None
     keyer = Keyer(settings, mask_stack=stack)
     say_if_compiling()
     # Key the still as a live session keys its second frame on: with the screen estimate refined
     # where the first key saw the screen.
-    keyer.matte(frame)
+    first_alpha = keyer.matte(frame)[0]
+    back = backdrop_frame(backdrop, frame, first_alpha, stack) if backdrop is not None else None
     if back is not None:
-        if back.shape[:2] != (h, w):
-            bh, bw = back.shape[:2]
-            print(f"backdrop {bw}x{bh} scaled to cover {w}x{h} (centre crop)", file=sys.stderr)
-            back = overlay.fit_overlay(back, w, h) if back.shape[2] == 4 else images.fit_cover(back, w, h)
         if back.shape[2] == 4:
             alpha, fg = keyer.matte(frame)
             out = overlay.composite_over_rgba(fg, alpha, back)
@@ -108,6 +107,28 @@ def cmd_key(args: argparse.Namespace) -> int:
     return 0
 
 
+def backdrop_frame(backdrop, frame, alpha, stack):
+    """The backdrop ``livekey run`` would put behind ``frame`` (None for transparent), saying on
+    stderr when a picture is scaled, or when blur will only blur a green screen."""
+    from livekey.media.backdrops import BLUR_NOTE, blur_suits
+
+    h, w = frame.shape[:2]
+    image = getattr(backdrop, "image", None)
+    if backdrop.info.startswith("image ") and image is not None and image.shape[:2] != (h, w):
+        bh, bw = image.shape[:2]
+        print(f"backdrop {bw}x{bh} scaled to cover {w}x{h} (centre crop)", file=sys.stderr)
+    if backdrop.spec == "blur" and not blur_suits(stack):
+        print(f"livekey: note: {BLUR_NOTE}", file=sys.stderr)
+    try:
+        if image is not None and image.shape[2] == 4:  # RGBA: resampled premultiplied, edges keep their colour
+            from livekey.engine.overlay import fit_overlay
+
+            return fit_overlay(image, w, h)
+        return backdrop.frame(frame, alpha)
+    finally:
+        backdrop.close()
+
+
 def read_overlay(path: str):
     """An RGBA overlay image (BGRA uint8), refusing one without transparency."""
     from livekey.media import images
@@ -124,8 +145,9 @@ def configure_calibrate(sub: argparse._SubParsersAction) -> None:
                        description="Step out of frame: livekey averages frames of the empty screen into a "
                                    "clean plate (saved beside the profile as NAME-plate.png), measures the "
                                    "key colour, the screen's spread and the noise, and writes a profile.")
-    p.add_argument("--source", default="demo", help="a camera (0, /dev/video0), an image or video of the empty "
-                                                    "screen, or demo (the demo screen; default)")
+    p.add_argument("--source", default="0", help="a camera (0, /dev/video0; default camera 0, as for run), an "
+                                                 "image or video of the empty screen, or demo (the built-in demo "
+                                                 "screen, to try it out)")
     p.add_argument("--frames", type=int, default=30, help="frames to average (default 30)")
     p.add_argument("-o", "--output", required=True, help="the profile to write, e.g. calibration/studio.toml")
     p.set_defaults(func=cmd_calibrate)

@@ -85,7 +85,7 @@ def test_plate_model_without_plate_is_an_error():
 
 def test_cli_calibrate_and_key_with_plate(tmp_path, capsys):
     profile = tmp_path / "cal" / "demo.toml"
-    assert main(["calibrate", "--frames", "3", "-o", str(profile)]) == 0
+    assert main(["calibrate", "--source", "demo", "--frames", "3", "-o", str(profile)]) == 0
     assert "key #" in capsys.readouterr().out
     f = synthetic.scene("portrait")
     src = tmp_path / "in.png"
@@ -100,7 +100,7 @@ def test_cli_calibrate_and_key_with_plate(tmp_path, capsys):
 @pytest.mark.parametrize("argv,message", [
     (["calibrate", "--source", "nope.mp4", "-o", "x.toml"], "does not exist"),
     (["calibrate", "--frames", "0", "-o", "x.toml"], "at least 1"),
-    (["calibrate", "-o", "x.txt"], "must be a .toml"),
+    (["calibrate", "--source", "demo", "-o", "x.txt"], "must be a .toml"),
 ])
 def test_cli_calibrate_errors(argv, message, capsys, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)

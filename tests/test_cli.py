@@ -73,7 +73,7 @@ def test_key_with_profile_and_flag(scene_file, tmp_path):
     (["key", "{scene}", "-o", "{tmp}/no/such/dir/x.png"], "does not exist"),
     (["key", "{scene}", "-o", "x.png", "--profile", "{bad_profile}"], "unknown key key.nope"),
     (["key", "{scene}", "-o", "x.png", "--hue-width", "999"], "hue_width"),
-    (["key", "{scene}", "-o", "x.png", "--backdrop", "missing.png"], "backdrop missing.png does not exist"),
+    (["key", "{scene}", "-o", "x.png", "--backdrop", "missing.png"], "backdrop 'missing.png' is not a file"),
     (["key", "{grey}", "-o", "x.png"], "no green or blue screen"),
     (["bench", "--sizes", "big"], "is not WIDTHxHEIGHT"),
 ])

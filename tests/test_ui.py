@@ -64,6 +64,8 @@ def test_invalid_combination_is_refused_with_a_message(window):
 
 @pytest.mark.parametrize("drag", [False, True])
 def test_eyedropper_takes_the_key_colour_from_the_raw_frame(window, qtbot, drag):
+    window.resize(1440, 860)  # over one screen pixel per image pixel: a click lands on the pixel aimed at
+    qtbot.wait(20)
     seen = []
     window.preview.picked.connect(lambda color: seen.append((color, window.preview.output)))
     qtbot.keyClick(window, Qt.Key_E)  # the shortcut
@@ -206,14 +208,14 @@ def test_switching_source_and_backdrop(window, qtbot):
 
 def test_recording_start_stop_shows_time_and_size(window, qtbot, tmp_path):
     qtbot.keyClick(window, Qt.Key_R, Qt.ControlModifier)
-    assert window.recorder is not None and window.io.record.isChecked()
+    assert window.recorder is not None and window.outputs.record.isChecked()
     qtbot.wait(1200)
     window.refresh_status()
-    assert window.io.record_info.text().startswith("\u25cf REC 00:0")
+    assert window.outputs.record_info.text().startswith("\u25cf REC 00:0")
     path = window.recording_path
     window.set_recording(False)
-    assert window.recorder is None and not window.io.record.isChecked()
-    assert "saved" in window.io.record_info.text()
+    assert window.recorder is None and not window.outputs.record.isChecked()
+    assert "saved" in window.outputs.record_info.text()
     with av.open(str(path)) as container:
         frames = sum(1 for _ in container.decode(video=0))
     assert frames >= 10
@@ -227,7 +229,7 @@ def test_virtual_camera_failure_is_shown_and_the_toggle_resets(window):
         assert window.vcam is None
         return
     assert "virtual camera" in window.last_error
-    assert not window.io.vcam.isChecked() and not window.vcam_action.isChecked()
+    assert not window.outputs.vcam.isChecked() and not window.vcam_action.isChecked()
 
 
 def test_status_bar_shows_pipeline_stats(window, qtbot):

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from livekey.config.settings import GROUPS, SETTINGS, Setting
+from livekey.config.settings import BASIC, GROUPS, SETTINGS, Setting
 
 HEADER = """# Settings
 
@@ -56,7 +56,8 @@ def markdown() -> str:
     """The whole page."""
     from livekey.masks import COMMON_FIELDS, LAYER_TYPES
 
-    lines = [HEADER]
+    basic = ", ".join(f"`{s.group}.{s.name}`" for s in SETTINGS if s.name in BASIC)
+    lines = [HEADER + f"The window's Basic view shows {basic}; All shows every setting.\n"]
     for group in GROUPS:
         lines += [f"## {group}", ""]
         lines += _table((s for s in SETTINGS if s.group == group), lambda s: f"{s.group}.{s.name}", flag=True)

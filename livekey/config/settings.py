@@ -117,6 +117,9 @@ class Setting:
 
 
 GROUPS = ("key", "spill", "matte", "composite")
+# The few settings most users touch (with the eyedropper beside the key colour); the window's
+# Basic view shows only these, All shows every group.
+BASIC = ("key_color", "hue_width", "spill_strength", "grow", "soften")
 # Profile sections other modules own (livekey.profile reads them); Settings skips them.
 OTHER_SECTIONS = ("mask",)
 

@@ -27,6 +27,16 @@ COLOR_NAMES = {  # BGR
     "red": (40, 40, 220), "green": (60, 170, 40), "blue": (200, 90, 30), "navy": (90, 40, 20),
     "teal": (128, 128, 0), "purple": (128, 40, 110), "orange": (0, 140, 255), "yellow": (0, 220, 240),
 }
+# Layer types whose matte sees the real background (not a green screen): only behind those is
+# the camera's own background worth blurring; behind a green screen blur shows blurred green.
+BLUR_MATTES = ("diff", "segment")
+BLUR_NOTE = ("blur shows the camera's own background blurred: behind a green screen that is blurred green; "
+             "it suits a matte from a difference key or a segmentation model (Masks)")
+
+
+def blur_suits(stack) -> bool:
+    """Whether ``stack`` (a MaskStack) keys with a layer that sees a real background, so ``blur`` makes sense."""
+    return any(layer.enabled and layer.type in BLUR_MATTES for layer in stack)
 
 
 class Backdrop:
@@ -34,6 +44,7 @@ class Backdrop:
 
     transparent = False
     info = ""
+    spec = ""  # what open_backdrop was given
 
     def frame(self, raw: np.ndarray, alpha: np.ndarray | None) -> np.ndarray | None:
         raise NotImplementedError
@@ -56,8 +67,8 @@ class _Sized(Backdrop):
         return self._fitted
 
 
-def image_backdrop(path: str) -> Backdrop:
-    image = read_image(path, "backdrop")
+def image_backdrop(path: str, keep_alpha: bool = False) -> Backdrop:
+    image = read_image(path, "backdrop", keep_alpha=keep_alpha)
     return _Sized(image, f"image {path}")
 
 
@@ -165,9 +176,17 @@ def parse_color(spec: str) -> tuple[int, int, int] | None:
     return None
 
 
-def open_backdrop(spec: str | None) -> Backdrop:
-    """Open a backdrop from its spec (see the module docstring); None means the bundled default."""
+def open_backdrop(spec: str | None, keep_alpha: bool = False) -> Backdrop:
+    """Open a backdrop from its spec (see the module docstring); None means the bundled default.
+    ``keep_alpha``: an RGBA image stays BGRA (for ``livekey key``; the live pipeline takes BGR).
+    The backdrop keeps its ``spec``, so a window can show what another part switched to."""
     spec = (spec or "default").strip()
+    backdrop = _open(spec, keep_alpha)
+    backdrop.spec = spec
+    return backdrop
+
+
+def _open(spec: str, keep_alpha: bool) -> Backdrop:
     if spec == "default":
         if DEFAULT_BACKDROP.exists():
             return image_backdrop(str(DEFAULT_BACKDROP))
@@ -190,5 +209,5 @@ def open_backdrop(spec: str | None) -> Backdrop:
     if path.is_dir():
         raise LivekeyError(f"backdrop {spec} is a folder; give an image or video file")
     if path.suffix.lower() in IMAGE_SUFFIXES:
-        return image_backdrop(spec)
+        return image_backdrop(spec, keep_alpha)
     return VideoBackdrop(spec)

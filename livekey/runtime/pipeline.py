@@ -151,6 +151,8 @@ class Pipeline:
         self._settings = settings
         self._backdrop = backdrop
         self._next_backdrop: Backdrop | None = None
+        self._frozen = False  # freeze frame: key the held frame again and again while the camera runs on
+        self._held: np.ndarray | None = None
         self._keyer = Keyer(settings, mask_stack=masks)
         self._pool = FramePool()  # only the processing thread takes from it
         self._latency = LatencyHistogram()
@@ -241,6 +243,20 @@ class Pipeline:
         """Composite over ``backdrop`` from the next frame on."""
         self._next_backdrop = backdrop
 
+    def set_frozen(self, on: bool) -> None:
+        """Freeze frame: from the next frame on, key the frame captured then over and over (live
+        settings still apply to it), until unfrozen."""
+        self._frozen = bool(on)
+
+    @property
+    def frozen(self) -> bool:
+        return self._frozen
+
+    @property
+    def sinks(self) -> list[Sink]:
+        """The sinks being fed now (a snapshot)."""
+        return [worker.sink for worker in self._workers] + list(self._pending_sinks)
+
     def add_sink(self, sink: Sink) -> None:
         worker = _SinkWorker(sink, self._latency, self._message)
         with self._lock:
@@ -325,6 +341,11 @@ class Pipeline:
                     self.ended = getattr(source, "ended", "") or "the source ended"
                     break
                 frame, captured_at = got
+                if self._frozen:  # still read the source, so it never backs up, but key the held frame
+                    self._held = frame.copy() if self._held is None else self._held
+                    frame = self._held
+                else:
+                    self._held = None
                 with self._cond:
                     if not source.live:  # as fast as possible: wait for the processing thread
                         while self._slot is not None and not self._stop.is_set():

@@ -15,6 +15,7 @@ from livekey.config.calibration import calibrate_frames
 from livekey.errors import LivekeyError
 
 if TYPE_CHECKING:
+    from livekey.config.calibration import Calibration
     from livekey.runtime.frames import Output
     from livekey.runtime.pipeline import Pipeline
 
@@ -29,6 +30,7 @@ class Calibrator(QObject):
     down and collects, and ``succeeded(Calibration)`` or ``failed(message)`` at the end."""
 
     status = pyqtSignal(str)
+    banner = pyqtSignal(str, str)  # large, small: what the preview shows over the picture ("" "" clears)
     succeeded = pyqtSignal(object)
     failed = pyqtSignal(str)
 
@@ -64,10 +66,12 @@ class Calibrator(QObject):
             return
         self._stop_collecting()
         self.running = False
+        self.banner.emit("", "")
         self.status.emit("calibration cancelled")
 
     def _announce(self) -> None:
         self.status.emit(f"calibrating in {self._left} s: step out of frame")
+        self.banner.emit(str(self._left), "Step out of the picture: the empty screen is measured at 0")
 
     def _tick(self) -> None:
         self._left -= 1
@@ -79,6 +83,7 @@ class Calibrator(QObject):
 
     def _collect(self) -> None:
         self.status.emit(f"calibrating: collecting {self.frames} frames of the empty screen\u2026")
+        self.banner.emit("Stay out", f"collecting {self.frames} frames of the empty screen\u2026")
         self._collected = []
         self._collect_started = time.monotonic()
         self.pipeline.subscribe(self._take)
@@ -99,6 +104,7 @@ class Calibrator(QObject):
             self._stop_collecting()
             frames, self._collected = self._collected[:self.frames], []
             self.status.emit("calibrating: measuring the screen\u2026")
+            self.banner.emit("Measuring", "the screen's colour, spread and noise\u2026")
             threading.Thread(target=self._measure, args=(frames,), name="livekey-calibrate", daemon=True).start()
         elif time.monotonic() - self._collect_started > COLLECT_TIMEOUT_S:
             self._stop_collecting()
@@ -116,3 +122,11 @@ class Calibrator(QObject):
             return
         self.running = False
         self.succeeded.emit(result)
+
+
+def summary(cal: Calibration) -> str:
+    """What a calibration measured, in one line for a person."""
+    f = cal.figures
+    b, g, r = f["key_bgr"]
+    return (f"key colour #{r:02x}{g:02x}{b:02x} \u00b7 screen {f['screen_share']:.0%} of the picture \u00b7 "
+            f"hue spread {f['hue_spread_deg']:.1f}\u00b0 \u00b7 noise {f['noise']:.1f} levels")

@@ -1,6 +1,7 @@
 """The settings side panel, generated from :data:`livekey.settings.SETTINGS`.
 
-One group box per entry of GROUPS, one row per setting: float -> slider + spin box with unit,
+One collapsible section per entry of GROUPS (the Basic view shows only the settings in BASIC),
+one row per setting: float -> slider + spin box with unit,
 int -> spin box, bool -> check box, choice -> combo box, color -> swatch button with "auto"
 and the eyedropper, path -> line edit with a browse button. Every row has a reset-to-default
 button; the help text is the tooltip.
@@ -21,7 +22,6 @@ from PyQt5.QtWidgets import (
     QDoubleSpinBox,
     QFileDialog,
     QGridLayout,
-    QGroupBox,
     QHBoxLayout,
     QLabel,
     QLineEdit,
@@ -33,8 +33,9 @@ from PyQt5.QtWidgets import (
     QWidget,
 )
 
-from livekey.config.settings import GROUPS, SETTINGS, Setting, Settings
+from livekey.config.settings import BASIC, GROUPS, SETTINGS, Setting, Settings
 from livekey.media.images import IMAGE_FILTER
+from livekey.ui.wheel_guard import guard_wheel
 
 SLIDER_STEPS = 1000  # a float slider has this many steps over the setting's range
 
@@ -229,41 +230,118 @@ class PathControl(QWidget):
 
 
 def make_control(setting: Setting) -> QWidget:
+    """The control for ``setting``, deaf to the wheel until focused (see :mod:`livekey.ui.wheel_guard`)."""
     if setting.kind == "float":
-        return FloatControl(setting)
+        return guard_wheel(FloatControl(setting))
     if setting.kind == "color":
-        return ColorControl(setting)
+        return guard_wheel(ColorControl(setting))
     if setting.kind == "path":
-        return PathControl(setting)
-    return SimpleControl(setting)
+        return guard_wheel(PathControl(setting))
+    return guard_wheel(SimpleControl(setting))
+
+
+class Section(QWidget):
+    """A collapsible group: a header button with an arrow over a body that holds the rows."""
+
+    def __init__(self, title: str) -> None:
+        super().__init__()
+        self.header = QToolButton()
+        self.header.setText(title)
+        self.header.setCheckable(True)
+        self.header.setChecked(True)
+        self.header.setToolButtonStyle(Qt.ToolButtonTextBesideIcon)
+        self.header.setArrowType(Qt.DownArrow)
+        self.header.setAutoRaise(True)
+        self.header.setStyleSheet("QToolButton { font-weight: bold; }")
+        self.body = QWidget()
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addWidget(self.header)
+        layout.addWidget(self.body)
+        self.header.toggled.connect(self.set_expanded)
+
+    def title(self) -> str:
+        return self.header.text()
+
+    @property
+    def expanded(self) -> bool:
+        return self.header.isChecked()
+
+    def set_expanded(self, on: bool) -> None:
+        self.header.blockSignals(True)
+        self.header.setChecked(on)
+        self.header.blockSignals(False)
+        self.header.setArrowType(Qt.DownArrow if on else Qt.RightArrow)
+        self.body.setVisible(on)
 
 
 class SettingsPanel(QWidget):
-    """Group boxes of controls for every declared setting.
+    """Collapsible groups of controls for every declared setting, in a Basic view (the few
+    settings of :data:`BASIC`) or All.
 
     ``edited(name, value)`` fires when the user changes a control or resets it.
     :meth:`show_settings` updates every control without firing it.
     """
 
     edited = pyqtSignal(str, object)
+    detail_changed = pyqtSignal(str)
 
-    def __init__(self, settings: Settings, parent: QWidget | None = None) -> None:
+    def __init__(self, settings: Settings, parent: QWidget | None = None, detail: str = "basic") -> None:
         super().__init__(parent)
         self.controls: dict[str, QWidget] = {}
         self.labels: dict[str, QLabel] = {}
         self.resets: dict[str, QToolButton] = {}
-        self.groups: dict[str, QGroupBox] = {}
+        self.groups: dict[str, Section] = {}
+        self.detail = detail
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self._detail_switch())
         for group in GROUPS:
-            box = QGroupBox(group.capitalize())
-            grid = QGridLayout(box)
+            section = Section(group.capitalize())
+            grid = QGridLayout(section.body)
             grid.setColumnStretch(1, 1)
             for row, setting in enumerate(s for s in SETTINGS if s.group == group):
                 self._add_row(grid, row, setting)
-            self.groups[group] = box
-            layout.addWidget(box)
+            self.groups[group] = section
+            layout.addWidget(section)
         self.show_settings(settings)
+        self.set_detail(detail)
+
+    def _detail_switch(self) -> QWidget:
+        """Basic | All, as two exclusive buttons."""
+        row = QWidget()
+        layout = QHBoxLayout(row)
+        layout.setContentsMargins(0, 0, 0, 0)
+        self.detail_buttons: dict[str, QPushButton] = {}
+        for mode, tip in (("basic", "Only the settings most keys need: key colour, hue width, spill strength, "
+                                    "grow and soften"),
+                          ("all", "Every setting, in collapsible groups")):
+            button = QPushButton(mode.capitalize())
+            button.setCheckable(True)
+            button.setAutoExclusive(True)
+            button.setToolTip(tip)
+            button.clicked.connect(lambda _=False, m=mode: self.set_detail(m))
+            layout.addWidget(button)
+            self.detail_buttons[mode] = button
+        layout.addStretch(1)
+        return row
+
+    def set_detail(self, mode: str) -> None:
+        """Show the Basic rows only, or All; a group with nothing to show is hidden."""
+        if mode not in ("basic", "all"):
+            raise ValueError(f"unknown panel view {mode!r}; expected basic or all")
+        self.detail = mode
+        self.detail_buttons[mode].setChecked(True)
+        for group, section in self.groups.items():
+            shown = 0
+            for setting in (s for s in SETTINGS if s.group == group):
+                visible = mode == "all" or setting.name in BASIC
+                for widget in (self.labels[setting.name], self.controls[setting.name], self.resets[setting.name]):
+                    widget.setVisible(visible)
+                shown += visible
+            section.setVisible(shown > 0)
+        self.detail_changed.emit(mode)
 
     def _add_row(self, grid: QGridLayout, row: int, setting: Setting) -> None:
         label = QLabel(label_text(setting))

@@ -10,7 +10,19 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 from PyQt5.QtCore import QObject, QPointF, QRect, QRectF, Qt, pyqtSignal
-from PyQt5.QtGui import QColor, QImage, QKeyEvent, QMouseEvent, QPainter, QPainterPath, QPaintEvent, QPen, QPolygonF
+from PyQt5.QtGui import (
+    QColor,
+    QFont,
+    QFontMetrics,
+    QImage,
+    QKeyEvent,
+    QMouseEvent,
+    QPainter,
+    QPainterPath,
+    QPaintEvent,
+    QPen,
+    QPolygonF,
+)
 from PyQt5.QtWidgets import QSizePolicy, QWidget
 
 from livekey.masks import MaskLayer, hit_handle, move_handle, move_shape, shape_handles
@@ -141,6 +153,13 @@ class PreviewWidget(QWidget):
         self.edit_layer: MaskLayer | None = None  # the shape whose handles are shown and dragged
         self._grab: int | None = None  # handle index being dragged, -1 = the whole shape
         self._grab_at: tuple[float, float] = (0.0, 0.0)
+        self.banner: tuple[str, str] | None = None  # (large, small) text over the picture, e.g. a countdown
+
+    def set_banner(self, large: str, small: str = "") -> None:
+        """Show ``large`` text (a countdown number, a word) big over the middle of the picture with
+        ``small`` under it; two empty strings remove it."""
+        self.banner = (large, small) if large or small else None
+        self.update()
 
     # --- content ----------------------------------------------------------
     def set_output(self, output: Output) -> None:
@@ -232,6 +251,7 @@ class PreviewWidget(QWidget):
         if self._image is None:
             painter.setPen(QColor(200, 200, 200))
             painter.drawText(self.rect(), Qt.AlignCenter, "waiting for the first frame\u2026")
+            self._paint_banner(painter)
             return
         x, y, w, h = self.image_rect()
         if not self.actual_pixels:
@@ -251,6 +271,29 @@ class PreviewWidget(QWidget):
             painter.setPen(QPen(QColor(255, 215, 0), 1, Qt.DashLine))
             painter.drawRect(QRectF(self._drag_widget[0], self._drag_widget[1]).normalized())
         self._paint_shapes(painter)
+        self._paint_banner(painter)
+
+    def _paint_banner(self, painter: QPainter) -> None:
+        """The banner: a dark band across the middle, the large text a third of the widget high."""
+        if self.banner is None:
+            return
+        large, small = self.banner
+        w, h = self.width(), self.height()
+        big = QFont(self.font())
+        big.setPixelSize(max(24, min(h // 3, w // max(len(large), 1))))
+        big.setBold(True)
+        note = QFont(self.font())
+        note.setPixelSize(max(12, min(h // 18, 28)))
+        big_h = QFontMetrics(big).height() if large else 0
+        note_h = QFontMetrics(note).height() * 2 if small else 0
+        band = QRect(0, (h - big_h - note_h) // 2 - 12, w, big_h + note_h + 24)
+        painter.fillRect(band, QColor(0, 0, 0, 170))
+        painter.setPen(QColor(255, 255, 255))
+        painter.setFont(big)
+        painter.drawText(QRect(0, band.top() + 12, w, big_h), Qt.AlignCenter, large)
+        painter.setFont(note)
+        painter.drawText(QRect(16, band.top() + 12 + big_h, w - 32, note_h), Qt.AlignCenter | Qt.TextWordWrap,
+                         small)
 
     def _paint_shapes(self, painter: QPainter) -> None:
         """The shape being edited with its handles, and the shape being drawn."""

@@ -8,6 +8,7 @@ the output boxes add and remove sinks, the mask list and the preview's shape too
 
 from __future__ import annotations
 
+import collections
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -17,14 +18,13 @@ from PyQt5.QtGui import QCloseEvent, QKeySequence
 from PyQt5.QtWidgets import (
     QAction,
     QActionGroup,
-    QCheckBox,
+    QApplication,
     QComboBox,
     QDialog,
     QFileDialog,
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
-    QLabel,
     QMainWindow,
     QMessageBox,
     QPushButton,
@@ -40,22 +40,40 @@ from livekey.config.profile import Profile
 from livekey.config.settings import Settings
 from livekey.errors import LivekeyError
 from livekey.masks import MaskLayer, MaskStack
+from livekey.media.backdrops import BLUR_NOTE, blur_suits
 from livekey.media.images import IMAGE_SUFFIXES
 from livekey.media.sinks import open_sink
 from livekey.ui import views
 from livekey.ui.calibrate import COUNTDOWN_S, Calibrator
+from livekey.ui.calibrate import summary as calibration_summary
+from livekey.ui.elided_label import ElidedLabel
 from livekey.ui.masks_panel import MaskPanel
+from livekey.ui.outputs import OutputStrip
 from livekey.ui.panel import SettingsPanel
 from livekey.ui.preview import FrameBridge, PreviewWidget
+from livekey.ui.switching import profile_paths, step
+from livekey.ui.wheel_guard import guard_wheel
 
 if TYPE_CHECKING:
     from livekey.runtime.pipeline import Pipeline
 
 PROFILE_DIR = Path("calibration")
+
+
+def user_profile_dir() -> Path:
+    """The user's own profiles folder (~/.config/livekey/profiles on Linux), beside calibration/."""
+    from PyQt5.QtCore import QStandardPaths
+
+    return Path(QStandardPaths.writableLocation(QStandardPaths.AppConfigLocation)) / "profiles"
+
+
 RECORD_DIR = Path("recordings")
 STATS_INTERVAL_MS = 250
+BANNER_S = 8  # how long a calibration's result stays over the picture
+PANEL_MIN_WIDTH = 380  # px; the side panel's narrowest, with every value box and reset arrow in view
 SOURCE_EXAMPLES = ("0", "1", "demo", "demo:1280x720@30")
-BACKDROP_EXAMPLES = ("default", "blur", "transparent", "#202830", "white")
+DEFAULT_SIZE = (1440, 860)  # px; the window never opens larger than SCREEN_SHARE of the screen
+SCREEN_SHARE = 0.9
 
 
 def format_stats(stats: dict[str, Any], display_fps: float | None = None) -> str:
@@ -84,39 +102,21 @@ def format_recording(elapsed_s: float, size_bytes: int) -> str:
 
 
 class IoPanel:
-    """Source, backdrop, virtual camera and recording controls in three group boxes
-    (plain widgets; the window places and wires them)."""
+    """The source and calibration controls in a group box (plain widgets; the window places and
+    wires them). The outputs are in the :class:`~livekey.ui.outputs.OutputStrip`."""
 
-    def __init__(self, source_spec: str, backdrop_spec: str) -> None:
+    def __init__(self, source_spec: str) -> None:
         self.source_box, form, self.source, self.source_browse = self._spec_group(
             "Source", "Input", SOURCE_EXAMPLES, source_spec,
             "Camera index (0), device path, video or image file, or demo[:WxH@FPS]; Enter to switch")
-        self.source_info = QLabel("\u2013")
-        self.source_info.setWordWrap(True)
+        self.source_info = ElidedLabel("\u2013")
         self.source_info.setToolTip("The mode the camera actually granted")
         form.addRow("Mode", self.source_info)
         self.calibrate = QPushButton("Calibrate…")
         self.calibrate.setToolTip("Count down, then average frames of the empty screen into a clean plate and "
                                   "a key profile (Ctrl+K); step out of frame first")
-        self.calibrate_info = QLabel("")
-        self.calibrate_info.setWordWrap(True)
+        self.calibrate_info = ElidedLabel("", mode=Qt.ElideRight)
         form.addRow(self.calibrate, self.calibrate_info)
-        self.backdrop_box, _, self.backdrop, self.backdrop_browse = self._spec_group(
-            "Backdrop", "Backdrop", BACKDROP_EXAMPLES, backdrop_spec,
-            "Image or video file, a colour (#RRGGBB or name), blur (the camera's own background blurred), "
-            "transparent, or default (the bundled picture); Enter to switch")
-
-        self.output_box = output_box = QGroupBox("Output")
-        form = QFormLayout(output_box)
-        self.vcam = QCheckBox("Virtual camera")
-        self.vcam.setToolTip("Send the composite to a virtual camera (Ctrl+Shift+V)")
-        form.addRow(self.vcam)
-        self.record = QPushButton("Start recording")
-        self.record.setCheckable(True)
-        self.record.setToolTip("Record the composite to a file (Ctrl+R)")
-        self.record_info = QLabel("not recording")
-        form.addRow(self.record, self.record_info)
-
     @staticmethod
     def _spec_group(title: str, label: str, examples: tuple[str, ...], current: str, tip: str
                     ) -> tuple[QGroupBox, QFormLayout, QComboBox, QPushButton]:
@@ -129,6 +129,7 @@ class IoPanel:
         spec.setCurrentText(current)
         spec.setInsertPolicy(QComboBox.NoInsert)
         spec.setToolTip(tip)
+        guard_wheel(spec)
         browse = QPushButton("File\u2026")
         row = QWidget()
         layout = QHBoxLayout(row)
@@ -161,6 +162,9 @@ class ControlWindow(QMainWindow):
         self.last_error: str | None = None
         self.error_box: QMessageBox | None = None
         self._closing = False
+        self._masks_pushed: collections.deque[MaskStack] = collections.deque(maxlen=16)
+        self._masks_seen = self.masks
+        self._backdrop_seen = self._backdrop_set = getattr(pipeline, "backdrop", None)
         self._shown_at_last_tick = 0
         self._last_tick = time.monotonic()
 
@@ -169,38 +173,26 @@ class ControlWindow(QMainWindow):
         self.mask_panel = MaskPanel(self.masks)
         self._draw_mode = "intersect"  # the mode of the shape being drawn
         self.calibrator = Calibrator(pipeline, calibration_countdown, parent=self)
-        self.io = IoPanel(source, backdrop)
+        self._banner_timer = QTimer(self)
+        self._banner_timer.setSingleShot(True)
+        self._banner_timer.timeout.connect(lambda: self.preview.set_banner(""))
+        self.io = IoPanel(source)
+        self.outputs = OutputStrip(backdrop, self.record_dir, vcam_device)
+        self.outputs.set_choices(blur_suits(self.masks))
         if not source:  # run_window called without the spec: name what is running
             self.io.source.lineEdit().setPlaceholderText(pipeline.source_info)
         if not backdrop:
-            self.io.backdrop.lineEdit().setPlaceholderText(getattr(getattr(pipeline, "backdrop", None), "info", ""))
-        side = QWidget()
-        side_layout = QVBoxLayout(side)
-        side_layout.addWidget(self.io.source_box)
-        side_layout.addWidget(self.panel)
-        side_layout.addWidget(self.mask_panel)
-        side_layout.addWidget(self.io.backdrop_box)
-        side_layout.addWidget(self.io.output_box)
-        side_layout.addStretch(1)
-        self.scroll = QScrollArea()
-        self.scroll.setWidget(side)
-        self.scroll.setWidgetResizable(True)
-        self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
-        self.scroll.setMinimumWidth(400)
-        splitter = QSplitter(Qt.Horizontal)
-        splitter.addWidget(self.preview)
-        splitter.addWidget(self.scroll)
-        splitter.setStretchFactor(0, 1)
-        splitter.setStretchFactor(1, 0)
-        splitter.setCollapsible(0, False)
-        self.setCentralWidget(splitter)
+            self.outputs.backdrop.lineEdit().setPlaceholderText(
+                getattr(getattr(pipeline, "backdrop", None), "info", ""))
+        self._build_layout()
 
-        self.stats_label = QLabel()
-        self.statusBar().addPermanentWidget(self.stats_label)
+        self.stats_label = ElidedLabel(mode=Qt.ElideRight)  # the stats never widen the window
+        self.statusBar().addPermanentWidget(self.stats_label, 1)
         self._build_actions()
         self._connect()
         self.set_view(view)
-        self.resize(1440, 860)
+        self.fit_panel()
+        self.fit_to_screen()
         self._update_title()
 
         self.bridge = FrameBridge()
@@ -222,6 +214,50 @@ class ControlWindow(QMainWindow):
         self.refresh_status()
 
     # --- construction -------------------------------------------------------
+    def _build_layout(self) -> None:
+        """The outputs strip on top; under it the picture and, beside it, the scrolling side panel."""
+        side = QWidget()
+        side_layout = QVBoxLayout(side)
+        side_layout.addWidget(self.panel)
+        side_layout.addWidget(self.mask_panel)
+        side_layout.addWidget(self.io.source_box)
+        side_layout.addStretch(1)
+        self.scroll = QScrollArea()
+        self.scroll.setWidget(side)
+        self.scroll.setWidgetResizable(True)
+        self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+        self.scroll.setMinimumWidth(PANEL_MIN_WIDTH)
+        splitter = QSplitter(Qt.Horizontal)
+        splitter.addWidget(self.preview)
+        splitter.addWidget(self.scroll)
+        splitter.setStretchFactor(0, 1)
+        splitter.setStretchFactor(1, 0)
+        splitter.setCollapsible(0, False)
+        central = QWidget()
+        central_layout = QVBoxLayout(central)
+        central_layout.setContentsMargins(4, 4, 4, 0)
+        central_layout.addWidget(self.outputs)
+        central_layout.addWidget(splitter, 1)
+        self.setCentralWidget(central)
+
+    def fit_panel(self) -> None:
+        """Keep the side panel at least as wide as its contents' minimum, so no value box or reset
+        arrow is ever cut off (long texts in it are elided, so this minimum does not grow with them)."""
+        side = self.scroll.widget()
+        side.adjustSize()
+        needed = side.minimumSizeHint().width() + self.scroll.verticalScrollBar().sizeHint().width() \
+            + 2 * self.scroll.frameWidth()
+        self.scroll.setMinimumWidth(max(PANEL_MIN_WIDTH, needed))
+
+    def fit_to_screen(self) -> None:
+        """Open at DEFAULT_SIZE, but never larger than SCREEN_SHARE of the screen's free area."""
+        screen = self.screen() if hasattr(self, "screen") else None
+        area = (screen or QApplication.primaryScreen()).availableGeometry()
+        width = min(DEFAULT_SIZE[0], int(area.width() * SCREEN_SHARE))
+        height = min(DEFAULT_SIZE[1], int(area.height() * SCREEN_SHARE))
+        self.resize(width, height)
+        self.move(area.x() + (area.width() - width) // 2, area.y() + (area.height() - height) // 2)
+
     def _build_actions(self) -> None:
         menus = {name: self.menuBar().addMenu(name) for name in ("&File", "&View", "&Masks", "&Output", "&Help")}
         self.shortcut_actions: list[QAction] = []
@@ -232,6 +268,8 @@ class ControlWindow(QMainWindow):
             if shortcut is not None:
                 act.setShortcut(QKeySequence(shortcut))
             act.setCheckable(checkable)
+            # The whole application, whatever has focus (a text box still keeps its own typing keys).
+            act.setShortcutContext(Qt.ApplicationShortcut)
             act.triggered.connect(slot)
             menus[menu].addAction(act)
             self.addAction(act)  # shortcuts work while the menu bar is hidden (full screen)
@@ -271,6 +309,12 @@ class ControlWindow(QMainWindow):
         action("&Masks", "&Calibrate (countdown, empty screen)", "Ctrl+K", self.calibrate)
         self.vcam_action = action("&Output", "&Virtual camera", "Ctrl+Shift+V", self.set_vcam, checkable=True)
         self.record_action = action("&Output", "&Record", "Ctrl+R", self.set_recording, checkable=True)
+        action("&Output", "Next &backdrop", "Ctrl+B", lambda: self.step_backdrop(1))
+        action("&Output", "Previous backdrop", "Ctrl+Shift+B", lambda: self.step_backdrop(-1))
+        action("&File", "Next &profile", "Ctrl+P", lambda: self.step_profile(1))
+        action("&File", "Previous profile", "Ctrl+Shift+P", lambda: self.step_profile(-1))
+        self.freeze_action = action("&View", "&Freeze frame (key the held frame)", "Ctrl+F", self.set_frozen,
+                                    checkable=True)
         action("&Help", "&Keyboard shortcuts and views", "F1", self.show_help)
 
         toolbar = self.addToolBar("View")
@@ -281,7 +325,7 @@ class ControlWindow(QMainWindow):
             act.setToolTip(f"{views.VIEW_TITLES[mode]} ({act.shortcut().toString()}): {views.VIEW_HELP[mode]}")
         toolbar.addSeparator()
         for act, short in ((self.eyedropper_action, "Pick key colour"), (self.actual_pixels_action, "1:1"),
-                           (self.record_action, "\u25cf Record")):
+                           (self.freeze_action, "Freeze")):  # Record sits in the outputs strip
             act.setIconText(short)
             toolbar.addAction(act)
 
@@ -294,24 +338,27 @@ class ControlWindow(QMainWindow):
         self.preview.hint.connect(lambda text: self.statusBar().showMessage(text, 5000))
         self.mask_panel.changed.connect(self.apply_masks)
         self.mask_panel.draw_requested.connect(self.start_drawing)
-        self.mask_panel.selected.connect(lambda _row: self._show_edit_layer())
+        self.mask_panel.selected.connect(lambda _row: (self._show_edit_layer(), self.fit_panel()))
+        self.panel.detail_changed.connect(lambda _mode: self.fit_panel())
         self.mask_panel.error.connect(self.show_error)
         self.mask_panel.edit.toggled.connect(self.set_shape_editing)
         self.io.calibrate.clicked.connect(self.calibrate)
         self.calibrator.status.connect(self._calibration_status)
+        self.calibrator.banner.connect(self.preview.set_banner)
         self.calibrator.failed.connect(self._calibration_failed)
         self.calibrator.succeeded.connect(self._calibrated)
         self.io.source.lineEdit().returnPressed.connect(lambda: self.switch_source(self.io.source.currentText()))
         self.io.source.activated[str].connect(self.switch_source)
         self.io.source_browse.clicked.connect(
             lambda: self._browse(self.io.source, "Open a video or image", self.switch_source))
-        self.io.backdrop.lineEdit().returnPressed.connect(
-            lambda: self.switch_backdrop(self.io.backdrop.currentText()))
-        self.io.backdrop.activated[str].connect(self.switch_backdrop)
-        self.io.backdrop_browse.clicked.connect(
-            lambda: self._browse(self.io.backdrop, "Open a backdrop image or video", self.switch_backdrop))
-        self.io.vcam.clicked.connect(self.set_vcam)
-        self.io.record.clicked.connect(self.set_recording)
+        self.outputs.backdrop.lineEdit().returnPressed.connect(
+            lambda: self.switch_backdrop(self.outputs.backdrop.currentText()))
+        self.outputs.backdrop.activated[str].connect(self.switch_backdrop)
+        self.outputs.backdrop_browse.clicked.connect(
+            lambda: self._browse(self.outputs.backdrop, "Open a backdrop image or video", self.switch_backdrop))
+        self.outputs.vcam.clicked.connect(self.set_vcam)
+        self.outputs.record.clicked.connect(self.set_recording)
+        self.outputs.folder_browse.clicked.connect(self.choose_record_dir)
 
     # --- frames and status ----------------------------------------------------
     def _show_latest(self) -> None:
@@ -332,6 +379,7 @@ class ControlWindow(QMainWindow):
         display_fps = (shown - self._shown_at_last_tick) / max(now - self._last_tick, 1e-6)
         self._shown_at_last_tick, self._last_tick = shown, now
         self.stats_label.setText(format_stats(self.pipeline.stats(), display_fps))
+        self.sync_from_state()
         self.io.source_info.setText(self.pipeline.source_info)
         detected = getattr(getattr(self.pipeline, "keyer", None), "key_bgr", None)
         if detected is not None:
@@ -339,9 +387,57 @@ class ControlWindow(QMainWindow):
             self.panel.color_control.show_detected(f"#{r:02x}{g:02x}{b:02x}")
         if self.recorder is not None and self.recording_path is not None:
             size = self.recording_path.stat().st_size if self.recording_path.exists() else 0
-            self.io.record_info.setText(format_recording(now - self.recording_started, size))
+            self.outputs.show_recording(format_recording(now - self.recording_started, size))
         if self.pipeline.wait(0):  # source ended, duration reached, or stopped from outside
             self.close()
+
+    def sync_from_state(self) -> None:
+        """Show what the pipeline is doing now, whoever changed it (this window, or the control API
+        on another thread): settings, masks, backdrop, recording, virtual camera, freeze frame.
+        Runs on the status timer; cheap when nothing changed."""
+        pipeline = self.pipeline
+        if pipeline.settings != self.settings:
+            self.settings = pipeline.settings
+            self.panel.show_settings(self.settings)
+            self._update_title()
+        masks = getattr(getattr(pipeline, "keyer", None), "masks", None)
+        # The keyer takes a new stack at its next frame: only a stack it took since the last look,
+        # and not one this window pushed, is news (before that it still holds the one it had).
+        if masks is not self._masks_seen:
+            self._masks_seen = masks
+            news = masks is not None and masks != self.masks
+            if news and all(masks is not mine for mine in self._masks_pushed):
+                self.masks = masks
+                self.outputs.set_choices(blur_suits(masks))
+                self.mask_panel.show_stack(masks)
+                self.fit_panel()
+                self._update_title()
+        backdrop = getattr(pipeline, "backdrop", None)
+        if backdrop is not self._backdrop_seen:
+            self._backdrop_seen = backdrop
+            if backdrop is not self._backdrop_set:  # switched from outside the window
+                self.outputs.remember(getattr(backdrop, "spec", "") or getattr(backdrop, "info", ""))
+        self._sync_sinks(getattr(pipeline, "sinks", None))
+        frozen = bool(getattr(pipeline, "frozen", False))
+        if self.freeze_action.isChecked() != frozen:
+            self.freeze_action.setChecked(frozen)
+
+    def _sync_sinks(self, sinks: list | None) -> None:
+        """Adopt a recording or virtual camera started from outside; notice one stopped from outside."""
+        if sinks is None:
+            return
+        if self.recorder is not None and self.recorder not in sinks:
+            self._recording_ended()
+        if self.recorder is None:
+            started = next((s for s in sinks if getattr(s, "kind", "") == "record"), None)
+            if started is not None:
+                self.recorder, self.recording_path = started, Path(started.path)
+                self.recording_started = time.monotonic()
+        if self.vcam is not None and self.vcam not in sinks:
+            self.vcam = None
+        if self.vcam is None:
+            self.vcam = next((s for s in sinks if getattr(s, "kind", "") == "vcam"), None)
+        self._show_output_state()
 
     def show_error(self, text: str) -> None:
         """Show a problem without blocking the event loop (the picture keeps running)."""
@@ -429,6 +525,25 @@ class ControlWindow(QMainWindow):
     def _profile_dir(self) -> str:
         return str(self.profile_path.parent if self.profile_path else PROFILE_DIR)
 
+    def profile_folders(self) -> list[Path]:
+        folders = [PROFILE_DIR, user_profile_dir()]
+        if self.profile_path is not None:
+            folders.append(self.profile_path.parent)
+        return folders
+
+    def step_profile(self, by: int) -> bool:
+        """Open the next (``by`` > 0) or previous profile of calibration/ and the user's folder."""
+        paths = profile_paths(self.profile_folders())
+        current = next((p for p in paths if self.profile_path and p.resolve() == self.profile_path.resolve()), None)
+        path = step(paths, current, by)
+        if path is None:
+            self.show_error(f"no profiles to switch to: save one (Ctrl+S) in {PROFILE_DIR}/ or {user_profile_dir()}")
+            return False
+        if not self.open_profile(path):
+            return False
+        self.statusBar().showMessage(f"profile {path}", 5000)
+        return True
+
     def open_profile_dialog(self) -> bool:
         path, _ = QFileDialog.getOpenFileName(self, "Open profile", self._profile_dir(), "Profiles (*.toml)")
         return self.open_profile(path) if path else False
@@ -477,10 +592,16 @@ class ControlWindow(QMainWindow):
     def apply_masks(self, stack: MaskStack, row: int | None = None) -> None:
         """Use ``stack`` from the next frame on and show it (selecting ``row``)."""
         self.masks = stack
-        self.pipeline.update_masks(stack)
+        self._push_masks(stack)
+        self.outputs.set_choices(blur_suits(stack))
         self.mask_panel.show_stack(stack, row)
+        self.fit_panel()
         self._show_edit_layer()
         self._update_title()
+
+    def _push_masks(self, stack: MaskStack) -> None:
+        self._masks_pushed.append(stack)
+        self.pipeline.update_masks(stack)
 
     def start_drawing(self, shape: str, mode: str = "intersect") -> None:
         """Put the preview in draw mode for a new ``shape`` layer merged with ``mode``."""
@@ -506,7 +627,7 @@ class ControlWindow(QMainWindow):
         row = self.mask_panel.row
         if 0 <= row < len(self.masks) and self.masks[row].type == "shape":
             self.masks = self.masks.set(row, layer)
-            self.pipeline.update_masks(self.masks)
+            self._push_masks(self.masks)
             self.mask_panel.show_stack(self.masks, row)
             self._update_title()
 
@@ -529,6 +650,7 @@ class ControlWindow(QMainWindow):
     # --- calibration ------------------------------------------------------------------
     def calibrate(self) -> None:
         """Count down, collect frames of the empty screen, measure (Esc or the button again cancels)."""
+        self._banner_timer.stop()  # an earlier result's banner must not end this countdown's
         if self.calibrator.running:
             self.calibrator.cancel()
         else:
@@ -541,12 +663,19 @@ class ControlWindow(QMainWindow):
         if not self.calibrator.running:
             self.io.calibrate.setText("Calibrate…")
 
+    def _show_result(self, large: str, small: str) -> None:
+        """The calibration's outcome over the picture for BANNER_S, then the picture alone."""
+        self.preview.set_banner(large, small)
+        self._banner_timer.start(BANNER_S * 1000)
+
     def _calibration_failed(self, text: str) -> None:
+        self._show_result("Not calibrated", text)
         self.io.calibrate.setText("Calibrate…")
         self.io.calibrate_info.setText("refused: see the message")
         self.show_error(text)
 
     def _calibrated(self, cal: Calibration) -> None:
+        self._show_result("Calibrated", calibration_summary(cal))
         self.io.calibrate.setText("Calibrate…")
         name = self.profile_path.stem if self.profile_path else "studio"
         PROFILE_DIR.mkdir(exist_ok=True)
@@ -562,9 +691,7 @@ class ControlWindow(QMainWindow):
             self.show_error(str(err))
             return
         self.apply_settings(cal.settings.replace(plate=str(plate)))
-        b, g, r = cal.figures["key_bgr"]
-        text = (f"calibrated: key #{r:02x}{g:02x}{b:02x}, noise {cal.figures['noise']:.1f}, saved {path} "
-                f"and {plate.name}")
+        text = f"calibrated: {calibration_summary(cal)}; saved {path} and {plate.name}"
         self.io.calibrate_info.setText(text)
         self.statusBar().showMessage(text, 10000)
 
@@ -577,7 +704,16 @@ class ControlWindow(QMainWindow):
     def switch_backdrop(self, spec: str) -> bool:
         from livekey.media.backdrops import open_backdrop
 
-        return self._switch("backdrop", spec, open_backdrop, self.pipeline.set_backdrop)
+        def set_backdrop(backdrop) -> None:
+            self._backdrop_set = backdrop
+            self.pipeline.set_backdrop(backdrop)
+
+        if not self._switch("backdrop", spec, open_backdrop, set_backdrop):
+            return False
+        self.outputs.remember(spec.strip())
+        if spec.strip() == "blur" and not blur_suits(self.masks):
+            self.statusBar().showMessage(f"note: {BLUR_NOTE}", 10000)
+        return True
 
     def _switch(self, what: str, spec: str, opener, setter) -> bool:
         """Open ``spec`` and hand it to the pipeline; a bad spec is reported and changes nothing."""
@@ -608,13 +744,37 @@ class ControlWindow(QMainWindow):
         return w, h
 
     def _show_output_state(self) -> None:
-        for widget, on in ((self.io.vcam, self.vcam is not None), (self.vcam_action, self.vcam is not None),
-                           (self.io.record, self.recorder is not None),
+        for widget, on in ((self.outputs.vcam, self.vcam is not None), (self.vcam_action, self.vcam is not None),
+                           (self.outputs.record, self.recorder is not None),
                            (self.record_action, self.recorder is not None)):
             widget.blockSignals(True)
             widget.setChecked(on)
             widget.blockSignals(False)
-        self.io.record.setText("Stop recording" if self.recorder is not None else "Start recording")
+        if self.vcam is not None:
+            self.outputs.vcam_info.setText(getattr(self.vcam, "info", "on"))
+
+    def step_backdrop(self, by: int) -> bool:
+        """Switch to the next (``by`` > 0) or previous backdrop in the strip's list."""
+        spec = step(self.outputs.choices, self.outputs.backdrop.currentText(), by)
+        return spec is not None and self.switch_backdrop(spec)
+
+    def set_frozen(self, on: bool) -> None:
+        """Freeze frame: key the frame of this moment over and over (settings still apply), or go live."""
+        self.pipeline.set_frozen(on)
+        self.freeze_action.setChecked(on)
+        self.statusBar().showMessage("frozen: keying the held frame (Ctrl+F goes live)" if on else "live", 5000)
+
+    def choose_record_dir(self) -> bool:
+        """Ask for the folder new recordings go to (a recording under way keeps its file)."""
+        folder = QFileDialog.getExistingDirectory(self, "Record to folder", str(self.record_dir))
+        if not folder:
+            return False
+        self.set_record_dir(folder)
+        return True
+
+    def set_record_dir(self, folder: str | Path) -> None:
+        self.record_dir = Path(folder)
+        self.outputs.show_folder(self.record_dir)
 
     def set_vcam(self, on: bool) -> None:
         if on and self.vcam is None:
@@ -646,13 +806,17 @@ class ControlWindow(QMainWindow):
                 else:
                     self.recorder, self.recording_path = recorder, path
                     self.recording_started = time.monotonic()
-                    self.io.record_info.setText(format_recording(0, 0))
+                    self.outputs.show_recording(format_recording(0, 0))
         elif not on and self.recorder is not None:
-            recorder, self.recorder = self.recorder, None
-            self.pipeline.remove_sink(recorder)  # closes it: the file is finalised here
-            size = self.recording_path.stat().st_size if self.recording_path.exists() else 0
-            self.io.record_info.setText(f"saved {self.recording_path} ({size / 1e6:.1f} MB)")
+            self.pipeline.remove_sink(self.recorder)  # closes it: the file is finalised here
+            self._recording_ended()
         self._show_output_state()
+
+    def _recording_ended(self) -> None:
+        self.recorder = None
+        size = self.recording_path.stat().st_size if self.recording_path.exists() else 0
+        self.outputs.show_stopped(self.recording_path, size)
+        self.statusBar().showMessage(f"saved {self.recording_path}", 10000)
 
     # --- help and closing -----------------------------------------------------------
     def help_html(self) -> str:
@@ -676,6 +840,10 @@ class ControlWindow(QMainWindow):
                 "layer off; Up/Down reorder. Masks are saved in the profile.</p>"
                 "<h3>Calibrate</h3><p>Ctrl+K counts down (step out of frame), averages frames of the empty "
                 "screen into a clean plate, and saves and applies a key profile measured from it.</p>"
+                "<h3>Panel</h3><p>Basic shows the few settings most keys need, All every group (click a "
+                "group's title to fold it). The mouse wheel scrolls the panel; it changes a slider, box or list "
+                "only after you click into it. Ctrl+F freezes the frame: the held picture is keyed again and "
+                "again, so every change shows on it.</p>"
                 "<p>Every change applies to the next frame. Hover a control for its help and range; \u21ba "
                 "resets it to its default. A bold label marks a setting changed from its default; * in the "
                 "title marks unsaved changes to the profile.</p>")
