@@ -182,7 +182,7 @@ def configure_quality(sub: argparse._SubParsersAction) -> None:
     from livekey.synthetic import SCENES
 
     p = sub.add_parser("quality", help="score livekey, OBS Chroma Key (grid-searched) and HSV inRange "
-                                       "on synthetic scenes with ground truth")
+                                       "on synthetic scenes with ground truth, or on real photos (--real)")
     p.add_argument("--json", nargs="?", const="-", metavar="OUT",
                    help='print the full report as JSON: {"scenes": {...}, "temporal": {...}}; '
                         "with --real, write it to OUT")
@@ -192,6 +192,9 @@ def configure_quality(sub: argparse._SubParsersAction) -> None:
                    "instead (image/NAME.png + alpha/NAME.png, or NAME_foreground.png + NAME_alpha.png) over "
                    "simulated screens; repeatable")
     p.add_argument("--save", metavar="DIR", help="with --real, write livekey's composite, matte and status per scene")
+    p.add_argument("--conditions", metavar="LIST", help="with --real, the light conditions to place each object "
+                   "under, comma-separated (default normal,hard): normal = a well-lit screen, hard = low, uneven "
+                   "light, a deep shadow beside the subject, more spill, noise and JPEG")
     p.set_defaults(func=cmd_quality)
 
 
@@ -202,9 +205,9 @@ def cmd_quality(args: argparse.Namespace) -> int:
     if args.real:
         return cmd_quality_real(args, names)
     unknown = sorted(set(names) - set(quality.synthetic.SCENES))
-    if unknown or args.save or args.json not in (None, "-"):
+    if unknown or args.save or args.conditions or args.json not in (None, "-"):
         raise LivekeyError(f"no synthetic scene {', '.join(unknown)}; choose from {', '.join(quality.synthetic.SCENES)}"
-                           if unknown else "--save and --json OUT go with --real")
+                           if unknown else "--save, --conditions and --json OUT go with --real")
     args.scenes = names or None
     results = quality.report(args.scenes)
     temporal = {name: quality.temporal_report(name) for name in args.scenes or quality.TEMPORAL_SCENES}
@@ -220,7 +223,8 @@ def cmd_quality_real(args: argparse.Namespace, names: list[str]) -> int:
 
     say_if_compiling()
     started = time.monotonic()
-    results = real_material.report(args.real, names or None, save=args.save)
+    conditions = tuple(c for c in (args.conditions or ",".join(real_material.CONDITIONS)).split(",") if c)
+    results = real_material.report(args.real, names or None, save=args.save, conditions=conditions)
     if args.json == "-":
         print(json.dumps(results))
         return 0

@@ -105,7 +105,7 @@ _FF_KEY_V = np.array([-0.08131, -0.41869, 0.5], np.float32)
 
 
 def ffmpeg_chroma_distance(frame: np.ndarray, key_bgr: tuple[int, int, int]) -> np.ndarray:
-    """ffmpeg chromakey's distance (0..~0.7) of every pixel of a BGR frame from the key colour."""
+    """ffmpeg chromakey's distance (0..1) of every pixel of a BGR frame from the key colour."""
     h, w = frame.shape[:2]
     bgr = frame.astype(np.float32)
     # 4:2:0: each chroma sample is the mean of a 2 x 2 block (odd sizes padded by repetition).

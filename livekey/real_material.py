@@ -9,8 +9,11 @@ pymatting's lemur). Each object is scaled to at most :data:`LONG_SIDE` px on its
 camera model of :mod:`livekey.synthetic`: uneven light and falloff, the subject's shadow (offset,
 blurred, and running on past the frame where the object is cut off by it), screen light spilling
 onto the subject near its edges, noise, 4:2:0 and JPEG. Light level, falloff, shadow and spill are
-drawn per scene from a seed fixed by the scene's name, so every run sees the same frames. Objects
-that are or hold green go over blue only, objects holding blue over green only.
+drawn per scene from a seed fixed by the scene's name, so every run sees the same frames. Each
+object is placed under each of :data:`CONDITIONS`: ``normal`` (a well-lit screen, scene
+``NAME/green``) and ``hard`` (low, strongly uneven light, a deep shadow right beside the subject,
+more spill, noise and JPEG: ``NAME/green-hard``). Objects that are or hold green go over blue
+only, objects holding blue over green only.
 
 Keyers (:data:`KEYERS`): livekey untuned (default settings, auto key colour, as ``livekey key``
 keys a still); OBS Chroma Key v2, ffmpeg's ``chromakey`` and the HSV ``inRange`` recipe, each
@@ -187,21 +190,77 @@ def shadow_layer(alpha: np.ndarray, depth: float, dx: float, dy: float) -> np.nd
     return 1 - (1 - depth) * cast
 
 
-def place(obj: RealObject, screen: str) -> synthetic.Frame:
-    """``obj`` over a simulated ``screen`` ("green" or "blue") as a webcam sees it; deterministic."""
-    rng = np.random.default_rng(zlib.crc32(f"{obj.name}/{screen}".encode()))
+@dataclass(frozen=True)
+class Condition:
+    """How a scene is lit and filmed: each pair is the (low, high) range a scene's seed draws from.
+
+    ``level`` scales the screen's colour (and, where ``subject_lit``, the subject's too: the whole
+    exposure drops); ``falloff`` is the light's fall towards the corners (``synthetic.screen_light``);
+    ``gradient`` is a linear light ramp across the frame in a random direction (0.3 = from 0.85 to
+    1.15 of the light); ``depth`` is the light the subject's shadow leaves on the screen, cast ``dx``
+    of the width sideways and ``dy`` of the height down; ``spill`` is the share of screen light on
+    the subject near its edges; ``noise`` is the sensor noise (0..255 sd) and ``jpeg`` the quality."""
+
+    suffix: str
+    level: tuple[float, float]
+    falloff: tuple[float, float]
+    depth: tuple[float, float]
+    spill: tuple[float, float]
+    dx: tuple[float, float]
+    dy: tuple[float, float]
+    gradient: tuple[float, float] = (0.0, 0.0)
+    noise: tuple[float, float] = (2.5, 2.5)
+    jpeg: tuple[int, int] = (88, 88)
+    subject_lit: bool = False
+
+
+CONDITIONS: dict[str, Condition] = {
+    # A well-lit screen with mild falloff: the subject at the photo's own exposure.
+    "normal": Condition("", level=(0.75, 1.05), falloff=(0.2, 0.45), depth=(0.45, 0.75), spill=(0.12, 0.28),
+                        dx=(0.05, 0.1), dy=(0.01, 0.04)),
+    # A badly lit room: the whole frame at half exposure and noisier, strong falloff and a light ramp,
+    # a deep shadow right beside the subject (dark hair on a dark screen), more spill, JPEG ~80.
+    "hard": Condition("-hard", level=(0.4, 0.6), falloff=(0.5, 0.7), depth=(0.3, 0.5), spill=(0.3, 0.45),
+                      dx=(0.01, 0.03), dy=(0.005, 0.015), gradient=(0.3, 0.5), noise=(4.0, 5.0),
+                      jpeg=(78, 82), subject_lit=True),
+}
+
+
+def _ramp(h: int, w: int, strength: float, angle: float) -> np.ndarray:
+    """A linear light ramp across the frame, 1 - strength/2 .. 1 + strength/2, along ``angle`` (rad)."""
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    t = np.cos(angle) * (xx / w - 0.5) + np.sin(angle) * (yy / h - 0.5)
+    t = (t - t.min()) / max(float(np.ptp(t)), 1e-6) - 0.5
+    return (1 + strength * t).astype(np.float32)
+
+
+def place(obj: RealObject, screen: str, condition: str = "normal") -> synthetic.Frame:
+    """``obj`` over a simulated ``screen`` ("green" or "blue") as a webcam sees it under one of
+    :data:`CONDITIONS`; deterministic (the seed is the scene's name, ``NAME/screen`` + the suffix)."""
+    cond = CONDITIONS[condition]
+    rng = np.random.default_rng(zlib.crc32(f"{obj.name}/{screen}{cond.suffix}".encode()))
     h, w = obj.alpha.shape
-    level, falloff = rng.uniform(0.75, 1.05), rng.uniform(0.2, 0.45)
-    depth, spill_share = rng.uniform(0.45, 0.75), rng.uniform(0.12, 0.28)
+    level, falloff = rng.uniform(*cond.level), rng.uniform(*cond.falloff)
+    depth, spill_share = rng.uniform(*cond.depth), rng.uniform(*cond.spill)
     base = tuple(v * level for v in synthetic.SCREEN_BGR[screen])
     lit = synthetic.screen_light(w, h, base, falloff, rng)
     blur = max(3, (w // 40) | 1)
     outside = cv2.GaussianBlur(1 - obj.alpha, (blur, blur), 0, borderType=cv2.BORDER_REPLICATE)
+    dx = w * rng.uniform(*cond.dx) * rng.choice((-1, 1))
+    shadow = shadow_layer(obj.alpha, depth, dx, h * rng.uniform(*cond.dy))
+    seed = int(rng.integers(1 << 30))
+    # Drawn after the seed, so the normal condition's frames are those of before conditions existed.
+    ramp = _ramp(h, w, rng.uniform(*cond.gradient), rng.uniform(0, 2 * np.pi))
+    noise, jpeg = rng.uniform(*cond.noise), int(rng.integers(cond.jpeg[0], cond.jpeg[1] + 1))
+    fg = obj.fg * (level * ramp)[..., None] if cond.subject_lit else obj.fg
+    lit = lit * ramp[..., None]
     spill = (spill_share * outside)[..., None] * lit
-    dx = w * rng.uniform(0.05, 0.1) * rng.choice((-1, 1))
-    shadow = shadow_layer(obj.alpha, depth, dx, h * rng.uniform(0.01, 0.04))
-    layers = synthetic.Layers(screen=lit, fg=obj.fg, alpha=obj.alpha, spill=spill, shadow=shadow)
-    return synthetic.render(layers, seed=int(rng.integers(1 << 30)))
+    # synthetic.render's composite and camera, with this condition's noise and JPEG quality.
+    a = obj.alpha[..., None]
+    seen = (fg + spill) * a + lit * shadow[..., None] * (1 - a)
+    image = synthetic.degrade(seen, np.random.default_rng(seed), noise=noise, jpeg=jpeg)
+    plate = np.clip(lit + 0.5, 0, 255).astype(np.uint8)
+    return synthetic.Frame(image=image, alpha=obj.alpha, fg=np.minimum(fg, 255), screen=plate)
 
 
 # --- scoring -------------------------------------------------------------------
@@ -407,8 +466,12 @@ def _save(save: Path, scene: str, truth: Truth, alpha: np.ndarray, comp: np.ndar
 
 
 def report(folders: list[str | Path], names: list[str] | None = None, save: str | Path | None = None,
-           progress: bool = True) -> dict[str, dict[str, dict]]:
-    """{"NAME/screen": {keyer: score dict (+ "settings" for the peers)}} over every object of ``folders``."""
+           progress: bool = True, conditions: tuple[str, ...] = tuple(CONDITIONS)) -> dict[str, dict[str, dict]]:
+    """{"NAME/screen" + condition suffix: {keyer: score dict (+ "settings" for the peers)}} over every
+    object of ``folders`` under each of ``conditions`` (names in :data:`CONDITIONS`)."""
+    unknown = [c for c in conditions if c not in CONDITIONS]
+    if unknown or not conditions:
+        raise LivekeyError(f"no condition {', '.join(unknown) or '(none given)'}; choose from {', '.join(CONDITIONS)}")
     if save is not None:
         save = Path(save)
         if not save.is_dir():
@@ -426,21 +489,20 @@ def report(folders: list[str | Path], names: list[str] | None = None, save: str 
         if wanted != []:
             objects += load_objects(folder, wanted)
     results: dict[str, dict[str, dict]] = {}
-    for obj in objects:
-        for screen in obj.screens:
-            started = time.monotonic()
-            scene = f"{obj.name}/{screen}"
-            truth = Truth.of(place(obj, screen))
-            row = {}
-            for label, keyer in KEYERS.items():
-                settings, alpha, comp = keyer(truth, screen)
-                row[label] = score_keyer(truth, alpha, comp) | ({"settings": settings} if settings else {})
-                if label == "livekey" and save is not None:
-                    _save(save, scene, truth, alpha, comp)
-            results[scene] = row
-            if progress:
-                print(f"{scene}: livekey edge {row['livekey']['edge']:.2f}, best peer "
-                      f"{min(row[p]['edge'] for p in PEERS):.2f} ({time.monotonic() - started:.1f} s)", file=sys.stderr)
+    for obj, screen, condition in ((o, s, c) for c in conditions for o in objects for s in o.screens):
+        started = time.monotonic()
+        scene = f"{obj.name}/{screen}{CONDITIONS[condition].suffix}"
+        truth = Truth.of(place(obj, screen, condition))
+        row = {}
+        for label, keyer in KEYERS.items():
+            settings, alpha, comp = keyer(truth, screen)
+            row[label] = score_keyer(truth, alpha, comp) | ({"settings": settings} if settings else {})
+            if label == "livekey" and save is not None:
+                _save(save, scene, truth, alpha, comp)
+        results[scene] = row
+        if progress:
+            print(f"{scene}: livekey edge {row['livekey']['edge']:.2f}, best peer "
+                  f"{min(row[p]['edge'] for p in PEERS):.2f} ({time.monotonic() - started:.1f} s)", file=sys.stderr)
     return results
 
 
@@ -454,8 +516,28 @@ def ratio(row: dict[str, dict]) -> float:
     return row["livekey"]["edge"] / max(min(row[p]["edge"] for p in PEERS), 1e-9)
 
 
+def condition_of(scene: str) -> str:
+    """The condition a scene of :func:`report` was placed under, from its name's suffix."""
+    screen = scene.split("/")[1]
+    return next((c for c, cond in CONDITIONS.items() if cond.suffix and screen.endswith(cond.suffix)), "normal")
+
+
+def summary(results: dict[str, dict[str, dict]]) -> dict[str, float | int | list[str]]:
+    """livekey against the best peer over ``results``: mean/min/max ratio, scenes worse, the worst
+    holes and leaks (%), the mean soft bias, and the scenes with holes or leaks over 0.5%."""
+    ratios = [ratio(row) for row in results.values()]
+    lk = [row["livekey"] for row in results.values()]
+    return {"scenes": len(ratios), "mean_ratio": float(np.mean(ratios)), "min_ratio": min(ratios),
+            "max_ratio": max(ratios), "worse": [s for s, row in results.items() if ratio(row) > 1],
+            "max_holes": max(s["holes"] for s in lk), "max_leaks": max(s["leaks"] for s in lk),
+            "mean_soft_bias": float(np.mean([s["soft_bias"] for s in lk])),
+            "over_half_percent": [s for s, row in results.items()
+                                  if max(row["livekey"]["holes"], row["livekey"]["leaks"]) > 0.5]}
+
+
 def format_table(results: dict[str, dict[str, dict]]) -> str:
-    """A Markdown table of a :func:`report` and a summary line of livekey's ratios to the best peer."""
+    """A Markdown table of a :func:`report` and, per condition, a summary line of livekey against the
+    best peer (:func:`summary`)."""
     lines = ["| scene | screen | keyer | edge MAE | x best peer | holes % | leaks % | soft bias | seams x100 |",
              "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for scene, row in results.items():
@@ -465,11 +547,18 @@ def format_table(results: dict[str, dict[str, dict]]) -> str:
             s = row[k]
             lines.append(f"| {name} | {screen} | {k} | {s['edge']:.2f} | {s['edge'] / best:.2f} | {s['holes']:.2f} | "
                          f"{s['leaks']:.2f} | {s['soft_bias']:+.3f} | {s['seams']:+.2f} |")
-    ratios = [ratio(row) for row in results.values()]
-    worse = [scene for scene, row in results.items() if ratio(row) > 1]
-    holes = [scene for scene, row in results.items() if max(row["livekey"]["holes"], row["livekey"]["leaks"]) > 0.5]
-    lines += ["", f"livekey edge error / best peer's: mean {np.mean(ratios):.2f}x, min {min(ratios):.2f}x, "
-              f"max {max(ratios):.2f}x; worse than the best peer on {len(worse)} of {len(ratios)} scenes"
-              + (f" ({', '.join(worse)})" if worse else "")
-              + f"; holes or leaks over 0.5% on {len(holes)}" + (f" ({', '.join(holes)})" if holes else "")]
+    lines.append("")
+    for condition in CONDITIONS:
+        part = {scene: row for scene, row in results.items() if condition_of(scene) == condition}
+        if not part:
+            continue
+        s = summary(part)
+        worse, bad = s["worse"], s["over_half_percent"]
+        lines.append(
+            f"{condition}: livekey edge error / best peer's: mean {s['mean_ratio']:.2f}x, min {s['min_ratio']:.2f}x, "
+            f"max {s['max_ratio']:.2f}x; worse than the best peer on {len(worse)} of {s['scenes']} scenes"
+            + (f" ({', '.join(worse)})" if worse else "")
+            + f"; max holes {s['max_holes']:.2f}%, max leaks {s['max_leaks']:.2f}%, mean soft bias "
+            f"{s['mean_soft_bias']:+.3f}; holes or leaks over 0.5% on {len(bad)}"
+            + (f" ({', '.join(bad)})" if bad else ""))
     return "\n".join(lines)

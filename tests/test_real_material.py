@@ -104,7 +104,8 @@ def test_shadow_of_a_cut_off_object_runs_past_the_frame():
 
 def test_report_end_to_end(folder, tmp_path):
     results = real_material.report([folder], progress=False)
-    assert set(results) == {"disc/green", "disc/blue", "leaf/blue"}
+    normal = {"disc/green", "disc/blue", "leaf/blue"}
+    assert set(results) == normal | {f"{s}-hard" for s in normal}
     for row in results.values():
         assert set(row) == set(real_material.KEYERS)
         for label, s in row.items():
@@ -113,7 +114,8 @@ def test_report_end_to_end(folder, tmp_path):
     assert disc["livekey"]["edge"] < disc["hsv_best"]["edge"], disc
     assert disc["obs_best"]["settings"]["similarity"] > 0
     table = real_material.format_table(results)
-    assert "| disc | green | livekey |" in table and "mean" in table
+    assert "| disc | green | livekey |" in table and "| disc | green-hard | livekey |" in table
+    assert "normal: livekey edge error / best peer's: mean" in table and "\nhard: livekey" in table
 
 
 def test_cli_writes_json_and_saves_pictures(folder, tmp_path, capsys):
@@ -121,9 +123,9 @@ def test_cli_writes_json_and_saves_pictures(folder, tmp_path, capsys):
     save.mkdir()
     assert main(["quality", "--real", str(folder), "--scenes", "leaf", "--save", str(save), "--json", str(out)]) == 0
     data = json.loads(out.read_text())
-    assert list(data) == ["leaf/blue"] and data["leaf/blue"]["ffmpeg_best"]["edge"] > 0
+    assert list(data) == ["leaf/blue", "leaf/blue-hard"] and data["leaf/blue"]["ffmpeg_best"]["edge"] > 0
     assert {p.name for p in save.iterdir()} >= {"leaf-blue-composite.png", "leaf-blue-matte.png",
-                                               "leaf-blue-status.png"}
+                                               "leaf-blue-status.png", "leaf-blue-hard-input.png"}
     assert "| leaf | blue | obs_best |" in capsys.readouterr().out
 
 
@@ -177,7 +179,52 @@ def test_unknown_scene_and_missing_save_folder(folder, tmp_path):
 @pytest.mark.parametrize("argv,message", [
     (["quality", "--scenes", "portrait,bogus"], "no synthetic scene bogus"),
     (["quality", "--save", "somewhere"], "go with --real"),
+    (["quality", "--conditions", "hard"], "go with --real"),
 ])
 def test_synthetic_quality_refuses_real_only_options(capsys, argv, message):
     assert main(argv) == 2
     assert message in capsys.readouterr().err
+
+
+def test_hard_condition_is_darker_noisier_and_deterministic(folder):
+    disc = real_material.load_objects(folder, ["disc"])[0]
+    normal, hard = real_material.place(disc, "green"), real_material.place(disc, "green", "hard")
+    assert np.array_equal(hard.image, real_material.place(disc, "green", "hard").image)
+    clear, solid = disc.alpha == 0, disc.alpha > 0.99
+    g_normal, g_hard = (f.image[..., 1][clear].astype(float) for f in (normal, hard))
+    assert g_hard.mean() < 0.75 * g_normal.mean()  # the screen at 0.4-0.6 of its colour, not 0.75-1.05
+    assert hard.image[solid].mean() < 0.75 * normal.image[solid].mean()  # the subject's exposure drops too
+    # Strongly uneven: the clean plate's spread (light falloff and ramp) relative to its level.
+    plate_n, plate_h = (f.screen[..., 1].astype(float) for f in (normal, hard))
+    assert plate_h.std() / plate_h.mean() > 1.5 * plate_n.std() / plate_n.mean()
+    # Noisier: the grain left after removing the smooth light, on screen away from the subject.
+    far = cv2.erode(clear.astype(np.uint8), np.ones((15, 15), np.uint8)) > 0
+    grain = [np.abs(f.image.astype(np.float32) - cv2.GaussianBlur(f.image.astype(np.float32), (7, 7), 0))[far].mean()
+             for f in (normal, hard)]
+    assert grain[1] > 1.2 * grain[0]
+
+
+@pytest.mark.parametrize("screen,channel", [("green", 1), ("blue", 0)])
+def test_hard_shadow_falls_right_beside_the_subject(folder, screen, channel):
+    disc = real_material.load_objects(folder, ["disc"])[0]
+    hard = real_material.place(disc, screen, "hard")
+    # In a ring 3 px wide just outside the disc, its shadow side is far darker than the clean plate:
+    # the shadow is deep (0.3-0.5 of the light left) and hardly offset.
+    ring = (cv2.dilate((disc.alpha > 0.01).astype(np.uint8), np.ones((7, 7), np.uint8)) > 0) & (disc.alpha == 0)
+    seen = hard.image[..., channel][ring].astype(float) / hard.screen[..., channel][ring]
+    assert np.percentile(seen, 5) < 0.65
+
+
+def test_one_condition_from_the_cli(folder, tmp_path, capsys):
+    out = tmp_path / "real.json"
+    assert main(["quality", "--real", str(folder), "--scenes", "leaf", "--conditions", "hard", "--json", str(out)]) == 0
+    assert list(json.loads(out.read_text())) == ["leaf/blue-hard"]
+    table = capsys.readouterr().out
+    assert "| leaf | blue-hard | livekey |" in table and "hard: livekey" in table and "normal:" not in table
+
+
+@pytest.mark.parametrize("value,message", [("dim", "no condition dim"), (",", "no condition (none given)")])
+def test_unknown_condition_gives_one_line(folder, capsys, value, message):
+    assert main(["quality", "--real", str(folder), "--conditions", value]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith("livekey: error:") and message in err[-1] and "normal, hard" in err[-1]
