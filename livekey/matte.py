@@ -832,7 +832,7 @@ def _put_colour(dst, back, y, x, cb, cg, cr, a, blend):
 
 
 # The solve's helpers that take the records below are plain calls, not ``inline="always"``: inlined
-# into the prange body, Numba 0.6x loses their writes through a record's arrays. LLVM inlines them.
+# into the prange body, Numba 0.68 loses their writes through a record's arrays.
 class SolveParams(NamedTuple):
     """One call's parameters of the edge solve (:class:`EdgeSolver` states what each does)."""
 
@@ -1219,7 +1219,9 @@ class EdgeSolver:
     and a fringe of strands into a solid-looking patch), but only as far as the solve puts them
     below 0.95, the mix fits them with the chroma counted in full, and their colour is not that of a
     solid block beside them: a thin object with no solid block of its own (a stand, a cable) would
-    otherwise be solved against the colour of something else nearby.
+    otherwise be solved against the colour of something else nearby; and only beside a pixel the key
+    left short of solid (``_OPEN_FAR``): inside solid material a two-colour fit that reads a mix is
+    wrong, and it punched holes in real mesh and fur (``solid=False``: never).
 
     The subject's shadow darkens the screen right beside it, often more than the screen estimate
     (made at 1/8 size) follows, so the key sees a faint leak there. With ``shadow`` = (darkest,
