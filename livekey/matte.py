@@ -831,8 +831,8 @@ def _put_colour(dst, back, y, x, cb, cg, cr, a, blend):
         dst[y, x, 0], dst[y, x, 1], dst[y, x, 2] = np.uint8(cb), np.uint8(cg), np.uint8(cr)
 
 
-# The solve's helpers that take the records below are plain calls, not ``inline="always"``: inlined
-# into the prange body, Numba 0.68 loses their writes through a record's arrays.
+# The records hold what the solve reads; the matte and foreground it writes are passed apart: inlined
+# into the prange body, Numba 0.68 loses writes through a record's arrays.
 class SolveParams(NamedTuple):
     """One call's parameters of the edge solve (:class:`EdgeSolver` states what each does)."""
 
@@ -855,14 +855,11 @@ class SolveParams(NamedTuple):
 
 
 class SolveImages(NamedTuple):
-    """The full-size pictures the solve reads and writes, flat (H, W * 3) where they are BGR."""
+    """The full-size pictures the solve reads, flat (H, W * 3)."""
 
     original: np.ndarray  # the key's input; the shadow test and the strands read it
     frame: np.ndarray  # what the solve reads (``original`` with its chroma detail restored, or itself)
     screen: np.ndarray  # the key's screen
-    alpha: np.ndarray  # (H, W) the key's matte, solved in place
-    fg: np.ndarray  # (H, W, 3) the key's foreground (or composite with ``blend``), changed in place
-    back: np.ndarray  # (H, W, 3) the backdrop with ``blend`` (else ``fg``)
 
 
 class SolveBlocks(NamedTuple):
@@ -903,7 +900,7 @@ def _pixel_at(sh, sw, j, jx, y, x):
     return PixelAt(y, x, j, jx, jn, xn, _NEAR_W[pr], _NEAR_W[pc])
 
 
-@numba.njit(**JIT)
+@numba.njit(inline="always", **JIT)
 def _foreground_at(bl, at):
     """The foreground colour nearby at a pixel: bilinear over the blocks that hold one."""
     fb, fgr, fr, wf = _bilinear(bl.fcol, bl.cover, at.j, at.jx, at.jn, at.xn, at.wy, at.wx)
@@ -911,7 +908,7 @@ def _foreground_at(bl, at):
     return fb * inv_w, fgr * inv_w, fr * inv_w
 
 
-@numba.njit(**JIT)
+@numba.njit(inline="always", **JIT)
 def _solve_screen_at(bl, sp, ub, ug, ur, at):
     return _solve_screen(ub, ug, ur, bl.shift, sp.shifted, at.j, at.jx, at.jn, at.xn, at.wy, at.wx)
 
@@ -922,7 +919,7 @@ def _pixel_bgr(rows, y, x):
     return np.float32(rows[y, i]), np.float32(rows[y, i + 1]), np.float32(rows[y, i + 2])
 
 
-@numba.njit(**JIT)
+@numba.njit(inline="always", **JIT)
 def _skip_block(bl, sp, j, jx):
     """True for a block with nothing to solve, clear as shadow or seek strands in (most of them)."""
     seek = sp.strands and bl.cover[j, jx] != 0
@@ -934,7 +931,7 @@ def _skip_block(bl, sp, j, jx):
     return (bl.cover[j, jx] == 0 or bl.hi[j, jx] <= sp.gate) and not shadow_test and not seek
 
 
-@numba.njit(**JIT)
+@numba.njit(inline="always", **JIT)
 def _strand_level(im, bl, sp, at, yi, beside_band):
     """The alpha level (0..255) of a faint strand at a pixel of luma ``yi`` the key left at its
     gate or below, from its luma against the screen's around it and the foreground's nearby (see
@@ -947,7 +944,7 @@ def _strand_level(im, bl, sp, at, yi, beside_band):
     share = (y_screen - yi) / step
     if share <= _STRAND_FLOOR + np.float32(0.5 / 255.0) / _STRAND_GAIN:
         return np.uint8(0), fb, fgr, fr
-    h, w = im.alpha.shape
+    h, w = im.original.shape[0], im.original.shape[1] // 3
     # A strand is thin: the pixels on both sides of it are screen, the edge of a patch of shadow has
     # shadow on one side. Next to the band the sides may be a little dark too (the strand's own blur,
     # a fainter strand beside it): there only sides nearly as dark as the pixel overrule its share.
@@ -961,8 +958,8 @@ def _strand_level(im, bl, sp, at, yi, beside_band):
     return np.uint8(a_new * np.float32(255.0) + _HALF), fb, fgr, fr
 
 
-@numba.njit(**JIT)
-def _faint_pixel(im, bl, q, sp, at, a_key, seek, plain, beside_band):
+@numba.njit(inline="always", **JIT)
+def _faint_pixel(im, bl, q, sp, at, a_key, seek, plain, beside_band, alpha, fg, back):
     """A pixel the key left at the gate or below, or with no foreground near: a faint strand
     (``_strand_level``) raises it; else, from ``faint`` up, the screen darkened by a shadow is
     cleared as far as it fits ``c S`` (``_screen_in_shadow``)."""
@@ -973,13 +970,13 @@ def _faint_pixel(im, bl, q, sp, at, a_key, seek, plain, beside_band):
     if seek and not plain:
         level, fb, fgr, fr = _strand_level(im, bl, sp, at, yi, beside_band)
         if level > a_key:
-            im.alpha[y, x] = level
+            alpha[y, x] = level
             a = np.float32(level) * np.float32(1.0 / 255.0)
             if sp.recolour:
                 cb, cg, cr = keying.despill_pixel(fb, fgr, fr, q)
             else:
                 cb, cg, cr = keying.recover_pixel(ib, ig, ir, ub, ug, ur, a, q)
-            _put_colour(im.fg, im.back, y, x, cb, cg, cr, a, sp.blend)
+            _put_colour(fg, back, y, x, cb, cg, cr, a, sp.blend)
             return
     if a_key <= sp.faint:
         return
@@ -988,12 +985,12 @@ def _faint_pixel(im, bl, q, sp, at, a_key, seek, plain, beside_band):
     if t > _F0:
         a_old = np.float32(a_key) * np.float32(1.0 / 255.0)
         level = np.uint8(a_old * (_F1 - t) * np.float32(255.0) + _HALF)
-        im.alpha[y, x] = level
+        alpha[y, x] = level
         a = np.float32(level) * np.float32(1.0 / 255.0)
         cb = cg = cr = _F0  # the colour of a pixel cleared (most are) is black
         if level > 0:
             cb, cg, cr = keying.recover_pixel(ib, ig, ir, ub, ug, ur, a, q)
-        _put_colour(im.fg, im.back, y, x, cb, cg, cr, a, sp.blend)
+        _put_colour(fg, back, y, x, cb, cg, cr, a, sp.blend)
 
 
 @numba.njit(inline="always", **JIT)
@@ -1007,7 +1004,7 @@ def _cell_alphas(a_s, dev, dy, den_safe, a_key):
     return (a_cell if a_key < 253 else max(a_s, a_cell)), a_c
 
 
-@numba.njit(**JIT)
+@numba.njit(inline="always", **JIT)
 def _solid_trust(im, bl, q, sp, y, x, j, jx, yi, bi, ri, a_s, ry, rb, rr):
     """How far (0..1) the solve may move a pixel the key had solid: as far as it finds it mixed
     (``_SOLID_FROM``), a mix fits it with the chroma in full (``_STRICT_LO``) and its colour is not
@@ -1023,13 +1020,13 @@ def _solid_trust(im, bl, q, sp, y, x, j, jx, yi, bi, ri, a_s, ry, rb, rr):
     return trust
 
 
-@numba.njit(**JIT)
+@numba.njit(inline="always", **JIT)
 def _open_beside(im, q, y, x):
     """1 where the key left a pixel of the 3 x 3 around pixel (y, x) short of solid, ``_OPEN_FAR``
     where only one of the 5 x 5 (4:2:0 smears a strand by a pixel, not more), 0 where none: a
     pixel inside solid material is not opened, whatever its block. The key's alpha is recomputed
     from the frame, as the solve changes the matte around it."""
-    h, w = im.alpha.shape
+    h, w = im.original.shape[0], im.original.shape[1] // 3
     best = _F0
     for dy in range(-2, 3):
         for dx in range(-2, 3):
@@ -1045,8 +1042,8 @@ def _open_beside(im, q, y, x):
     return best
 
 
-@numba.njit(**JIT)
-def _mix_pixel(im, bl, q, sp, at, a_key, src_rows, y_cell):
+@numba.njit(inline="always", **JIT)
+def _mix_pixel(im, bl, q, sp, at, a_key, src_rows, y_cell, alpha, fg, back):
     """A pixel of the band (above the gate, foreground near): solved as a mix of the foreground
     nearby (lit by the spill) and the screen (darkened where it fits a shadow), trusted by the
     step's size, the fit and, for a pixel the key had solid, ``_solid_trust``; then its colour."""
@@ -1082,17 +1079,17 @@ def _mix_pixel(im, bl, q, sp, at, a_key, src_rows, y_cell):
         if a_key >= 253 and trust > _F0:
             trust *= _solid_trust(im, bl, q, sp, y, x, at.j, at.jx, yi, bi, ri, a_s, ry, rb, rr) if sp.solid else _F0
         level = np.uint8((a_old + trust * (a_s - a_old)) * np.float32(255.0) + _HALF)
-        im.alpha[y, x] = level
+        alpha[y, x] = level
         a = np.float32(level) * np.float32(1.0 / 255.0)  # the colour agrees with the uint8 matte
     if sp.recolour:
-        _mix_colour(im, q, sp, y, x, fb, fgr, fr, ib, ig, ir, ub, ug, ur, a, a_old, fit)
+        _mix_colour(q, sp, y, x, fb, fgr, fr, ib, ig, ir, ub, ug, ur, a, a_old, fit, fg, back)
     elif a != a_old:
         cb, cg, cr = keying.recover_pixel(ib, ig, ir, ub, ug, ur, a, q)
-        _put_colour(im.fg, im.back, y, x, cb, cg, cr, a, sp.blend)
+        _put_colour(fg, back, y, x, cb, cg, cr, a, sp.blend)
 
 
-@numba.njit(**JIT)
-def _mix_colour(im, q, sp, y, x, fb, fgr, fr, ib, ig, ir, ub, ug, ur, a, a_old, fit):
+@numba.njit(inline="always", **JIT)
+def _mix_colour(q, sp, y, x, fb, fgr, fr, ib, ig, ir, ub, ug, ur, a, a_old, fit, fg, back):
     """A band pixel's colour: the foreground nearby despilled, as far as the mix fits (``fit``);
     the pixel's own keyed colour where it does not."""
     cb, cg, cr = keying.despill_pixel(fb, fgr, fr, q)
@@ -1100,12 +1097,12 @@ def _mix_colour(im, q, sp, y, x, fb, fgr, fr, ib, ig, ir, ub, ug, ur, a, a_old, 
         if sp.blend:
             ob, og, orr = keying.recover_pixel(ib, ig, ir, ub, ug, ur, a_old, q)
         else:
-            ob, og, orr = np.float32(im.fg[y, x, 0]), np.float32(im.fg[y, x, 1]), np.float32(im.fg[y, x, 2])
+            ob, og, orr = np.float32(fg[y, x, 0]), np.float32(fg[y, x, 1]), np.float32(fg[y, x, 2])
         cb, cg = keying.round_level(ob + fit * (cb - ob)), keying.round_level(og + fit * (cg - og))
         cr = keying.round_level(orr + fit * (cr - orr))
     if a == _F0:
         cb = cg = cr = _F0
-    _put_colour(im.fg, im.back, y, x, cb, cg, cr, a, sp.blend)
+    _put_colour(fg, back, y, x, cb, cg, cr, a, sp.blend)
 
 
 @numba.njit(inline="always", **JIT)
@@ -1116,11 +1113,11 @@ def _block_cells(rows, j, jx, h, w):
             _cell_luma(rows, y0 + 2, x0, h, w), _cell_luma(rows, y0 + 2, x0 + 2, h, w))
 
 
-@numba.njit(**JIT)
-def _solve_block(im, bl, q, sp, j, jx):
+@numba.njit(inline="always", **JIT)
+def _solve_block(im, bl, q, sp, j, jx, alpha, fg, back):
     """Every pixel of block (j, jx) (the last row and column of blocks reach the frame's edge):
     faint pixels to ``_faint_pixel``, the band's to ``_mix_pixel``."""
-    h, w = im.alpha.shape
+    h, w = alpha.shape
     sh, sw = bl.lo.shape
     seek = sp.strands and bl.cover[j, jx] != 0
     beside_band = bl.ring[j, jx] != 0
@@ -1135,7 +1132,7 @@ def _solve_block(im, bl, q, sp, j, jx):
     c00 = c01 = c10 = c11 = _F0
     for y in range(4 * j, h if j == sh - 1 else 4 * j + 4):
         for x in range(4 * jx, w if jx == sw - 1 else 4 * jx + 4):
-            a_key = im.alpha[y, x]
+            a_key = alpha[y, x]
             if a_key <= sp.faint and not seek:
                 continue
             # Plainly the screen (or a shadow) against the block's own step: no strand. Most faint
@@ -1149,7 +1146,7 @@ def _solve_block(im, bl, q, sp, j, jx):
                     continue
             at = _pixel_at(sh, sw, j, jx, y, x)
             if bl.cover[j, jx] == 0 or a_key <= sp.gate:
-                _faint_pixel(im, bl, q, sp, at, a_key, seek, plain, beside_band)
+                _faint_pixel(im, bl, q, sp, at, a_key, seek, plain, beside_band, alpha, fg, back)
                 continue
             y_cell = _F0
             if sp.cells:
@@ -1161,21 +1158,22 @@ def _solve_block(im, bl, q, sp, j, jx):
                     y_cell = (c00 if left else c01) if y < 4 * j + 2 else (c10 if left else c11)
                 else:  # the rows and columns past the frame's last whole block
                     y_cell = _cell_luma(src_rows, y, x, h, w)
-            _mix_pixel(im, bl, q, sp, at, a_key, src_rows, y_cell)
+            _mix_pixel(im, bl, q, sp, at, a_key, src_rows, y_cell, alpha, fg, back)
 
 
 @numba.njit(parallel=True, **JIT)
-def _solve_blocks(im, bl, p, sp):
+def _solve_blocks(im, bl, p, sp, alpha, fg, back):
     """The solve over the band's blocks (see :class:`EdgeSolver`); ``p`` the key's parameters,
-    ``sp`` the solve's (:class:`SolveParams`). With ``sp.blend``, ``im.fg`` holds the key's
-    composite over ``im.back`` (:func:`livekey.keying.key_composite`), not its foreground, and a
-    pixel whose alpha or colour changes is composited again."""
+    ``sp`` the solve's (:class:`SolveParams`); ``alpha`` and ``fg`` solved in place. With
+    ``sp.blend``, ``fg`` holds the key's composite over ``back``
+    (:func:`livekey.keying.key_composite`), not its foreground, and a pixel whose alpha or colour
+    changes is composited again."""
     q = keying.unpack(p)
     sh, sw = bl.lo.shape
     for j in numba.prange(sh):
         for jx in range(sw):
             if not _skip_block(bl, sp, j, jx):
-                _solve_block(im, bl, q, sp, j, jx)
+                _solve_block(im, bl, q, sp, j, jx, alpha, fg, back)
 
 
 def _flat(image: np.ndarray) -> np.ndarray:
@@ -1417,9 +1415,9 @@ class EdgeSolver:
         if self.solve and (self.spill is None or self._frames % _SPILL_EVERY == 0):
             self._follow_spill(frame, screen)
         self._frames += 1
-        images = SolveImages(_flat(frame), _flat(solve_frame), _flat(screen), alpha, fg,
-                             fg if backdrop is None else backdrop)
-        _solve_blocks(images, self._stats, params, self._params(backdrop is not None))
+        images = SolveImages(_flat(frame), _flat(solve_frame), _flat(screen))
+        _solve_blocks(images, self._stats, params, self._params(backdrop is not None), alpha, fg,
+                      fg if backdrop is None else backdrop)
 
 
 class GuidedUpsampler:
