@@ -156,16 +156,20 @@ def test_edge_solve_finds_the_alpha_of_a_mix_of_foreground_and_screen():
 
 
 def test_edge_solve_solves_pixels_the_key_had_solid_that_are_a_mix():
-    """4:2:0 smears a strand's colour over the screen beside it, and the key can call the mix solid:
-    the solve finds it half screen."""
+    """4:2:0 smears a strand's colour over the screen beside it, and the key can call the mix solid
+    (it does, for this red subject): the solve finds the pixel beside the open screen half screen,
+    and the one a pixel farther in by half of that (a pixel the key had solid is opened in full
+    only beside one the key leaves open, see ``matte._OPEN_FAR``)."""
     frame, screen, alpha, fg, params = _edge_picture()
     subject, green = np.float32((30, 60, 200)), np.float32((62, 177, 48))
     frame[:, 16:18] = (0.5 * subject + 0.5 * green + 0.5).astype(np.uint8)
-    frame[:, 18:20] = (0.25 * subject + 0.75 * green + 0.5).astype(np.uint8)
-    alpha[:, 16:18], alpha[:, 18:20] = 255, 64
+    frame[:, 18:20] = green.astype(np.uint8)
+    keying.key_frame(frame, screen, params, alpha, fg)
+    assert (alpha[:, 16:18] == 255).all() and (alpha[:, 18:20] == 0).all()
     matte.EdgeSolver()(frame, screen, alpha, fg, params)
-    assert np.abs(alpha[:, 16:18].astype(int) - 128).max() <= 12, alpha[0, 12:24]
-    assert (alpha[:, :12] == 255).all()
+    assert np.abs(alpha[:, 17].astype(int) - 128).max() <= 12, alpha[0, 12:24]
+    assert np.abs(alpha[:, 16].astype(int) - 192).max() <= 12, alpha[0, 12:24]
+    assert (alpha[:, :16] == 255).all()
 
 
 def test_edge_solve_keeps_solid_a_colour_of_the_solid_foreground_beside_it():

@@ -122,7 +122,9 @@ def test_relit_plate_follows_the_shadow_on_the_screen():
 # variant that solves the edge.
 PER_SCENE = {"livekey": 0.5, "livekey_plate": 0.5, "livekey_colour": 0.95, "livekey_detail": 0.5,
              "livekey_detail_plate": 0.5}
-MEAN = {"livekey": 0.46, "livekey_plate": 0.46, "livekey_detail": 0.43, "livekey_detail_plate": 0.43}
+# The default's mean rose from 0.451 to 0.460 when the solve stopped opening pixels the key had solid
+# away from any it left open (issue 23: those were holes in real mesh and fur); hence 0.47.
+MEAN = {"livekey": 0.47, "livekey_plate": 0.47, "livekey_detail": 0.43, "livekey_detail_plate": 0.43}
 
 
 @pytest.mark.parametrize("variant", list(PER_SCENE))

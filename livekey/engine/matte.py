@@ -17,6 +17,7 @@ Buffers live in small workspace objects, so nothing allocates per frame after th
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import cv2
 import numba
@@ -44,6 +45,10 @@ _FIT_LO, _FIT_HI = np.float32(10.0), np.float32(20.0)
 # to a neck of another colour, whose foreground estimate mixes the two, stays solid.
 _SOLID_FROM, _SOLID_SPAN = np.float32(0.95), np.float32(0.25)
 _SOLID_MATCH = np.float32(8.0)
+# ... and only next to a pixel the key left short of solid: in full where one is in the 3 x 3 around,
+# by _OPEN_FAR where one is only in the 5 x 5 (on the real set, 94% of the right openings and 44%
+# of the holes; the rest of the holes lay farther in, in a ring block's solid material).
+_OPEN_FAR = np.float32(0.5)
 # ... and only where a mix fits it closely, the chroma counting in full (within 15 levels: fully,
 # from 30 on: not at all): a grey stand beside a red shirt is not a mix of the shirt and the screen.
 _STRICT_LO, _STRICT_HI = np.float32(15.0), np.float32(30.0)
@@ -826,206 +831,354 @@ def _put_colour(dst, back, y, x, cb, cg, cr, a, blend):
         dst[y, x, 0], dst[y, x, 1], dst[y, x, 2] = np.uint8(cb), np.uint8(cg), np.uint8(cr)
 
 
-@numba.njit(parallel=True, **JIT)
-def _solve_blocks(original, frame, screen, alpha, lo, hi, fcol, cover, near_w, near_d, gate, faint, lam, m0,
-                  res_lo, res_hi, solve, recolour, p, fg, back, blend, darkest, shadow_alpha, csum, strands, luma,
-                  clear, ring, plain_blocks, spill, cells, shift, shifted):
-    """The solve over the band's blocks (see :class:`EdgeSolver`); ``p`` the key's parameters.
-    ``frame`` is what the solve reads (``original`` with its chroma detail restored in the band's
-    blocks, or itself); the shadow test and the strands read ``original``, as faint pixels lie
-    outside the band. With ``strands``, pixels at the gate or below beside solid foreground are
-    tested for faint strands against the screen luma ``luma`` (``clear`` pixels seen per block). The
-    solid blocks ``ring`` marks (next to the band) are solved too; ``plain_blocks`` marks the plain
-    solid blocks. ``spill``: the share of the screen's light the edge reflects (see ``_spill_misfit``).
-    With ``cells`` the solve reads chroma per 2 x 2 cell, as 4:2:0 sends it (``_CELL_EPS``). With
-    ``shifted`` the screen is read moved by ``shift`` (per block, see ``_FAR_CELLS``). With ``blend``,
-    ``fg`` holds the key's composite over ``back`` (:func:`livekey.keying.key_composite`), not its
-    foreground, and a pixel whose alpha or colour changes is composited again; the key's colour is
-    then recomputed where it is read (``frame`` must be ``original``: the key's own input)."""
+# The records hold what the solve reads; the matte and foreground it writes are passed apart: inlined
+# into the prange body, Numba 0.68 loses writes through a record's arrays.
+class SolveParams(NamedTuple):
+    """One call's parameters of the edge solve (:class:`EdgeSolver` states what each does)."""
+
+    gate: np.uint8  # the key's level above which a pixel is solved
+    faint: np.uint8  # the level from which a pixel is tested for shadow (``gate`` when the test is off)
+    lam: np.float32  # the chroma's weight against the luma in the two-colour fit
+    m0: np.float32  # levels squared: the solve is trusted by |F - S|^2 / (|F - S|^2 + m0)
+    res_lo: np.float32  # the fit's residual (levels) up to which the mix is trusted fully...
+    res_hi: np.float32  # ... and from which not at all
+    darkest: np.float32  # the darkest share of the screen's light a shadow leaves (1: no shadow test)
+    shadow_alpha: np.float32  # a fit of a F + b S with a below this is screen in shadow
+    spill: np.float32  # the share of the screen's light the edge reflects
+    solve: bool  # solve the alpha (else only the colour)
+    recolour: bool  # the band's colour from the solid foreground nearby
+    blend: bool  # ``fg`` holds the key's composite over ``back``
+    strands: bool  # seek faint strands the key left out
+    cells: bool  # read chroma per 2 x 2 cell, as 4:2:0 sends it
+    shifted: bool  # the solve reads the screen moved by the blocks' ``shift``
+    solid: bool  # pixels the key had solid may be solved lower (``_solid_trust``)
+
+
+class SolveImages(NamedTuple):
+    """The full-size pictures the solve reads, flat (H, W * 3)."""
+
+    original: np.ndarray  # the key's input; the shadow test and the strands read it
+    frame: np.ndarray  # what the solve reads (``original`` with its chroma detail restored, or itself)
+    screen: np.ndarray  # the key's screen
+
+
+class SolveBlocks(NamedTuple):
+    """Per 4 x 4 block statistics (see :meth:`EdgeSolver._allocate`)."""
+
+    lo: np.ndarray  # the key's alpha minimum
+    hi: np.ndarray  # ... and maximum
+    fcol: np.ndarray  # the foreground colour nearby (B, G, R)
+    cover: np.ndarray  # 1 where ``fcol`` holds one
+    csum: np.ndarray  # plain solid blocks' colour sums (4 pixels)
+    luma: np.ndarray  # the screen's luma from the clear pixels around
+    clear: np.ndarray  # how many clear pixels ``luma`` saw
+    ring: np.ndarray  # the band's blocks and those beside them
+    plain: np.ndarray  # plain solid blocks
+    shift: np.ndarray  # the screen the solve reads: B, G, R shift and a luma lift
+
+
+class PixelAt(NamedTuple):
+    """Where a pixel lies: (y, x), its block (j, jx), the block its bilinear weights reach
+    (jn, xn) and those weights (wy, wx) towards its own."""
+
+    y: int
+    x: int
+    j: int
+    jx: int
+    jn: int
+    xn: int
+    wy: np.float32
+    wx: np.float32
+
+
+@numba.njit(inline="always", **JIT)
+def _pixel_at(sh, sw, j, jx, y, x):
+    """A pixel's place and bilinear weights (``_NEAR_W``, ``_NEAR_D``) among the blocks."""
+    pr, pc = min(y - 4 * j, 3), min(x - 4 * jx, 3)
+    jn = min(max(j + _NEAR_D[pr], 0), sh - 1)
+    xn = min(max(jx + _NEAR_D[pc], 0), sw - 1)
+    return PixelAt(y, x, j, jx, jn, xn, _NEAR_W[pr], _NEAR_W[pc])
+
+
+@numba.njit(inline="always", **JIT)
+def _foreground_at(bl, at):
+    """The foreground colour nearby at a pixel: bilinear over the blocks that hold one."""
+    fb, fgr, fr, wf = _bilinear(bl.fcol, bl.cover, at.j, at.jx, at.jn, at.xn, at.wy, at.wx)
+    inv_w = _F1 / wf
+    return fb * inv_w, fgr * inv_w, fr * inv_w
+
+
+@numba.njit(inline="always", **JIT)
+def _solve_screen_at(bl, sp, ub, ug, ur, at):
+    return _solve_screen(ub, ug, ur, bl.shift, sp.shifted, at.j, at.jx, at.jn, at.xn, at.wy, at.wx)
+
+
+@numba.njit(inline="always", **JIT)
+def _pixel_bgr(rows, y, x):
+    i = 3 * x
+    return np.float32(rows[y, i]), np.float32(rows[y, i + 1]), np.float32(rows[y, i + 2])
+
+
+@numba.njit(inline="always", **JIT)
+def _skip_block(bl, sp, j, jx):
+    """True for a block with nothing to solve, clear as shadow or seek strands in (most of them)."""
+    seek = sp.strands and bl.cover[j, jx] != 0
+    if bl.lo[j, jx] >= 253 and (bl.ring[j, jx] == 0 or bl.cover[j, jx] == 0):
+        return True
+    if bl.hi[j, jx] <= sp.faint and not seek:
+        return True
+    shadow_test = sp.darkest < _F1 and sp.solve
+    return (bl.cover[j, jx] == 0 or bl.hi[j, jx] <= sp.gate) and not shadow_test and not seek
+
+
+@numba.njit(inline="always", **JIT)
+def _strand_level(im, bl, sp, at, yi, beside_band):
+    """The alpha level (0..255) of a faint strand at a pixel of luma ``yi`` the key left at its
+    gate or below, from its luma against the screen's around it and the foreground's nearby (see
+    ``_STRAND_FLOOR``), and the foreground colour; level 0 where it is no strand."""
+    fb, fgr, fr = _foreground_at(bl, at)
+    y_screen = _bilinear_luma(bl.luma, bl.clear, at.j, at.jx, at.jn, at.xn, at.wy, at.wx)
+    step = (_F1 - sp.spill) * y_screen - _ycc(fb, fgr, fr)[0]
+    if y_screen < _F0 or abs(step) < _STRAND_MIN_STEP:
+        return np.uint8(0), fb, fgr, fr
+    share = (y_screen - yi) / step
+    if share <= _STRAND_FLOOR + np.float32(0.5 / 255.0) / _STRAND_GAIN:
+        return np.uint8(0), fb, fgr, fr
+    h, w = im.original.shape[0], im.original.shape[1] // 3
+    # A strand is thin: the pixels on both sides of it are screen, the edge of a patch of shadow has
+    # shadow on one side. Next to the band the sides may be a little dark too (the strand's own blur,
+    # a fainter strand beside it): there only sides nearly as dark as the pixel overrule its share.
+    y_side, y_along = _side_luma(im.original, at.y, at.x, h, w, step > _F0)
+    side_share = (y_side - yi) / step
+    if not beside_band or (step > _F0 and side_share < _STRAND_SIDE * share):
+        share = min(share, side_share)
+    if (y_screen - y_along) / step <= _HALF * _STRAND_FLOOR:
+        share = _F0  # one pixel alone: noise
+    a_new = min(max((share - _STRAND_FLOOR) * _STRAND_GAIN, _F0), _F1)
+    return np.uint8(a_new * np.float32(255.0) + _HALF), fb, fgr, fr
+
+
+@numba.njit(inline="always", **JIT)
+def _faint_pixel(im, bl, q, sp, at, a_key, seek, plain, beside_band, alpha, fg, back):
+    """A pixel the key left at the gate or below, or with no foreground near: a faint strand
+    (``_strand_level``) raises it; else, from ``faint`` up, the screen darkened by a shadow is
+    cleared as far as it fits ``c S`` (``_screen_in_shadow``)."""
+    y, x = at.y, at.x
+    ib, ig, ir = _pixel_bgr(im.original, y, x)
+    ub, ug, ur = _pixel_bgr(im.screen, y, x)
+    yi, bi, ri = _ycc(ib, ig, ir)
+    if seek and not plain:
+        level, fb, fgr, fr = _strand_level(im, bl, sp, at, yi, beside_band)
+        if level > a_key:
+            alpha[y, x] = level
+            a = np.float32(level) * np.float32(1.0 / 255.0)
+            if sp.recolour:
+                cb, cg, cr = keying.despill_pixel(fb, fgr, fr, q)
+            else:
+                cb, cg, cr = keying.recover_pixel(ib, ig, ir, ub, ug, ur, a, q)
+            _put_colour(fg, back, y, x, cb, cg, cr, a, sp.blend)
+            return
+    if a_key <= sp.faint:
+        return
+    ys, bs, rs = _solve_screen_at(bl, sp, ub, ug, ur, at)[3:]
+    t = _screen_in_shadow(yi, bi, ri, ys, bs, rs, sp.darkest)
+    if t > _F0:
+        a_old = np.float32(a_key) * np.float32(1.0 / 255.0)
+        level = np.uint8(a_old * (_F1 - t) * np.float32(255.0) + _HALF)
+        alpha[y, x] = level
+        a = np.float32(level) * np.float32(1.0 / 255.0)
+        cb = cg = cr = _F0  # the colour of a pixel cleared (most are) is black
+        if level > 0:
+            cb, cg, cr = keying.recover_pixel(ib, ig, ir, ub, ug, ur, a, q)
+        _put_colour(fg, back, y, x, cb, cg, cr, a, sp.blend)
+
+
+@numba.njit(inline="always", **JIT)
+def _cell_alphas(a_s, dev, dy, den_safe, a_key):
+    """The alpha of the pixel's luma (``a_s``) and of its chroma (``a_c``) read per 4:2:0 cell: the
+    chroma against the cell's alpha, the pixel's luma step from the cell's mean (``dev``) in full
+    over the luma step ``dy`` (damped by ``_CELL_EPS``); in a pixel the key had solid the step may
+    raise the alpha, not lower it (a darker stripe of a shirt is texture, not a mix)."""
+    a_c = a_s - dev * dy / den_safe
+    a_cell = a_c + dev * dy / (dy * dy + _CELL_EPS)
+    return (a_cell if a_key < 253 else max(a_s, a_cell)), a_c
+
+
+@numba.njit(inline="always", **JIT)
+def _solid_trust(im, bl, q, sp, y, x, j, jx, yi, bi, ri, a_s, ry, rb, rr):
+    """How far (0..1) the solve may move a pixel the key had solid: as far as it finds it mixed
+    (``_SOLID_FROM``), a mix fits it with the chroma in full (``_STRICT_LO``) and its colour is not
+    a plain solid block's beside it (``_unlike_solid_beside``)."""
+    trust = min(max((_SOLID_FROM - a_s) / _SOLID_SPAN, _F0), _F1)
+    if trust > _F0:
+        strict = math.sqrt(ry * ry + rb * rb + rr * rr)
+        trust *= min(max((_STRICT_HI - strict) / (_STRICT_HI - _STRICT_LO), _F0), _F1)
+    if trust > _F0:
+        trust *= _unlike_solid_beside(yi, bi, ri, bl.plain, bl.csum, j, jx, sp.lam)
+    if trust > _F0:
+        trust *= _open_beside(im, q, y, x)
+    return trust
+
+
+@numba.njit(inline="always", **JIT)
+def _open_beside(im, q, y, x):
+    """1 where the key left a pixel of the 3 x 3 around pixel (y, x) short of solid, ``_OPEN_FAR``
+    where only one of the 5 x 5 (4:2:0 smears a strand by a pixel, not more), 0 where none: a
+    pixel inside solid material is not opened, whatever its block. The key's alpha is recomputed
+    from the frame, as the solve changes the matte around it."""
+    h, w = im.original.shape[0], im.original.shape[1] // 3
+    best = _F0
+    for dy in range(-2, 3):
+        for dx in range(-2, 3):
+            yy, xx = y + dy, x + dx
+            if (dy == 0 and dx == 0) or yy < 0 or yy >= h or xx < 0 or xx >= w:
+                continue
+            ib, ig, ir = _pixel_bgr(im.original, yy, xx)
+            sb, sg, sr = _pixel_bgr(im.screen, yy, xx)
+            if keying.key_alpha(ib, ig, ir, sb, sg, sr, q) < np.float32(253.0):
+                if abs(dy) <= 1 and abs(dx) <= 1:
+                    return _F1
+                best = _OPEN_FAR
+    return best
+
+
+@numba.njit(inline="always", **JIT)
+def _mix_pixel(im, bl, q, sp, at, a_key, src_rows, y_cell, alpha, fg, back):
+    """A pixel of the band (above the gate, foreground near): solved as a mix of the foreground
+    nearby (lit by the spill) and the screen (darkened where it fits a shadow), trusted by the
+    step's size, the fit and, for a pixel the key had solid, ``_solid_trust``; then its colour."""
+    y, x, lam = at.y, at.x, sp.lam
+    ib, ig, ir = _pixel_bgr(src_rows, y, x)
+    ub, ug, ur = _pixel_bgr(im.screen, y, x)
+    yi, bi, ri = _ycc(ib, ig, ir)
+    fb, fgr, fr = _foreground_at(bl, at)
+    sb, sg, sr, ys, bs, rs = _solve_screen_at(bl, sp, ub, ug, ur, at)
+    yf, bf, rf = _ycc(fb + sp.spill * sb, fgr + sp.spill * sg, fr + sp.spill * sr)
+    c = _shadow_share(yi, bi, ri, ys, bs, rs, yf, bf, rf, lam, sp.darkest, sp.shadow_alpha)
+    ys, bs, rs = c * ys, c * bs, c * rs
+    dy, db, dr = yf - ys, bf - bs, rf - rs
+    ey, eb, er = yi - ys, bi - bs, ri - rs
+    den = dy * dy + lam * (db * db + dr * dr)
+    den_safe = max(den, np.float32(1e-3))
+    a_s = (dy * ey + lam * (db * eb + dr * er)) / den_safe
+    a_c = a_s  # the alpha the pixel's chroma is read against
+    if sp.cells:
+        a_s, a_c = _cell_alphas(a_s, yi - y_cell, dy, den_safe, a_key)
+    a_s, a_c = min(max(a_s, _F0), _F1), min(max(a_c, _F0), _F1)
+    ry, rb, rr = ey - a_s * dy, eb - a_c * db, er - a_c * dr
+    # A pixel a mix of F and S does not explain (a thin object of another colour, glass) keeps
+    # the key's alpha and its own colour.
+    res2 = ry * ry + lam * (rb * rb + rr * rr)
+    fit = _F1  # the ramp's ends without the square root (most pixels fit)
+    if res2 > sp.res_lo * sp.res_lo:
+        fit = min(max((sp.res_hi - math.sqrt(res2)) * (_F1 / (sp.res_hi - sp.res_lo)), _F0), _F1)
+    a_old = np.float32(a_key) * np.float32(1.0 / 255.0)
+    a = a_old
+    if sp.solve:
+        trust = den / (den + sp.m0) * fit
+        if a_key >= 253 and trust > _F0:
+            trust *= _solid_trust(im, bl, q, sp, y, x, at.j, at.jx, yi, bi, ri, a_s, ry, rb, rr) if sp.solid else _F0
+        level = np.uint8((a_old + trust * (a_s - a_old)) * np.float32(255.0) + _HALF)
+        alpha[y, x] = level
+        a = np.float32(level) * np.float32(1.0 / 255.0)  # the colour agrees with the uint8 matte
+    if sp.recolour:
+        _mix_colour(q, sp, y, x, fb, fgr, fr, ib, ig, ir, ub, ug, ur, a, a_old, fit, fg, back)
+    elif a != a_old:
+        cb, cg, cr = keying.recover_pixel(ib, ig, ir, ub, ug, ur, a, q)
+        _put_colour(fg, back, y, x, cb, cg, cr, a, sp.blend)
+
+
+@numba.njit(inline="always", **JIT)
+def _mix_colour(q, sp, y, x, fb, fgr, fr, ib, ig, ir, ub, ug, ur, a, a_old, fit, fg, back):
+    """A band pixel's colour: the foreground nearby despilled, as far as the mix fits (``fit``);
+    the pixel's own keyed colour where it does not."""
+    cb, cg, cr = keying.despill_pixel(fb, fgr, fr, q)
+    if fit < _F1:
+        if sp.blend:
+            ob, og, orr = keying.recover_pixel(ib, ig, ir, ub, ug, ur, a_old, q)
+        else:
+            ob, og, orr = np.float32(fg[y, x, 0]), np.float32(fg[y, x, 1]), np.float32(fg[y, x, 2])
+        cb, cg = keying.round_level(ob + fit * (cb - ob)), keying.round_level(og + fit * (cg - og))
+        cr = keying.round_level(orr + fit * (cr - orr))
+    if a == _F0:
+        cb = cg = cr = _F0
+    _put_colour(fg, back, y, x, cb, cg, cr, a, sp.blend)
+
+
+@numba.njit(inline="always", **JIT)
+def _block_cells(rows, j, jx, h, w):
+    """The mean lumas of the four 2 x 2 chroma cells of block (j, jx)."""
+    y0, x0 = 4 * j, 4 * jx
+    return (_cell_luma(rows, y0, x0, h, w), _cell_luma(rows, y0, x0 + 2, h, w),
+            _cell_luma(rows, y0 + 2, x0, h, w), _cell_luma(rows, y0 + 2, x0 + 2, h, w))
+
+
+@numba.njit(inline="always", **JIT)
+def _solve_block(im, bl, q, sp, j, jx, alpha, fg, back):
+    """Every pixel of block (j, jx) (the last row and column of blocks reach the frame's edge):
+    faint pixels to ``_faint_pixel``, the band's to ``_mix_pixel``."""
     h, w = alpha.shape
-    sh, sw = lo.shape
+    sh, sw = bl.lo.shape
+    seek = sp.strands and bl.cover[j, jx] != 0
+    beside_band = bl.ring[j, jx] != 0
+    # The block's own screen luma and step, for a quick first look at each faint pixel.
+    y_block = bl.luma[j, jx]
+    step_block = y_block - _ycc(bl.fcol[j, jx, 0], bl.fcol[j, jx, 1], bl.fcol[j, jx, 2])[0] if seek else _F1
+    quick = seek and bl.clear[j, jx] >= _STRAND_MIN_CLEAR and abs(step_block) >= _F1
+    # A block the key had solid is read as it came: restored chroma (a line through the window's
+    # colours) is no help inside the subject, where more colours meet.
+    src_rows = im.original if bl.lo[j, jx] >= 253 else im.frame
+    cells_read = False
+    c00 = c01 = c10 = c11 = _F0
+    for y in range(4 * j, h if j == sh - 1 else 4 * j + 4):
+        for x in range(4 * jx, w if jx == sw - 1 else 4 * jx + 4):
+            a_key = alpha[y, x]
+            if a_key <= sp.faint and not seek:
+                continue
+            # Plainly the screen (or a shadow) against the block's own step: no strand. Most faint
+            # pixels are, and are left before anything else is read.
+            plain = False
+            if quick and a_key <= sp.gate:
+                ob, og, orr = _pixel_bgr(im.original, y, x)
+                y0 = _ycc(ob, og, orr)[0]
+                plain = (y_block - y0) / step_block <= np.float32(0.5) * _STRAND_FLOOR
+                if plain and a_key <= sp.faint:
+                    continue
+            at = _pixel_at(sh, sw, j, jx, y, x)
+            if bl.cover[j, jx] == 0 or a_key <= sp.gate:
+                _faint_pixel(im, bl, q, sp, at, a_key, seek, plain, beside_band, alpha, fg, back)
+                continue
+            y_cell = _F0
+            if sp.cells:
+                if y < 4 * j + 4 and x < 4 * jx + 4:
+                    if not cells_read:
+                        c00, c01, c10, c11 = _block_cells(src_rows, j, jx, h, w)
+                        cells_read = True
+                    left = x < 4 * jx + 2
+                    y_cell = (c00 if left else c01) if y < 4 * j + 2 else (c10 if left else c11)
+                else:  # the rows and columns past the frame's last whole block
+                    y_cell = _cell_luma(src_rows, y, x, h, w)
+            _mix_pixel(im, bl, q, sp, at, a_key, src_rows, y_cell, alpha, fg, back)
+
+
+@numba.njit(parallel=True, **JIT)
+def _solve_blocks(im, bl, p, sp, alpha, fg, back):
+    """The solve over the band's blocks (see :class:`EdgeSolver`); ``p`` the key's parameters,
+    ``sp`` the solve's (:class:`SolveParams`); ``alpha`` and ``fg`` solved in place. With
+    ``sp.blend``, ``fg`` holds the key's composite over ``back``
+    (:func:`livekey.keying.key_composite`), not its foreground, and a pixel whose alpha or colour
+    changes is composited again."""
     q = keying.unpack(p)
-    inv255 = np.float32(1.0 / 255.0)
-    inv_res = _F1 / (res_hi - res_lo)
-    frame2, screen2 = frame.reshape((h, w * 3)), screen.reshape((h, w * 3))
-    original2 = original.reshape((h, w * 3))
+    sh, sw = bl.lo.shape
     for j in numba.prange(sh):
-        y_end = h if j == sh - 1 else 4 * j + 4
         for jx in range(sw):
-            seek = strands and cover[j, jx] != 0  # look for faint strands here
-            beside_band = ring[j, jx] != 0  # the band's blocks and those beside them
-            if (lo[j, jx] >= 253 and (not beside_band or cover[j, jx] == 0)) or (hi[j, jx] <= faint and not seek):
-                continue
-            if (cover[j, jx] == 0 or hi[j, jx] <= gate) and (darkest >= _F1 or not solve) and not seek:
-                continue
-            # The block's own screen luma and step, for a quick first look at each faint pixel. Read
-            # only past the tests above: most of the frame's blocks have nothing to solve.
-            y_block = luma[j, jx]
-            step_block = y_block - _ycc(fcol[j, jx, 0], fcol[j, jx, 1], fcol[j, jx, 2])[0] if seek else _F1
-            quick = seek and clear[j, jx] >= _STRAND_MIN_CLEAR and abs(step_block) >= _F1
-            x_end = w if jx == sw - 1 else 4 * jx + 4
-            # The mean lumas of the block's four 2 x 2 chroma cells, read at its first solved pixel.
-            cells_read = False
-            c00 = c01 = c10 = c11 = _F0
-            for y in range(4 * j, y_end):
-                pr = min(y - 4 * j, 3)
-                jn = min(max(j + near_d[pr], 0), sh - 1)
-                wy = near_w[pr]
-                # A block the key had solid is read as it came: restored chroma (a line through
-                # the window's colours) is no help inside the subject, where more colours meet.
-                src_rows = original2 if lo[j, jx] >= 253 else frame2
-                src, scr = src_rows[y], screen2[y]
-                for x in range(4 * jx, x_end):
-                    a_key = alpha[y, x]
-                    if a_key <= faint and not seek:
-                        continue
-                    # Plainly the screen (or a shadow) at a first look, against the block's own step: no
-                    # strand. Most faint pixels are, and are left before anything else is read.
-                    plain = False
-                    if quick and a_key <= gate:
-                        i = 3 * x
-                        y0 = _ycc(np.float32(original2[y, i]), np.float32(original2[y, i + 1]),
-                                  np.float32(original2[y, i + 2]))[0]
-                        plain = (y_block - y0) / step_block <= np.float32(0.5) * _STRAND_FLOOR
-                        if plain and a_key <= faint:
-                            continue
-                    pc = min(x - 4 * jx, 3)
-                    xn = min(max(jx + near_d[pc], 0), sw - 1)
-                    wx = near_w[pc]
-                    i = 3 * x
-                    # The key's screen, which the colour is un-mixed against as in the rest of the path;
-                    # the screen the solve reads (``_solve_screen``) only where it is read.
-                    ub, ug, ur = np.float32(scr[i]), np.float32(scr[i + 1]), np.float32(scr[i + 2])
-                    a_old = np.float32(a_key) * inv255
-                    a = a_old
-                    if cover[j, jx] == 0 or a_key <= gate:
-                        ib, ig, ir = (np.float32(original2[y, i]), np.float32(original2[y, i + 1]),
-                                      np.float32(original2[y, i + 2]))
-                        yi, bi, ri = _ycc(ib, ig, ir)
-                        if seek and not plain:
-                            fb, fgr, fr, wf = _bilinear(fcol, cover, j, jx, jn, xn, wy, wx)
-                            inv_w = _F1 / wf
-                            fb, fgr, fr = fb * inv_w, fgr * inv_w, fr * inv_w
-                            y_screen = _bilinear_luma(luma, clear, j, jx, jn, xn, wy, wx)
-                            step = (_F1 - spill) * y_screen - _ycc(fb, fgr, fr)[0]
-                            if y_screen >= _F0 and abs(step) >= _STRAND_MIN_STEP:
-                                # A strand is thin: the pixels on both sides of it are screen. Measured
-                                # against them as well, the edge of a patch of shadow is no strand. Next
-                                # to the band a strand's sides may be a little dark too (its own blur, a
-                                # fainter strand beside it): there only sides nearly as dark as the pixel
-                                # (a shadow's edge) overrule its own share.
-                                share = (y_screen - yi) / step
-                                level = np.uint8(0)
-                                if share > _STRAND_FLOOR + np.float32(0.5 / 255.0) / _STRAND_GAIN:
-                                    y_side, y_along = _side_luma(original2, y, x, h, w, step > _F0)
-                                    side_share = (y_side - yi) / step
-                                    if not beside_band or (step > _F0 and side_share < _STRAND_SIDE * share):
-                                        share = min(share, side_share)
-                                    if (y_screen - y_along) / step <= _HALF * _STRAND_FLOOR:
-                                        share = _F0  # one pixel alone: noise
-                                    a_new = min(max((share - _STRAND_FLOOR) * _STRAND_GAIN, _F0), _F1)
-                                    level = np.uint8(a_new * np.float32(255.0) + _HALF)
-                                if level > a_key:
-                                    alpha[y, x] = level
-                                    a = np.float32(level) * inv255
-                                    if recolour:
-                                        cb, cg, cr = keying.despill_pixel(fb, fgr, fr, q)
-                                    else:
-                                        cb, cg, cr = keying.recover_pixel(ib, ig, ir, ub, ug, ur, a, q)
-                                    _put_colour(fg, back, y, x, cb, cg, cr, a, blend)
-                                    continue
-                            if a_key <= faint:
-                                continue
-                        # No foreground near to tell a dark mix from shadow (far from the subject),
-                        # or too faint to solve: a pixel that is the screen darkened is its shadow
-                        # (a moving shadow runs ahead of the screen estimate).
-                        ys, bs, rs = _solve_screen(ub, ug, ur, shift, shifted, j, jx, jn, xn, wy, wx)[3:]
-                        t = _screen_in_shadow(yi, bi, ri, ys, bs, rs, darkest)
-                        if t > _F0:
-                            level = np.uint8(a_old * (_F1 - t) * np.float32(255.0) + _HALF)
-                            alpha[y, x] = level
-                            a = np.float32(level) * inv255
-                            cb = cg = cr = _F0  # the colour of a pixel cleared (most are) is black
-                            if level > 0:
-                                cb, cg, cr = keying.recover_pixel(ib, ig, ir, ub, ug, ur, a, q)
-                            _put_colour(fg, back, y, x, cb, cg, cr, a, blend)
-                        continue
-                    ib, ig, ir = np.float32(src[i]), np.float32(src[i + 1]), np.float32(src[i + 2])
-                    yi, bi, ri = _ycc(ib, ig, ir)
-                    fb, fgr, fr, wf = _bilinear(fcol, cover, j, jx, jn, xn, wy, wx)
-                    inv_w = _F1 / wf
-                    fb, fgr, fr = fb * inv_w, fgr * inv_w, fr * inv_w
-                    # Solved against the foreground as the screen's spill lights it at the edge.
-                    sb, sg, sr, ys, bs, rs = _solve_screen(ub, ug, ur, shift, shifted, j, jx, jn, xn, wy, wx)
-                    yf, bf, rf = _ycc(fb + spill * sb, fgr + spill * sg, fr + spill * sr)
-                    # Screen in the subject's shadow is darker than the screen estimate: take it as that.
-                    c = _shadow_share(yi, bi, ri, ys, bs, rs, yf, bf, rf, lam, darkest, shadow_alpha)
-                    ys, bs, rs = c * ys, c * bs, c * rs
-                    dy, db, dr = yf - ys, bf - bs, rf - rs
-                    ey, eb, er = yi - ys, bi - bs, ri - rs
-                    den = dy * dy + lam * (db * db + dr * dr)
-                    den_safe = max(den, np.float32(1e-3))
-                    a_s = (dy * ey + lam * (db * eb + dr * er)) / den_safe
-                    a_c = a_s  # the alpha the pixel's chroma is read against
-                    if cells:
-                        # 4:2:0 sends one chroma per 2 x 2 cell: a thin strand has its cell's chroma,
-                        # which would pull it towards the screen. The pixel's chroma is read against
-                        # its cell's alpha, and its luma step from the cell's mean is taken in full
-                        # (divided by the luma step, damped where that is small), not diluted by the
-                        # chroma's weight. In pixels the key had solid it may raise the alpha, not
-                        # lower it: a darker stripe of a shirt is its texture, not a mix.
-                        if y < 4 * j + 4 and x < 4 * jx + 4:
-                            if not cells_read:
-                                y0, x0 = 4 * j, 4 * jx
-                                c00, c01 = _cell_luma(src_rows, y0, x0, h, w), _cell_luma(src_rows, y0, x0 + 2, h, w)
-                                c10 = _cell_luma(src_rows, y0 + 2, x0, h, w)
-                                c11 = _cell_luma(src_rows, y0 + 2, x0 + 2, h, w)
-                                cells_read = True
-                            left = x < 4 * jx + 2
-                            y_cell = (c00 if left else c01) if y < 4 * j + 2 else (c10 if left else c11)
-                        else:  # the rows and columns past the frame's last whole block
-                            y_cell = _cell_luma(src_rows, y, x, h, w)
-                        dev = yi - y_cell
-                        a_c = a_s - dev * dy / den_safe
-                        a_cell = a_c + dev * dy / (dy * dy + _CELL_EPS)
-                        a_s = a_cell if a_key < 253 else max(a_s, a_cell)
-                    a_s, a_c = min(max(a_s, _F0), _F1), min(max(a_c, _F0), _F1)
-                    ry, rb, rr = ey - a_s * dy, eb - a_c * db, er - a_c * dr
-                    # How well a mix of F and S explains the pixel: one that it does not (a thin
-                    # object of another colour, glass) keeps the key's alpha and its own colour.
-                    res2 = ry * ry + lam * (rb * rb + rr * rr)
-                    fit = _F1  # the ramp's ends without the square root (most pixels fit)
-                    if res2 > res_lo * res_lo:
-                        fit = min(max((res_hi - math.sqrt(res2)) * inv_res, _F0), _F1)
-                    if solve:
-                        trust = den / (den + m0) * fit
-                        if a_key >= 253:
-                            # Most solid pixels leave at the first test: the later ones are not computed.
-                            trust *= min(max((_SOLID_FROM - a_s) / _SOLID_SPAN, _F0), _F1)
-                            if trust > _F0:
-                                strict = math.sqrt(ry * ry + rb * rb + rr * rr)
-                                trust *= min(max((_STRICT_HI - strict) / (_STRICT_HI - _STRICT_LO), _F0), _F1)
-                            if trust > _F0:
-                                trust *= _unlike_solid_beside(yi, bi, ri, plain_blocks, csum, j, jx, lam)
-                        level = np.uint8((a_old + trust * (a_s - a_old)) * np.float32(255.0) + np.float32(0.5))
-                        alpha[y, x] = level
-                        a = np.float32(level) * inv255  # the colour below agrees with the uint8 matte
-                    if recolour:
-                        cb, cg, cr = keying.despill_pixel(fb, fgr, fr, q)
-                        if fit < _F1:
-                            # The pixel's own colour as keyed: where the fit is poor, the alpha barely moved.
-                            if blend:
-                                ob, og, orr = keying.recover_pixel(ib, ig, ir, ub, ug, ur, a_old, q)
-                            else:
-                                ob, og, orr = np.float32(fg[y, x, 0]), np.float32(fg[y, x, 1]), np.float32(fg[y, x, 2])
-                            cb, cg = keying.round_level(ob + fit * (cb - ob)), keying.round_level(og + fit * (cg - og))
-                            cr = keying.round_level(orr + fit * (cr - orr))
-                        if a == _F0:
-                            cb = cg = cr = _F0
-                        _put_colour(fg, back, y, x, cb, cg, cr, a, blend)
-                    elif a != a_old:
-                        cb, cg, cr = keying.recover_pixel(ib, ig, ir, ub, ug, ur, a, q)
-                        _put_colour(fg, back, y, x, cb, cg, cr, a, blend)
+            if not _skip_block(bl, sp, j, jx):
+                _solve_block(im, bl, q, sp, j, jx, alpha, fg, back)
+
+
+def _flat(image: np.ndarray) -> np.ndarray:
+    """A (H, W, 3) image as a (H, W * 3) view."""
+    return image.reshape((image.shape[0], -1))
 
 
 class EdgeSolver:
@@ -1064,7 +1217,9 @@ class EdgeSolver:
     and a fringe of strands into a solid-looking patch), but only as far as the solve puts them
     below 0.95, the mix fits them with the chroma counted in full, and their colour is not that of a
     solid block beside them: a thin object with no solid block of its own (a stand, a cable) would
-    otherwise be solved against the colour of something else nearby.
+    otherwise be solved against the colour of something else nearby; and only beside a pixel the key
+    left short of solid (``_OPEN_FAR``): inside solid material a two-colour fit that reads a mix is
+    wrong, and it punched holes in real mesh and fur (``solid=False``: never).
 
     The subject's shadow darkens the screen right beside it, often more than the screen estimate
     (made at 1/8 size) follows, so the key sees a faint leak there. With ``shadow`` = (darkest,
@@ -1109,7 +1264,8 @@ class EdgeSolver:
                  chroma: float = 0.25, m0: float = 25.0, residual: tuple[float, float] = (20.0, 60.0),
                  restore: bool = False, eps: float = 25.0,
                  shadow: tuple[float, float] | None = SHADOW, strands: bool = True, cells: bool = True,
-                 screen_shift: bool = True) -> None:
+                 screen_shift: bool = True, solid: bool = True) -> None:
+        self.solid = solid
         self.solve, self.recolour, self.gate, self.chroma, self.m0 = solve, recolour, gate, chroma, m0
         self.strands = strands and solve
         # The solve's own screen reads the pixels the key left clear as screen, as the strands do.
@@ -1151,6 +1307,8 @@ class EdgeSolver:
         self._far_weight = np.empty((ch, cw), np.float32)
         self._offset, self._offset_sum = np.empty((sh, sw), np.float32), np.empty((sh, sw), np.float32)
         self._weight, self._weight_sum = np.empty((sh, sw), np.float32), np.empty((sh, sw), np.float32)
+        self._stats = SolveBlocks(self._lo, self._hi, self._fcol, self._cover, self._csum, self._luma, self._clear,
+                                   self._ring, self._plain, self._shift)
         if self.restore:
             self._rband = np.empty((sh, sw), np.uint8)
             self._mband = np.empty((sh, sw), np.uint8)
@@ -1202,6 +1360,15 @@ class EdgeSolver:
                          self._blocks, self._pixel_par, self._lines)
         return self._restored
 
+    def _params(self, blend: bool) -> SolveParams:
+        """This call's :class:`SolveParams` (the spill followed so far)."""
+        shadow_test = self.shadow[0] < 1 and self.solve
+        return SolveParams(np.uint8(self.gate), np.uint8(self.faint if shadow_test else self.gate),
+                           np.float32(self.chroma), np.float32(self.m0), np.float32(self.residual[0]),
+                           np.float32(self.residual[1]), np.float32(self.shadow[0]), np.float32(self.shadow[1]),
+                           np.float32(self.spill or 0.0), self.solve, self.recolour, blend, self.strands,
+                           self.cells and not self.restore, self.screen_shift, self.solid)
+
     @property
     def composites(self) -> bool:
         """Whether the solve can take the key's composite in place of its foreground (``backdrop``):
@@ -1248,14 +1415,9 @@ class EdgeSolver:
         if self.solve and (self.spill is None or self._frames % _SPILL_EVERY == 0):
             self._follow_spill(frame, screen)
         self._frames += 1
-        _solve_blocks(frame, solve_frame, screen, alpha, self._lo, self._hi, self._fcol, self._cover, _NEAR_W, _NEAR_D,
-                      gate, np.uint8(self.faint if self.shadow[0] < 1 and self.solve else gate),
-                      np.float32(self.chroma), np.float32(self.m0), np.float32(self.residual[0]),
-                      np.float32(self.residual[1]), self.solve, self.recolour, params, fg,
-                      fg if backdrop is None else backdrop, backdrop is not None,
-                      np.float32(self.shadow[0]), np.float32(self.shadow[1]), self._csum,
-                      self.strands, self._luma, self._clear, self._ring, self._plain, np.float32(self.spill or 0.0),
-                      self.cells and not self.restore, self._shift, self.screen_shift)
+        images = SolveImages(_flat(frame), _flat(solve_frame), _flat(screen))
+        _solve_blocks(images, self._stats, params, self._params(backdrop is not None), alpha, fg,
+                      fg if backdrop is None else backdrop)
 
 
 class GuidedUpsampler:
