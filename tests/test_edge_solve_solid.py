@@ -4,8 +4,9 @@ next to a pixel the key left open (issue 23: holes in real mesh, hair and fur)."
 import cv2
 import numpy as np
 
-from livekey import keying, matte, synthetic
-from livekey.settings import Settings
+from livekey.config.settings import Settings
+from livekey.engine import keying, matte
+from livekey.media import synthetic
 
 GREEN = (62, 177, 48)
 

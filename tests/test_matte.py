@@ -46,21 +46,14 @@ def test_soften_blurs_the_edge():
     assert ((a > 0) & (a < 255)).sum() > 40
 
 
-def test_the_one_status_view_matches_the_engines_older_copy():
-    """livekey.engine.status is the status view the CLI and the window use; matte.status_view (kept
-    until the edge-solve rewrite lands) must give the same bytes at every alpha."""
+def test_status_view_three_colours():
     from livekey.engine.status import status_view
 
-    alpha = np.arange(256, dtype=np.uint8).reshape(16, 16)
-    assert np.array_equal(status_view(alpha), matte.status_view(alpha))
-    out = np.zeros((16, 16, 3), np.uint8)
-    assert status_view(alpha, out) is out and np.array_equal(out, matte.status_view(alpha))
-    assert len({tuple(v) for v in out.reshape(-1, 3)}) == 3
-
-
-def test_status_view_three_colours():
-    v = matte.status_view(np.array([[0, 128, 255]], np.uint8))
+    v = status_view(np.array([[0, 128, 255]], np.uint8))
     assert v[0, 0].tolist() == [0, 0, 0] and v[0, 2].tolist() == [255, 255, 255] and v[0, 1].tolist() == [0, 0, 220]
+    out = np.zeros((16, 16, 3), np.uint8)
+    assert status_view(np.arange(256, dtype=np.uint8).reshape(16, 16), out) is out
+    assert len({tuple(v) for v in out.reshape(-1, 3)}) == 3
 
 
 @pytest.mark.parametrize("scene", ["portrait", "blue", "teal"])

@@ -200,16 +200,6 @@ class Stabilizer:
         self._luma, self._luma_prev = self._luma_prev, self._luma
 
 
-def status_view(alpha: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
-    """Three flat colours: solid foreground white, pure screen black, in-between (alpha 3..252) red."""
-    if out is None:
-        out = np.empty(alpha.shape + (3,), np.uint8)
-    out[:] = (0, 0, 220)
-    out[alpha >= 253] = 255
-    out[alpha <= 2] = 0
-    return out
-
-
 # Bilinear weights of a pixel at offset p (0..3) in its 4-pixel block towards the block before
 # (p < 2) or after (p >= 2), as cv2.resize INTER_LINEAR places them: (p + 0.5) / 4 - 0.5.
 _NEAR_W = np.array([0.625, 0.875, 0.875, 0.625], np.float32)
