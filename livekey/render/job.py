@@ -278,7 +278,7 @@ class _ClipRender:
                 if not video_open and self._past_window(packet):
                     break
                 self._audio(packet)
-        for index, (out, copied) in self.audio.items():
+        for out, copied in self.audio.values():
             if not copied:
                 self.writer.mux(out.encode(None))
 

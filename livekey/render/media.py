@@ -12,6 +12,9 @@ import av
 
 from livekey.errors import LivekeyError
 
+# Files `livekey key` sends to `livekey render` rather than reading them as a still.
+VIDEO_SUFFIXES = (".mp4", ".mkv", ".mov", ".webm", ".avi", ".m4v", ".mxf", ".mts", ".ts", ".flv", ".wmv", ".mpg")
+
 
 def parse_time(text: str, flag: str) -> float:
     """Seconds from ``12.5``, ``1:02.5`` or ``1:00:02.5``; LivekeyError naming ``flag`` otherwise."""
