@@ -13,7 +13,7 @@ import numpy as np
 W, H, FPS = 160, 90, 30
 GREEN = (40, 180, 60)  # RGB
 BITS = 8
-BLOCK_X0, BLOCK_W = 92, 8  # the bar code's blocks, clear of the screen's edge at x = 80
+BLOCK_X0, BLOCK_W = 92, 8  # the bar code's blocks at W, clear of the screen's edge at W / 2
 VFR_STEPS = (50, 33, 17)  # ms between frames of the variable-rate clip, in turn
 
 
@@ -21,18 +21,25 @@ def picture(index: int, w: int = W, h: int = H) -> np.ndarray:
     """The RGB frame showing ``index``."""
     img = np.full((h, w, 3), 90, np.uint8)
     img[:, : w // 2] = GREEN
+    x0, bw = _blocks(w)
     for b in range(BITS):
-        x = BLOCK_X0 + b * BLOCK_W
-        img[h // 6: h - h // 6, x: x + BLOCK_W] = 255 if index >> b & 1 else 0
+        x = x0 + b * bw
+        img[h // 6: h - h // 6, x: x + bw] = 255 if index >> b & 1 else 0
     return img
+
+
+def _blocks(w: int) -> tuple[int, int]:
+    """The bar code's first column and block width at frame width ``w``."""
+    return BLOCK_X0 * w // W, BLOCK_W * w // W
 
 
 def read_index(rgb: np.ndarray) -> int:
     """The index a (keyed) frame shows, read from the blocks' centres."""
     h = rgb.shape[0]
+    x0, bw = _blocks(rgb.shape[1])
     value = 0
     for b in range(BITS):
-        x = BLOCK_X0 + b * BLOCK_W + BLOCK_W // 2
+        x = x0 + b * bw + bw // 2
         if rgb[h // 2, x, :3].mean() > 128:
             value |= 1 << b
     return value

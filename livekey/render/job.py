@@ -14,6 +14,7 @@ for problems found before the first frame (a missing input, an output that exist
 
 from __future__ import annotations
 
+import copyreg
 import os
 import sys
 import time
@@ -28,17 +29,26 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 import av  # noqa: E402
 
 from livekey.errors import LivekeyError  # noqa: E402
+from livekey.masks import MaskLayer  # noqa: E402
 from livekey.profile import Profile  # noqa: E402
 from livekey.render import outputs  # noqa: E402
 from livekey.render.compose import Compositor  # noqa: E402
 from livekey.render.media import Clip, Window, muxer_takes  # noqa: E402
 from livekey.render.progress import Quiet, Reporter  # noqa: E402
+from livekey.settings import Settings  # noqa: E402
 
 Say = Callable[[str], None]
 
 
 def say_stderr(text: str) -> None:
     print(f"livekey: {text}", file=sys.stderr, flush=True)
+
+
+# A spec crosses to worker processes and Ray tasks by pickling. Settings and mask layers keep their
+# values in a slot that FrozenValues.__getattr__ reads, so the default unpickling recurses; these
+# rebuild them through their constructors (validated again) instead.
+copyreg.pickle(Settings, lambda s: (Settings, (dict(s),)))
+copyreg.pickle(MaskLayer, lambda layer: (MaskLayer, (layer.type, dict(layer._values))))
 
 
 @dataclass(frozen=True)
