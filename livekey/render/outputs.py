@@ -161,6 +161,7 @@ class VideoWriter:
         stream.options = kind.options(enc)
         self.stream = stream
         self.av_format = {"bgr": "bgr24", "bgra": "bgra", "gray": "gray"}[layout]
+        self._i420 = layout == "bgr" and pix_fmt == "yuv420p"
         self.frames = 0
 
     def add_audio(self, template: av.audio.stream.AudioStream, copy: bool) -> av.stream.Stream:
@@ -176,7 +177,10 @@ class VideoWriter:
         w, h = self.size
         if image.shape[1::-1] != self.size:
             image = image[:h, :w]
-        frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(image), format=self.av_format)
+        if self._i420:  # OpenCV's BT.601 conversion as the recorder's, ~3x faster than the encoder's swscale
+            frame = av.VideoFrame.from_ndarray(cv2.cvtColor(image, cv2.COLOR_BGR2YUV_I420), format="yuv420p")
+        else:
+            frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(image), format=self.av_format)
         frame.pts = pts
         self.container.mux(self.stream.encode(frame))
         self.frames += 1
