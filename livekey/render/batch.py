@@ -2,7 +2,8 @@
 state runs through it), ``jobs`` at once, a failed clip not stopping the others.
 
 Each worker process gets ``cores // jobs`` Numba threads (its own main thread is the only one
-that runs the parallel kernels) and as many codec threads. Progress and messages come back
+that runs the parallel kernels); the decoder and x264 keep their own thread choice, as their
+frame threads are a pipeline that overlaps the key rather than competing with it. Progress and messages come back
 through a queue to this process, which draws a line per clip plus the total. Ctrl-C sets an
 event the workers check at every frame, so each keeps what it keyed as a partial file.
 """
@@ -18,7 +19,6 @@ import threading
 import time
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import replace
 from pathlib import Path
 
 from livekey.errors import LivekeyError
@@ -100,8 +100,6 @@ def render_batch(specs: list[RenderSpec], jobs: int, quiet: bool = False) -> lis
 
     jobs = max(1, min(jobs, len(specs)))
     threads = max(1, (os.cpu_count() or 1) // jobs)
-    specs = [replace(spec, decode_threads=threads, encoding=replace(spec.encoding, threads=threads))
-             for spec in specs]
     ctx = multiprocessing.get_context("spawn")  # no fork of a process whose Numba threads may be running
     queue, stop = ctx.Queue(), ctx.Event()
     bars = BatchProgress([Path(s.input).name for s in specs], _totals(specs), quiet=quiet)
