@@ -175,3 +175,18 @@ def test_the_batch_on_a_local_ray_cluster(tmp_path, capsys):
     assert [read_index(img) for _, img in video_frames(out / "one.mp4")] == list(range(10))
     assert [read_index(img) for _, img in video_frames(out / "two.mp4")] == list(range(12))
     assert "3 clips on Ray: 2 done, 1 not" in err and "bad.mp4" in err
+
+
+def test_cluster_address_must_be_ray(tmp_path, capsys):
+    write_clip(tmp_path / "n.mp4", frames=2)
+    code, err = render(capsys, tmp_path / "n.mp4", "-o", f"{tmp_path}/out/", "--cluster", "spark://x:7077")
+    assert code == 2 and "give ray (the local cluster) or ray://HOST:PORT" in err
+
+
+def test_cluster_not_running_is_one_line(tmp_path, capsys, monkeypatch):
+    pytest.importorskip("ray", reason="Ray is not installed (pip install 'livekey[cluster]')")
+    monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    write_clip(tmp_path / "n.mp4", frames=2)
+    code, err = render(capsys, tmp_path / "n.mp4", "-o", f"{tmp_path}/out/", "--cluster", "ray")
+    assert code == 2 and err.startswith("livekey: error: cannot reach the Ray cluster at ray")
+    assert "ray start --head" in err and err.count("\n") == 1

@@ -38,12 +38,12 @@ def _task(spec: RenderSpec, threads: int) -> tuple[RenderResult, list[str]]:
 def connect(address: str):
     """Ray, connected: the running instance if this process has one, else the cluster at ``address``
     (``ray`` = the cluster this machine belongs to, ``ray://HOST:PORT`` = a remote one)."""
+    if address != "ray" and not address.startswith("ray://"):
+        raise LivekeyError(f"--cluster {address!r}: give ray (the local cluster) or ray://HOST:PORT")
     try:
         import ray
     except ImportError:
         raise LivekeyError(f"--cluster needs Ray, which is not installed: {INSTALL}") from None
-    if address != "ray" and not address.startswith("ray://"):
-        raise LivekeyError(f"--cluster {address!r}: give ray (the local cluster) or ray://HOST:PORT")
     if not ray.is_initialized():
         try:
             ray.init(address="auto" if address == "ray" else address, logging_level="WARNING")

@@ -54,7 +54,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     """Render the inputs; 0 when every clip is done, 1 when any failed, 130 when interrupted."""
     from livekey.cli import load_profile, say_if_compiling
-    from livekey.render import batch, job
+    from livekey.render import batch
 
     specs = build_specs(args, load_profile(args))
     if args.cluster:
@@ -67,10 +67,11 @@ def run(args: argparse.Namespace) -> int:
     else:
         say_if_compiling()
         results = batch.render_batch(specs, jobs=args.jobs or default_jobs(len(specs)), quiet=args.quiet)
-    return exit_code(results, job)
+    return exit_code(results)
 
 
-def exit_code(results: list, job) -> int:
+def exit_code(results: list) -> int:
+    """130 when interrupted, 1 when any clip failed, else 0."""
     if any(r.status == "interrupted" for r in results):
         return 130
     return 0 if all(r.ok for r in results) else 1

@@ -124,6 +124,9 @@ def render_clip(spec: RenderSpec, progress: Callable[[int | None], Reporter] | N
             return job.run(reporter)
         finally:
             reporter.close()
+    except BaseException:
+        job.writer.abandon()  # whatever stopped it, no part file stays behind (a no-op once committed)
+        raise
     finally:
         job.close()
 
@@ -146,6 +149,8 @@ class _ClipRender:
                                                   self.clip.rate, self.compose.layout, spec.encoding)
             self.audio = self._map_audio()
         except BaseException:
+            if self.writer is not None:
+                self.writer.abandon()
             self.close()
             raise
         self.total = self.clip.expected_frames(spec.window)
@@ -325,10 +330,7 @@ class _ClipRender:
 
     def close(self) -> None:
         self.clip.close()
-        self.compose_close()
-
-    def compose_close(self) -> None:
-        compose = getattr(self, "compose", None)
+        compose = getattr(self, "compose", None)  # None when opening the backdrop failed
         if compose is not None:
             compose.close()
 
