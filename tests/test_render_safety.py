@@ -190,3 +190,23 @@ def test_cluster_not_running_is_one_line(tmp_path, capsys, monkeypatch):
     code, err = render(capsys, tmp_path / "n.mp4", "-o", f"{tmp_path}/out/", "--cluster", "ray")
     assert code == 2 and err.startswith("livekey: error: cannot reach the Ray cluster at ray")
     assert "ray start --head" in err and err.count("\n") == 1
+
+
+def test_ctrl_c_stops_a_batch_and_each_running_clip_keeps_its_part(tmp_path):
+    clips = [tmp_path / f"{name}.mp4" for name in ("a", "b", "c")]
+    for clip in clips:
+        write_clip(clip, frames=LONG, size=(320, 180))
+    out = tmp_path / "out"
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen([sys.executable, "-m", "livekey", "render", *map(str, clips), "-o", f"{out}/", "--jobs",
+                             "2", *SLOW], env=env, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    for name in ("a", "b"):
+        wait_for_file(out / f".{name}.mp4.livekey-part", proc)
+    os.killpg(proc.pid, signal.SIGINT)  # as a terminal's Ctrl-C: the whole process group
+    _, err = proc.communicate(timeout=90)
+    assert proc.returncode == 130, err
+    assert sorted(p.name for p in out.iterdir()) == ["a.partial.mp4", "b.partial.mp4"]
+    assert "c.mp4: not started" in err and "3 clips: 0 done, 3 not" in err
+    for name in ("a", "b"):
+        said = int(err.split(f"{name}.mp4: interrupted after ")[1].split(" frames")[0])
+        assert len(video_frames(out / f"{name}.partial.mp4")) == said

@@ -67,6 +67,8 @@ def _work(clip: int, spec: RenderSpec) -> RenderResult:
     def reporter(total):
         return _QueueReporter(clip)
 
+    if _stop is not None and _stop.is_set():  # queued to this worker before Ctrl-C: do not start it
+        return RenderResult(spec.input, spec.output, "interrupted", message=f"{spec.input}: not started")
     try:
         result = render_clip(spec, progress=reporter, say=say)
     except LivekeyError as err:
