@@ -175,3 +175,39 @@ def test_key_given_a_video_points_to_render(tmp_path, capsys):
     code = main(["key", str(tmp_path / "clip.mp4"), "-o", str(tmp_path / "out.png")])
     err = capsys.readouterr().err
     assert code == 2 and "livekey render" in err
+
+
+def test_masks_overlay_and_settings_apply_as_in_run(tmp_path, capsys):
+    clip, out, logo = tmp_path / "n.mp4", tmp_path / "keyed.mp4", tmp_path / "logo.png"
+    write_clip(clip, frames=6)
+    top = np.zeros((90, 160, 4), np.uint8)
+    top[70:88, 120:158] = (255, 0, 0, 255)  # an opaque blue box, bottom right (BGRA)
+    cv2.imwrite(str(logo), top)
+    code, err = render(capsys, clip, "-o", out, "--backdrop", RED, "--mask", "core:rect:0,0,0.25,1",
+                       "--overlay", logo, "--temporal", "0.5")
+    assert code == 0, err
+    img = video_frames(out)[3][1]  # RGB
+    assert img[10:80, 5:35, 1].mean() > 100 and img[10:80, 5:35, 0].mean() < 160  # core matte: screen kept (despilled)
+    assert img[10:80, 45:75, 0].mean() > 200 and img[10:80, 45:75, 1].mean() < 60  # keyed: the red backdrop
+    assert img[74:86, 125:150, 2].mean() > 200 and img[74:86, 125:150, 0].mean() < 60  # the overlay on top
+    assert [read_index(i) for _, i in video_frames(out)[:3]] == [0, 1, 2]
+
+
+def test_a_video_backdrop_follows_the_clip_time_not_the_wall_clock(tmp_path, capsys):
+    clip, back, out = tmp_path / "n.mp4", tmp_path / "back.mp4", tmp_path / "keyed.mp4"
+    write_clip(clip, frames=15)
+    with av.open(str(back), "w") as container:  # the numbered picture mirrored: its bar code on the left
+        stream = container.add_stream("libx264", rate=FPS)
+        stream.width, stream.height, stream.pix_fmt = 160, 90, "yuv420p"
+        stream.options = {"crf": "12"}
+        from tests.render_clips import picture
+
+        for i in range(15):
+            frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(picture(i)[:, ::-1]), format="rgb24")
+            frame.pts = i
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode(None))
+    code, err = render(capsys, clip, "-o", out, "--backdrop", back)
+    assert code == 0, err
+    # Rendering runs many times faster than real time; the backdrop still moves one frame per clip frame.
+    assert [read_index(img[:, ::-1]) for _, img in video_frames(out)] == list(range(15))

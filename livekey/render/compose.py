@@ -23,7 +23,7 @@ class ClipTimedVideo(VideoBackdrop):
         changed = self._fitted is None or self._fitted.shape[:2] != (h, w)
         if self._due is None:
             self._due = self.now + self.period
-        while self.now >= self._due:  # one backdrop frame per period of clip time
+        while self.now + 1e-6 >= self._due:  # one backdrop frame per period of clip time (float sums)
             self._due += self.period
             changed |= self._advance()
         if changed:
