@@ -46,11 +46,12 @@ def read_index(rgb: np.ndarray) -> int:
 
 
 def write_clip(path: Path, frames: int = 20, audio: bool = False, vfr: bool = False,
-               size: tuple[int, int] = (W, H), fps: int = FPS) -> list[float]:
-    """A numbered H.264 clip (with a 440 Hz AAC track when ``audio``); returns the frame times (s)."""
+               size: tuple[int, int] = (W, H), fps: int = FPS, options: dict | None = None) -> list[float]:
+    """A numbered H.264 clip (with a 440 Hz AAC track when ``audio``); returns the frame times (s).
+    ``options``: the muxer's, e.g. ``{"movflags": "+faststart"}`` (the index first)."""
     w, h = size
     times = []
-    with av.open(str(path), "w") as out:
+    with av.open(str(path), "w", options=options or {}) as out:
         video = out.add_stream("libx264", rate=fps)
         video.width, video.height, video.pix_fmt = w, h, "yuv420p"
         video.options = {"preset": "ultrafast", "crf": "12"}

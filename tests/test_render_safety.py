@@ -114,6 +114,28 @@ def test_skip_damaged_skips_the_damaged_frame_and_says_when(tmp_path, capsys):
     assert indices[:12] == list(range(12)) and 12 not in indices and len(indices) == 19
 
 
+def test_a_cut_off_clip_is_reported_where_it_ends(tmp_path, capsys):
+    clip, out = tmp_path / "cut.mp4", tmp_path / "keyed.mp4"
+    write_clip(clip, frames=60, options={"movflags": "+faststart"})  # the index, promising 60 frames, first
+    data = clip.read_bytes()
+    clip.write_bytes(data[: len(data) * 7 // 10])
+    code, err = render(capsys, clip, "-o", out)
+    assert code == 1 and "the clip ends early" in err and "of 60 frames decoded" in err and not out.exists()
+    code, err = render(capsys, clip, "-o", out, "--skip-damaged")
+    assert code == 0, err
+    kept = int(err.split("ends early: ")[1].split(" of 60")[0])
+    assert 0 < kept < 60
+    assert [read_index(img) for _, img in video_frames(out)] == list(range(kept))
+
+
+def test_a_part_past_the_end_writes_nothing(tmp_path, capsys):
+    clip = tmp_path / "n.mp4"
+    write_clip(clip, frames=10)
+    code, err = render(capsys, clip, "-o", tmp_path / "k.mp4", "--start", "5")
+    assert code == 1 and "no frame to key in the part asked for; nothing written" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["n.mp4"]
+
+
 def test_a_file_that_is_not_a_video(tmp_path, capsys):
     bad = tmp_path / "bad.mp4"
     bad.write_bytes(b"not a video at all" * 100)

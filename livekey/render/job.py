@@ -262,6 +262,9 @@ class _ClipRender:
         try:
             self._demux()
             self._check_complete()
+            if self.frames == 0:
+                part = "" if self.spec.window.whole else " in the part asked for"
+                raise Damaged(f"{self.clip.path.name}: no frame to key{part}; nothing written")
             self.writer.finish()
             self.writer.commit()
             result.status = "done"
