@@ -62,6 +62,12 @@ def test_existing_frames_are_refused(tmp_path, capsys):
     code, err = render(capsys, clip, "-o", pattern, "--backdrop", "blue")
     assert code == 2 and "--overwrite" in err
     assert (tmp_path / "frames" / "0001.png").read_bytes() == before
+    (tmp_path / "frames" / "notes.txt").write_text("mine")
+    code, err = render(capsys, clip, "-o", pattern, "--backdrop", "blue", "--overwrite", "--frames", "2")
+    assert code == 0, err
+    # The two new frames, and no frame of the earlier render left to mix with them; other files kept.
+    assert sorted(p.name for p in (tmp_path / "frames").iterdir()) == ["0001.png", "0002.png", "notes.txt"]
+    assert (tmp_path / "frames" / "0001.png").read_bytes() != before
 
 
 def test_a_killed_render_leaves_no_finished_looking_file(tmp_path):

@@ -323,8 +323,8 @@ class _ClipRender:
             return f"{name}: interrupted before the first frame; nothing written"
         try:
             self.writer.finish()
-            kept = self.writer.commit(outputs.partial_path(self.out if not outputs.is_sequence(self.out)
-                                                           else self.out.parent))
+            seq = isinstance(self.writer, outputs.SequenceWriter)
+            kept = self.writer.commit(outputs.partial_path(self.writer.folder if seq else self.out))
         except (av.error.FFmpegError, OSError):
             self.writer.abandon()
             return f"{name}: interrupted after {self.frames} frames; the partial file could not be closed"

@@ -216,7 +216,7 @@ class SequenceWriter:
 
     def __init__(self, pattern: Path) -> None:
         self.path = pattern
-        self.folder = pattern.parent
+        self.folder = pattern.parent.resolve()  # resolved: `-o %05d.png` writes to the current folder
         self.part = self.folder.with_name(f".{self.folder.name or 'frames'}{PART}")
         shutil.rmtree(self.part, ignore_errors=True)  # a previous cut-off render's leftovers
         self.part.mkdir(parents=True)
@@ -236,15 +236,21 @@ class SequenceWriter:
         shutil.rmtree(self.part, ignore_errors=True)
 
     def commit(self, target: Path | None = None) -> Path:
-        """Move the frames into the target folder (``target`` for an interrupted render's folder)."""
-        folder = target or self.folder
-        if not folder.exists():
-            os.replace(self.part, folder)
-            return folder
+        """Move the frames into the target folder, or rename them to ``target`` (an interrupted
+        render's folder, replacing an earlier one)."""
+        if target is not None:
+            shutil.rmtree(target, ignore_errors=True)
+            os.replace(self.part, target)
+            return target
+        if not self.folder.exists():
+            os.replace(self.part, self.folder)
+            return self.folder
+        for old in sequence_files(self.folder / self.path.name):  # --overwrite: no earlier frame stays
+            old.unlink()
         for item in sorted(self.part.iterdir()):
-            os.replace(item, folder / item.name)
+            os.replace(item, self.folder / item.name)
         self.part.rmdir()
-        return folder
+        return self.folder
 
     def existing(self) -> list[Path]:
         """Files in the target folder this pattern would write."""
