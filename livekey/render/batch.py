@@ -5,7 +5,7 @@ Each worker process gets ``cores // jobs`` Numba threads (its own main thread is
 that runs the parallel kernels); the decoder and x264 keep their own thread choice, as their
 frame threads are a pipeline that overlaps the key rather than competing with it. Progress and messages come back
 through a queue to this process, which draws a line per clip plus the total. Ctrl-C sets an
-event the workers check at every frame, so each keeps what it keyed as a partial file.
+event the workers check after every frame, so each keeps what it keyed as a partial file.
 """
 
 from __future__ import annotations
@@ -32,16 +32,13 @@ _stop: threading.Event | None = None
 
 
 class _QueueReporter:
-    """A worker's progress, sent to the parent about every 0.2 s; raises KeyboardInterrupt once
-    the parent asked to stop (Ctrl-C), inside the frame loop, so the clip keeps what it keyed."""
+    """A worker's progress, sent to the parent about every 0.2 s."""
 
     def __init__(self, clip: int) -> None:
         self.clip = clip
         self.sent = 0.0
 
     def update(self, done: int) -> None:
-        if _stop is not None and _stop.is_set():
-            raise KeyboardInterrupt
         now = time.monotonic()
         if now - self.sent >= 0.2:
             self.sent = now
@@ -70,7 +67,7 @@ def _work(clip: int, spec: RenderSpec) -> RenderResult:
     if _stop is not None and _stop.is_set():  # queued to this worker before Ctrl-C: do not start it
         return RenderResult(spec.input, spec.output, "interrupted", message=f"{spec.input}: not started")
     try:
-        result = render_clip(spec, progress=reporter, say=say)
+        result = render_clip(spec, progress=reporter, say=say, stop=_stop)
     except LivekeyError as err:
         result = RenderResult(spec.input, spec.output, "failed", message=str(err))
     except Exception as err:  # a bug or an unforeseen file: this clip fails, the batch goes on

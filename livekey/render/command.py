@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
+import threading
 from pathlib import Path
 
 from livekey.errors import LivekeyError
@@ -78,11 +80,24 @@ def exit_code(results: list) -> int:
 
 
 def render_one(spec, quiet: bool):
-    """One clip in this process, with a bar or lines; the final line or the error on stderr."""
+    """One clip in this process, with a bar or lines; the final line or the error on stderr.
+    Ctrl-C (or SIGTERM) stops it after the frame under way; a second Ctrl-C stops at once."""
     from livekey.render import job, progress
 
+    stop = threading.Event()
+
+    def on_signal(signum, frame):
+        if stop.is_set():
+            raise KeyboardInterrupt
+        stop.set()
+
+    old = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
     name = Path(spec.input).name
-    result = job.render_clip(spec, progress=lambda total: progress.reporter(name, total, quiet))
+    try:
+        result = job.render_clip(spec, progress=lambda total: progress.reporter(name, total, quiet), stop=stop)
+    finally:
+        for sig, handler in old.items():
+            signal.signal(sig, handler)
     print_result(result)
     return result
 

@@ -21,6 +21,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 # As the live pipeline does: OpenMP workers should not spin between kernels and take the
 # decoder's and encoder's time. Read when the OpenMP runtime loads, at the first kernel.
@@ -112,12 +113,25 @@ def check_output(spec: RenderSpec) -> None:
         raise LivekeyError(f"{out} exists; add --overwrite to replace it")
 
 
+class StopFlag(Protocol):
+    """What asks a render to stop: a threading or multiprocessing Event."""
+
+    def is_set(self) -> bool: ...
+
+
+class Interrupted(Exception):
+    """The stop flag was seen at a frame boundary."""
+
+
 def render_clip(spec: RenderSpec, progress: Callable[[int | None], Reporter] | None = None,
-                say: Say = say_stderr) -> RenderResult:
-    """Render one clip; ``progress(total)`` makes the reporter (none when not given)."""
+                say: Say = say_stderr, stop: StopFlag | None = None) -> RenderResult:
+    """Render one clip; ``progress(total)`` makes the reporter (none when not given). ``stop``,
+    once set, ends the render after the frame under way and keeps the frames keyed so far
+    (a signal handler sets it: a KeyboardInterrupt raised inside a mux could lose a packet
+    the encoder had already handed over, and the frames after it would decode wrong)."""
     check_output(spec)
     spec.window.validate()
-    job = _ClipRender(spec, say)
+    job = _ClipRender(spec, say, stop)
     try:
         reporter = progress(job.total) if progress else Quiet()
         try:
@@ -134,8 +148,8 @@ def render_clip(spec: RenderSpec, progress: Callable[[int | None], Reporter] | N
 class _ClipRender:
     """The state of one render: the open clip, the keyer, the writer and the audio map."""
 
-    def __init__(self, spec: RenderSpec, say: Say) -> None:
-        self.spec, self.say = spec, say
+    def __init__(self, spec: RenderSpec, say: Say, stop: StopFlag | None = None) -> None:
+        self.spec, self.say, self.stop = spec, say, stop
         self.out = Path(spec.output)
         self.clip = Clip(spec.input, spec.decode_threads)
         self.writer: outputs.VideoWriter | outputs.SequenceWriter | None = None
@@ -233,6 +247,8 @@ class _ClipRender:
             self.writer.write(image, pts - self.start_pts)
             self.frames += 1
             self.reporter.update(self.frames)
+            if self.stop is not None and self.stop.is_set():
+                raise Interrupted
         return not self._full()
 
     def _full(self) -> bool:
@@ -268,7 +284,7 @@ class _ClipRender:
             self.writer.finish()
             self.writer.commit()
             result.status = "done"
-        except KeyboardInterrupt:
+        except (Interrupted, KeyboardInterrupt):
             result.status = "interrupted"
             result.message = self._keep_partial()
         except Damaged as err:
