@@ -12,6 +12,7 @@ import signal
 import sys
 import threading
 import time
+from pathlib import Path
 
 from livekey import __version__
 from livekey.config.profile import Profile
@@ -67,10 +68,13 @@ def cmd_key(args: argparse.Namespace) -> int:
     from livekey.masks import stack_summary
     from livekey.media import images
     from livekey.media.backdrops import open_backdrop
+    from livekey.render.media import VIDEO_SUFFIXES
 
     profile = load_profile(args)
     settings, stack = profile.settings, profile.masks
     stack.validate()
+    if Path(args.input).suffix.lower() in VIDEO_SUFFIXES:
+        raise LivekeyError(f"{args.input} is a video; key video files with `livekey render {args.input} -o OUT.mp4`")
     frame = images.read_image(args.input, "input")
     h, w = frame.shape[:2]
     top = overlay.fit_overlay(read_overlay(args.overlay), w, h) if args.overlay else None
@@ -133,10 +137,27 @@ def read_overlay(path: str):
     """An RGBA overlay image (BGRA uint8), refusing one without transparency."""
     from livekey.media import images
 
-    top = images.read_image(path, "overlay", keep_alpha=True)
-    if top.shape[2] != 4:
-        raise LivekeyError(f"overlay {path} has no alpha channel; use a PNG with transparency")
-    return top
+    return images.read_overlay(path)
+
+
+# --- livekey render --------------------------------------------------------
+def configure_render(sub: argparse._SubParsersAction) -> None:
+    from livekey.render import command
+
+    p = sub.add_parser("render", help="key video files: every frame, with sound and progress; batches",
+                       description="Key video files offline: every frame in order at the input's timestamps, "
+                                   "the audio copied, written under a temporary name until complete. "
+                                   "Several inputs render in parallel, one file each.")
+    command.add_arguments(p)
+    add_mask_arguments(p)
+    add_arguments(p)
+    p.set_defaults(func=cmd_render)
+
+
+def cmd_render(args: argparse.Namespace) -> int:
+    from livekey.render import command
+
+    return command.run(args)
 
 
 # --- livekey calibrate -----------------------------------------------------
@@ -389,7 +410,8 @@ def cmd_devices(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = (configure_run, configure_key, configure_calibrate, configure_devices, configure_bench, configure_quality)
+COMMANDS = (configure_run, configure_key, configure_render, configure_calibrate, configure_devices, configure_bench,
+            configure_quality)
 
 
 def build_parser() -> argparse.ArgumentParser:

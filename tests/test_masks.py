@@ -1,6 +1,7 @@
 """The mask stack: merge maths, shapes, image masks, difference key, segmentation, profiles."""
 
 import importlib.util
+import pickle
 from pathlib import Path
 
 import cv2
@@ -390,3 +391,13 @@ def test_stack_without_colour_key_neither_unmixes_nor_despills(tmp_path):
         solid = shirt & (alpha == 255)
         assert solid.sum() > 0.9 * shirt.sum(), changes
         assert np.abs(fg[solid].astype(int) - f.image[solid]).max() <= 1, changes
+
+
+def test_mask_layers_and_a_profile_pickle():
+    """A render's spec (profile with its mask stack) crosses to worker processes by pickling."""
+    layer = MaskLayer("shape", shape="ellipse", points=(0.5, 0.5, 0.2, 0.3), mode="subtract", feather=3.0)
+    assert pickle.loads(pickle.dumps(layer)) == layer
+    profile = Profile(Settings(hue_width=40.0), MaskStack([KEY_LAYER, layer]))
+    back = pickle.loads(pickle.dumps(profile))
+    assert back.settings == profile.settings and list(back.masks) == list(profile.masks)
+    assert pickle.loads(pickle.dumps(layer.replace(invert=True))) != layer

@@ -1,4 +1,6 @@
 import argparse
+import copy
+import pickle
 from pathlib import Path
 
 import pytest
@@ -111,3 +113,18 @@ def test_bad_flag_value_is_clear():
     add_arguments(parser)
     with pytest.raises(LivekeyError, match="hue_width: 'wide' is not a valid value"):
         settings_from_args(parser.parse_args(["--hue-width", "wide"]))
+
+
+def test_settings_pickle_and_copy_to_equal_settings():
+    """A render sends its settings to worker processes and Ray tasks by pickling."""
+    s = Settings(hue_width=40.0, spill_method="average")
+    back = pickle.loads(pickle.dumps(s))
+    assert isinstance(back, Settings) and back == s and back.hue_width == 40.0
+    assert copy.deepcopy(s) == s and back != Settings()
+
+
+def test_a_pickled_setting_out_of_range_is_refused_when_loaded():
+    """Unpickling rebuilds through the constructor, so it checks the values again."""
+    data = pickle.dumps(Settings()).replace(b"hue_width", b"hue_wodth")
+    with pytest.raises(LivekeyError, match="unknown setting 'hue_wodth'"):
+        pickle.loads(data)

@@ -208,6 +208,8 @@ class FrozenValues:
     __slots__ = ()
 
     def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):  # not a value; and `_values` unset (mid-unpickling) must not recurse
+            raise AttributeError(name)
         try:
             return self._values[name]
         except KeyError:
@@ -251,6 +253,11 @@ class Settings(FrozenValues, Mapping[str, Any]):
     def __repr__(self) -> str:
         changed = {k: v for k, v in self._values.items() if v != BY_NAME[k].default}
         return f"Settings({changed})"
+
+    def __reduce__(self) -> tuple:
+        """Pickled as its values, rebuilt (and checked) by the constructor: a render's worker
+        processes and Ray tasks receive their settings this way."""
+        return (Settings, (self._values,))
 
     def replace(self, **changes: Any) -> Settings:
         return Settings(self._values, **changes)

@@ -124,6 +124,10 @@ class MaskLayer(FrozenValues):
     def __hash__(self) -> int:
         return hash((self.type, tuple(self._values.items())))
 
+    def __reduce__(self) -> tuple:
+        """Pickled as its type and values, rebuilt (and checked) by the constructor."""
+        return (MaskLayer, (self.type, self._values))
+
     def __repr__(self) -> str:
         ltype = LAYER_TYPES[self.type]
         defaults = {f.name: f.default for f in ltype.all_fields} | {"mode": ltype.mode}

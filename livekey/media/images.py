@@ -44,6 +44,14 @@ def read_image(path: str | Path, what: str = "input", keep_alpha: bool = False) 
     return np.ascontiguousarray(img)
 
 
+def read_overlay(path: str | Path) -> np.ndarray:
+    """An RGBA overlay image (BGRA uint8), refusing one without transparency."""
+    top = read_image(path, "overlay", keep_alpha=True)
+    if top.shape[2] != 4:
+        raise LivekeyError(f"overlay {path} has no alpha channel; use a PNG with transparency")
+    return top
+
+
 def write_image(path: str | Path, image: np.ndarray) -> None:
     """Write ``image`` (BGR or BGRA uint8); the format follows the file extension."""
     path = Path(path)
