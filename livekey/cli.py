@@ -17,6 +17,7 @@ import time
 from livekey import __version__
 from livekey.config.profile import Profile
 from livekey.config.settings import add_arguments, settings_from_args
+from livekey.control.options import add_control_arguments, control_options, start_control
 from livekey.errors import LivekeyError
 from livekey.masks.stack import add_mask_arguments, stack_from_args
 
@@ -226,6 +227,7 @@ def configure_run(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--no-loop", action="store_true", help="stop at the end of a video file instead of looping")
     p.add_argument("--overlay", metavar="IMAGE", help="an RGBA image (logo, lower third) put over the composite, "
                                                      "scaled to cover it")
+    add_control_arguments(p)
     add_mask_arguments(p)
     add_arguments(p)
     p.set_defaults(func=cmd_run)
@@ -239,6 +241,7 @@ def has_screen() -> bool:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from livekey.control.state import Controller
     from livekey.media.backdrops import open_backdrop
     from livekey.media.sinks import Recorder, open_vcam
     from livekey.media.sources import open_source
@@ -246,6 +249,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     if args.duration is not None and args.duration <= 0:
         raise LivekeyError("--duration must be a positive number of seconds")
+    control = control_options(args)  # a refused address fails before the camera opens
     profile = load_profile(args)
     profile.masks.validate()  # a bad mask file fails now, not on the first frame
     top = read_overlay(args.overlay) if args.overlay else None
@@ -266,6 +270,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         source.close()
         raise
     pipeline = Pipeline(source, profile.settings, backdrop, sinks, masks=profile.masks, overlay=top)
+    controller = Controller(pipeline, fps=source.fps, backdrop=args.backdrop, profile=args.profile)
+    server = None
     preview = not args.no_preview and has_screen()
     described = (f"source {source.info}; backdrop {backdrop.info}; sinks: "
                  + (", ".join(getattr(s, "info", s.name) for s in sinks) or "none"))
@@ -287,6 +293,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f"livekey: {described}", file=sys.stderr)
     say_if_compiling()
     try:
+        if control is not None:
+            server = start_control(control, controller)
         if not (preview and ui is not None):
             pipeline.start()  # the window starts it itself, once it is shown
         started = time.monotonic()
@@ -296,19 +304,22 @@ def cmd_run(args: argparse.Namespace) -> int:
                 timer.daemon = True
                 timer.start()
             ui.run_window(pipeline, profile_path=args.profile, source=args.source, backdrop=args.backdrop,
-                          vcam_device=args.vcam_device, fps=source.fps)
+                          vcam_device=args.vcam_device, fps=source.fps, controller=controller)
         else:
             deadline = None if args.duration is None else started + args.duration
             while not pipeline.wait(0.2):
                 if deadline is not None and time.monotonic() >= deadline:
                     break
     finally:
+        if server is not None:
+            server.stop()
         pipeline.stop()
+        controller.close()
         for sig, handler in old.items():
             signal.signal(sig, handler)
     if pipeline.ended:
         print(f"livekey: {pipeline.ended}", file=sys.stderr)
-    for sink in sinks:
+    for sink in sinks + controller.recorded:
         if getattr(sink, "path", None) is not None:
             print(f"livekey: recorded {sink.frames} frames to {sink.path}", file=sys.stderr)
     stats = pipeline.stats()
