@@ -1,0 +1,50 @@
+"""Changes made through the controller (as the control API makes them, from another thread) show in
+the window: Qt offscreen, a real demo pipeline."""
+
+import threading
+
+from livekey.config.profile import Profile
+from livekey.config.settings import Settings
+from livekey.control.state import Controller
+from livekey.ui.control_sync import ControlSync
+
+
+def from_another_thread(action) -> None:
+    thread = threading.Thread(target=action)
+    thread.start()
+    thread.join(20)
+
+
+def test_settings_backdrop_and_profile_changed_outside_show_in_the_window(window, qtbot, tmp_path):
+    controller = Controller(window.pipeline, record_dir=tmp_path)
+    sync = ControlSync(window, controller)
+    try:
+        from_another_thread(lambda: controller.patch_settings({"hue_width": 21.0}))
+        qtbot.waitUntil(lambda: window.settings.hue_width == 21.0, timeout=5000)
+        assert window.settings is window.pipeline.settings  # the window's next edit builds on this one
+        assert window.panel.labels["hue_width"].font().bold()  # shown as changed from the default
+        window.change_setting("spill_strength", 0.5)  # an edit in the window keeps the API's change
+        assert window.pipeline.settings.hue_width == 21.0 and window.pipeline.settings.spill_strength == 0.5
+
+        from_another_thread(lambda: controller.set_backdrop("#00ff00"))
+        qtbot.waitUntil(lambda: window.io.backdrop.currentText() == "#00ff00", timeout=5000)
+
+        path = tmp_path / "deck.toml"
+        Profile(Settings(hue_width=44.0)).save(path)
+        from_another_thread(lambda: controller.load_profile(path))
+        qtbot.waitUntil(lambda: window.profile_path == path, timeout=5000)
+        assert window.settings.hue_width == 44.0 and not window.isWindowModified()
+        assert "deck.toml" in window.windowTitle()
+    finally:
+        sync.detach()
+        controller.close()
+
+
+def test_after_detach_the_window_is_left_alone(window, qtbot, tmp_path):
+    controller = Controller(window.pipeline, record_dir=tmp_path)
+    sync = ControlSync(window, controller)
+    sync.detach()
+    controller.patch_settings({"hue_width": 19.0})
+    qtbot.wait(200)
+    assert window.settings.hue_width == 30.0  # no longer following (the window is closing)
+    controller.close()
