@@ -1,8 +1,9 @@
 """The HTTP control API (aiohttp): routes, the bearer token, the body limit, and the server thread.
 
-Every route acts on a :class:`~livekey.control.state.Controller`; the controller's calls run on
-aiohttp's worker threads (``asyncio.to_thread``) so a slow one (opening a video backdrop, encoding a
-snapshot) never holds up another request. The server runs its own event loop on its own thread,
+Every route acts on a :class:`~livekey.control.state.Controller`. The quick calls (status, settings)
+run on the event loop; the ones that may take a while (opening a video backdrop, encoding a snapshot,
+finishing a recording) run on worker threads (``asyncio.to_thread``) so they never hold up another
+request. The server runs its own event loop on its own thread,
 so neither the pipeline's threads nor Qt's event loop ever wait on a client.
 
 Errors come back as ``{"error": "one line"}`` with the status the error's class maps to.
@@ -83,16 +84,17 @@ async def read_object(request: web.Request, *required: str) -> dict[str, Any]:
 
 
 def call(request: web.Request, method: str, *args: Any) -> Awaitable[Any]:
-    """Run a controller method on a worker thread."""
+    """Run a controller method that may take a while (files, encoders) on a worker thread."""
     return asyncio.to_thread(getattr(request.app[CONTROLLER], method), *args)
 
 
 async def get_status(request: web.Request) -> web.Response:
-    return web.json_response(await call(request, "status"))
+    # Counters and a reference swap: quicker done here than handed to a thread and back.
+    return web.json_response(request.app[CONTROLLER].status())
 
 
 async def patch_settings(request: web.Request) -> web.Response:
-    settings = await call(request, "patch_settings", await read_object(request))
+    settings = request.app[CONTROLLER].patch_settings(await read_object(request))
     return web.json_response({"settings": dict(settings)})
 
 
@@ -114,7 +116,7 @@ async def post_record(request: web.Request) -> web.Response:
     if path is not None and (not isinstance(path, str) or not path.strip()):
         raise LivekeyError('"path" must be a file name such as "take1.mp4", or left out')
     await call(request, "start_recording", path.strip() if path else None)
-    return web.json_response({"recording": await call(request, "recording_status")}, status=201)
+    return web.json_response({"recording": request.app[CONTROLLER].recording_status()}, status=201)
 
 
 async def delete_record(request: web.Request) -> web.Response:

@@ -8,7 +8,8 @@ in the same run: one with no requests, one with ``--rate`` requests a second sen
 schedule (a new connection each, as a stream deck's HTTP module makes). The mix per 100 requests:
 90 ``GET /api/status``, 8 ``PATCH /api/settings`` (hue_width flipping 30 <-> 31, so the keyer takes
 a new Settings), 1 ``PUT /api/backdrop`` (two colours in turn), 1 ``POST /api/snapshot`` (a PNG of
-the 720p composite). Reported per window: frames the pipeline dropped, frames out and fps; for the
+the 720p composite). Reported per window: frames the pipeline dropped, frames out and fps, the CPU
+the livekey process used (in cores: the requests' cost, less noisy than drops); for the
 loaded window, request latency p50/p99 (all and per kind) and any non-2xx answers. The request
 loop is bounded (rate x seconds requests, at most 3x the window's time) and only ever talks to
 127.0.0.1. The machine may be shared: compare the two windows of one run.
@@ -46,6 +47,15 @@ def call(url: str, method: str = "GET", body: dict | None = None) -> tuple[int, 
         return err.code, err.read()
 
 
+def cpu_seconds(pid: int) -> float | None:
+    """User + system CPU time of process ``pid`` so far (Linux /proc), or None elsewhere."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def status(api: str) -> dict:
     return json.loads(call(api + "status")[1])
 
@@ -62,9 +72,10 @@ def request_for(i: int) -> tuple[str, str, str, dict | None]:
     return "status", "GET", "status", None
 
 
-def window(api: str, seconds: float, rate: float) -> dict:
+def window(api: str, pid: int, seconds: float, rate: float) -> dict:
     """One measured window; ``rate`` 0 sends nothing but the two status reads that bound it."""
     before = status(api)
+    cpu_before = cpu_seconds(pid)
     t0 = time.monotonic()
     latencies: dict[str, list[float]] = {}
     failures: list[str] = []
@@ -86,11 +97,14 @@ def window(api: str, seconds: float, rate: float) -> dict:
     if count == 0:
         time.sleep(seconds)
     elapsed = time.monotonic() - t0
+    cpu_after = cpu_seconds(pid)
     after = status(api)
     frames = after["frames"] - before["frames"]
     result = {"seconds": round(elapsed, 2), "requests": sum(len(v) for v in latencies.values()),
               "frames_out": frames, "fps": round(frames / elapsed, 2), "dropped": after["dropped"] - before["dropped"],
-              "failures": failures[:5], "failed": len(failures)}
+              "failures": failures[:5], "failed": len(failures),
+              # CPU the livekey process used (every thread), in cores: what the requests cost it
+              "livekey_cpu_cores": None if cpu_before is None else round((cpu_after - cpu_before) / elapsed, 3)}
     if latencies:
         every = np.concatenate([np.asarray(v) for v in latencies.values()])
         result["request_ms"] = {"p50": round(float(np.percentile(every, 50)), 2),
@@ -132,7 +146,8 @@ def main() -> None:
                     raise SystemExit("livekey did not reach its first frames within 300 s")
                 time.sleep(0.5)
             results = {"mode": args.mode, "rate": args.rate,
-                       "idle": window(api, args.seconds, 0), "loaded": window(api, args.seconds, args.rate)}
+                       "idle": window(api, proc.pid, args.seconds, 0),
+                       "loaded": window(api, proc.pid, args.seconds, args.rate)}
         finally:
             proc.send_signal(signal.SIGINT)
             out, err = proc.communicate(timeout=60)
