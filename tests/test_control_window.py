@@ -48,3 +48,20 @@ def test_after_detach_the_window_is_left_alone(window, qtbot, tmp_path):
     qtbot.wait(200)
     assert window.settings.hue_width == 30.0  # no longer following (the window is closing)
     controller.close()
+
+
+def test_a_window_with_its_own_sync_method_is_asked_on_its_own_thread(window, qtbot, tmp_path):
+    """The outputs-first window reads the pipeline's state itself (sync_from_state); the bridge only
+    says when, on Qt's thread."""
+    controller = Controller(window.pipeline, record_dir=tmp_path)
+    calls = []
+    window.sync_from_state = lambda: calls.append((threading.current_thread(), window.pipeline.settings.hue_width))
+    sync = ControlSync(window, controller)
+    try:
+        from_another_thread(lambda: controller.patch_settings({"hue_width": 23.0}))
+        qtbot.waitUntil(lambda: len(calls) == 1, timeout=5000)
+        assert calls == [(threading.main_thread(), 23.0)]
+        assert window.settings.hue_width == 30.0  # the hook, not the fallback, was used
+    finally:
+        sync.detach()
+        controller.close()

@@ -4,9 +4,9 @@ The :class:`~livekey.control.state.Controller` tells its listeners on the thread
 change (an HTTP worker); :class:`ControlSync` carries the news to Qt's thread with a queued signal
 and asks the window to show the controller's state there.
 
-The window's own method for that is ``sync_from_controller(controller, what)`` (``what``: settings,
-backdrop, profile or record). Until the window has one, :func:`show_in_window` does it with the
-window's public methods.
+The window's own method for that is ``sync_from_state()``: it reads what the pipeline does now
+(settings, masks, backdrop, sinks), whoever changed it. A window without one (before the outputs-first
+window lands) is brought in line by :func:`show_in_window` with its public methods.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from livekey.control.state import Controller
     from livekey.ui.window import ControlWindow
 
-HOOK = "sync_from_controller"  # the window method called with (controller, what) after each change
+HOOK = "sync_from_state"  # the window method that shows the pipeline's state, called after each change
 
 
 class ControlSync(QObject):
@@ -40,7 +40,7 @@ class ControlSync(QObject):
     def _show(self, what: str) -> None:
         hook = getattr(self.window, HOOK, None)
         if hook is not None:
-            hook(self.controller, what)
+            hook()
         else:
             show_in_window(self.window, self.controller, what)
 
