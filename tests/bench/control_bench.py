@@ -87,8 +87,8 @@ def status(client: Client) -> dict:
     return json.loads(client.call("status")[1])
 
 
-def request_for(i: int) -> tuple[str, str, str, dict | None]:
-    """(kind, method, path, body) of the i-th request of the mix."""
+def deck_request(i: int) -> tuple[str, str, str, dict | None]:
+    """(kind, method, path, body) of the i-th request of the deck mix."""
     slot = i % 100
     if slot == 0:
         return "snapshot", "POST", "snapshot", None
@@ -99,11 +99,20 @@ def request_for(i: int) -> tuple[str, str, str, dict | None]:
     return "status", "GET", "status", None
 
 
-def window(client: Client, pid: int, seconds: float, rate: float) -> dict:
+MIXES = {  # --mix NAME: the i-th request
+    "deck": deck_request,
+    "status": lambda i: ("status", "GET", "status", None),
+    "settings": lambda i: ("settings", "PATCH", "settings", {"hue_width": 30.0 + i % 2}),
+    "snapshot": lambda i: ("snapshot", "POST", "snapshot", None),
+}
+
+
+def window(client: Client, pid: int, seconds: float, rate: float, mix=deck_request) -> dict:
     """One measured window; ``rate`` 0 sends nothing but the two status reads that bound it."""
     time.sleep(0.2)  # the pipeline's counters are read at most every 0.1 s: start from fresh ones
     before = status(client)
-    cpu_before = cpu_seconds(pid)
+    t_before = time.monotonic()
+    cpu_before, client_before = cpu_seconds(pid), time.process_time()
     t0 = time.monotonic()
     latencies: dict[str, list[float]] = {}
     failures: list[str] = []
@@ -116,7 +125,7 @@ def window(client: Client, pid: int, seconds: float, rate: float) -> dict:
         elif now - t0 > 3 * seconds:
             failures.append(f"stopped after {i} requests: the server fell too far behind")
             break
-        kind, method, path, body = request_for(i)
+        kind, method, path, body = mix(i)
         start = time.monotonic()
         code, reply = client.call(path, method, body)
         latencies.setdefault(kind, []).append((time.monotonic() - start) * 1000)
@@ -125,15 +134,17 @@ def window(client: Client, pid: int, seconds: float, rate: float) -> dict:
     if count == 0:
         time.sleep(seconds)
     elapsed = time.monotonic() - t0
-    cpu_after = cpu_seconds(pid)
+    cpu_after, client_after = cpu_seconds(pid), time.process_time()
     time.sleep(0.2)
     after = status(client)
+    span = time.monotonic() - t_before  # what the two counter reads bound
     frames = after["frames"] - before["frames"]
     result = {"seconds": round(elapsed, 2), "requests": sum(len(v) for v in latencies.values()),
-              "frames_out": frames, "fps": round(frames / elapsed, 2), "dropped": after["dropped"] - before["dropped"],
+              "frames_out": frames, "fps": round(frames / span, 2), "dropped": after["dropped"] - before["dropped"],
               "failures": failures[:5], "failed": len(failures),
               # CPU the livekey process used (every thread), in cores: what the requests cost it
-              "livekey_cpu_cores": None if cpu_before is None else round((cpu_after - cpu_before) / elapsed, 3)}
+              "livekey_cpu_cores": None if cpu_before is None else round((cpu_after - cpu_before) / elapsed, 3),
+              "client_cpu_cores": round((client_after - client_before) / elapsed, 3)}
     if latencies:
         every = np.concatenate([np.asarray(v) for v in latencies.values()])
         result["request_ms"] = {"p50": round(float(np.percentile(every, 50)), 2),
@@ -164,7 +175,7 @@ def summary(rounds: list[dict]) -> dict:
     for kind in ("idle", "loaded"):
         rows = [r[kind] for r in rounds]
         out[kind] = {"dropped_total": sum(r["dropped"] for r in rows), "dropped_each": [r["dropped"] for r in rows]}
-        for key in ("fps", "livekey_cpu_cores"):
+        for key in ("fps", "livekey_cpu_cores", "client_cpu_cores"):
             values = sorted(r[key] for r in rows if r[key] is not None)
             if values:
                 out[kind][key] = [values[0], values[len(values) // 2], values[-1]]
@@ -181,6 +192,8 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0, help="length of each window (default 10)")
     parser.add_argument("--rounds", type=int, default=3, help="idle + loaded window pairs (default 3)")
     parser.add_argument("--new-connections", action="store_true", help="a new connection for every request")
+    parser.add_argument("--mix", choices=list(MIXES), default="deck",
+                        help="deck (default; see above), or only status, settings or snapshot requests")
     args = parser.parse_args()
     if not (0 < args.rate <= 1000 and 0 < args.seconds <= 120 and 1 <= args.rounds <= 10):
         raise SystemExit("--rate must be in 0..1000, --seconds in 0..120 and --rounds in 1..10")
@@ -194,13 +207,14 @@ def main() -> None:
                     raise SystemExit("livekey did not reach its first frames within 300 s")
                 time.sleep(0.5)
             rounds = [{"idle": window(client, proc.pid, args.seconds, 0),
-                       "loaded": window(client, proc.pid, args.seconds, args.rate)} for _ in range(args.rounds)]
+                       "loaded": window(client, proc.pid, args.seconds, args.rate, MIXES[args.mix])}
+                      for _ in range(args.rounds)]
         finally:
             client.close()
             proc.send_signal(signal.SIGINT)
             out, _ = proc.communicate(timeout=60)
     run = json.loads(out.strip().splitlines()[-1]) if out.strip() else {}
-    results = {"mode": args.mode, "rate": args.rate, "keep_alive": not args.new_connections,
+    results = {"mode": args.mode, "rate": args.rate, "mix": args.mix, "keep_alive": not args.new_connections,
                "load_average": os.getloadavg()[0], "summary": summary(rounds), "rounds": rounds,
                "run": {k: run.get(k) for k in ("frames_out", "dropped", "fps", "latency_ms_p50", "latency_ms_p99")}}
     print(json.dumps(results, indent=2))
