@@ -317,19 +317,25 @@ def cmd_run(args: argparse.Namespace) -> int:
         controller.close()
         for sig, handler in old.items():
             signal.signal(sig, handler)
+    report_run(pipeline, sinks + controller.recorded, time.monotonic() - started, args.stats)
+    return 0
+
+
+def report_run(pipeline, recordings: list, seconds: float, as_json: bool) -> None:
+    """The run's end on stderr (why it ended, the files recorded, rates and latency); with
+    ``as_json`` also the statistics as one JSON line on stdout."""
     if pipeline.ended:
         print(f"livekey: {pipeline.ended}", file=sys.stderr)
-    for sink in sinks + controller.recorded:
+    for sink in recordings:
         if getattr(sink, "path", None) is not None:
             print(f"livekey: recorded {sink.frames} frames to {sink.path}", file=sys.stderr)
     stats = pipeline.stats()
-    stats["seconds"] = round(time.monotonic() - started, 2) if pipeline.frames_in else 0.0
+    stats["seconds"] = round(seconds, 2) if pipeline.frames_in else 0.0
     print(f"livekey: {stats['frames_out']} frames in {stats['seconds']:g} s ({stats['fps']:g} fps), "
           f"{stats['dropped']} dropped, latency p50 {stats['latency_ms_p50']} ms, p99 {stats['latency_ms_p99']} ms",
           file=sys.stderr)
-    if args.stats:
+    if as_json:
         print(json.dumps(stats))
-    return 0
 
 
 # --- livekey devices -------------------------------------------------------

@@ -65,3 +65,26 @@ def test_a_window_with_its_own_sync_method_is_asked_on_its_own_thread(window, qt
     finally:
         sync.detach()
         controller.close()
+
+
+def test_a_patch_over_http_shows_in_the_window(window, qtbot, tmp_path):
+    import json
+    import urllib.request
+
+    from livekey.control.server import ControlServer
+
+    controller = Controller(window.pipeline, record_dir=tmp_path)
+    sync = ControlSync(window, controller)
+    server = ControlServer(controller, "window-token")
+    server.start()
+    try:
+        req = urllib.request.Request(server.url + "settings", data=json.dumps({"spill_strength": 0.25}).encode(),
+                                     method="PATCH", headers={"Authorization": "Bearer window-token"})
+        with urllib.request.urlopen(req, timeout=20) as resp:
+            assert resp.status == 200
+        qtbot.waitUntil(lambda: window.settings.spill_strength == 0.25, timeout=5000)
+        assert window.panel.labels["spill_strength"].font().bold()
+    finally:
+        server.stop()
+        sync.detach()
+        controller.close()

@@ -220,6 +220,7 @@ class Controller:
         if time.monotonic() - read_at >= STATS_MAX_AGE:  # a stream deck polling fast reads them once
             stats = self.pipeline.stats()
             self._stats = (time.monotonic(), stats)
+        backdrop = self.pipeline.backdrop  # whoever switched it (a backdrop that knows its spec says it)
         return {
             "fps": stats["fps"],
             "frames": stats["frames_out"],
@@ -227,7 +228,7 @@ class Controller:
             "latency_ms_p50": stats["latency_ms_p50"],
             "latency_ms_p99": stats["latency_ms_p99"],
             "source": self.pipeline.source_info,
-            "backdrop": {"spec": self.backdrop_spec, "info": self.pipeline.backdrop.info},
+            "backdrop": {"spec": getattr(backdrop, "spec", "") or self.backdrop_spec, "info": backdrop.info},
             "profile": str(self.profile_path) if self.profile_path else None,
             "recording": self.recording_status(),
             "settings": dict(self.settings),
