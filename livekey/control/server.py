@@ -14,8 +14,11 @@ from __future__ import annotations
 import asyncio
 import hmac
 import json
+import os
+import sys
 import threading
 from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from aiohttp import web
@@ -25,6 +28,8 @@ from livekey.errors import LivekeyError
 
 MAX_BODY = 64 * 1024  # bytes; the largest real request (every setting at once) is under 2 KB
 START_TIMEOUT = 10.0  # seconds to bind the port before start() gives up
+SLOW_WORKERS = 2  # threads for the calls that take a while
+SLOW_NICE = 10  # how much lower they run than the pipeline (Linux), see lower_priority()
 STATUS_OF = {Conflict: 409, NotReady: 503, LivekeyError: 400}  # most specific class first
 CONTROLLER = web.AppKey("controller", Controller)
 TOKEN = web.AppKey("token", str)
@@ -81,6 +86,19 @@ async def read_object(request: web.Request, *required: str) -> dict[str, Any]:
         raise LivekeyError(f"the body needs {', '.join(repr(k) for k in missing)}, e.g. {{{required[0]!r}: ...}}"
                            .replace("'", '"'))
     return body
+
+
+def lower_priority() -> None:
+    """Run the calling thread SLOW_NICE steps below the process (Linux schedules threads on their
+    own), so a snapshot's PNG encoding or a backdrop's decoding, which release the GIL, take only
+    the CPU the live pipeline leaves. Elsewhere, or when refused, the thread keeps its priority."""
+    if not sys.platform.startswith("linux"):
+        return
+    tid = threading.get_native_id()
+    try:
+        os.setpriority(os.PRIO_PROCESS, tid, min(19, os.getpriority(os.PRIO_PROCESS, tid) + SLOW_NICE))
+    except OSError:
+        pass
 
 
 def call(request: web.Request, method: str, *args: Any) -> Awaitable[Any]:
@@ -180,6 +198,7 @@ class ControlServer:
     def _serve(self) -> None:
         loop = self._loop = asyncio.new_event_loop()
         asyncio.set_event_loop(loop)
+        loop.set_default_executor(ThreadPoolExecutor(SLOW_WORKERS, "livekey-control-slow", lower_priority))
         runner = web.AppRunner(self.app, access_log=None, handle_signals=False, shutdown_timeout=2.0)
         try:
             loop.run_until_complete(runner.setup())
