@@ -316,3 +316,15 @@ def test_a_taken_port_is_a_one_line_error(live):
 def test_the_server_listens_on_loopback_only_by_default(live):
     assert live.server.host == "127.0.0.1" and live.server.url == f"http://127.0.0.1:{live.server.port}/api/"
     assert [address[0] for address in live.server.addresses] == ["127.0.0.1"]
+
+
+def test_a_failure_inside_a_handler_is_a_500_line_and_the_server_goes_on(live, monkeypatch, capfd):
+    def broken():
+        raise RuntimeError("simulated bug")
+
+    monkeypatch.setattr(live.controller, "status", broken)
+    status, body = live.json("GET", "/api/status")
+    assert status == 500 and body["error"] == "GET /api/status failed: RuntimeError: simulated bug"
+    assert "livekey: control API: GET /api/status failed" in capfd.readouterr().err
+    monkeypatch.undo()
+    assert live.json("GET", "/api/status")[0] == 200

@@ -70,6 +70,10 @@ async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
     except LivekeyError as err:
         status = next(code for kind, code in STATUS_OF.items() if isinstance(err, kind))
         return error(status, str(err))
+    except Exception as err:  # a bug: one line for the user and the client, the run goes on
+        text = f"{request.method} {request.path} failed: {type(err).__name__}: {err}"
+        print(f"livekey: control API: {text}", file=sys.stderr)
+        return error(500, text)
 
 
 async def read_object(request: web.Request, *required: str) -> dict[str, Any]:
