@@ -119,7 +119,7 @@ def test_run_serves_the_api_with_a_printed_token_and_records_through_it(tmp_path
         assert match, line
         url, token = match.groups()
         assert api(url + "status", "wrong")[0] == 401
-        deadline = time.monotonic() + 120  # the first frame waits for the kernels (cached: a few seconds)
+        deadline = time.monotonic() + 300  # the first frame waits for the kernels (cached: a few seconds)
         while (status := api(url + "status", token))[1]["frames"] < 5:
             assert time.monotonic() < deadline, status
             time.sleep(0.2)
