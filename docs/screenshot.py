@@ -10,7 +10,7 @@ import sys
 from PyQt5.QtCore import QTimer
 
 from livekey.config.settings import Settings
-from livekey.masks.stack import MaskLayer
+from livekey.masks import MaskLayer
 from livekey.media.backdrops import open_backdrop
 from livekey.media.sources import open_source
 from livekey.runtime.pipeline import Pipeline

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import signal
 import sys
 import threading
@@ -19,15 +18,17 @@ from livekey.config.profile import Profile
 from livekey.config.settings import add_arguments, settings_from_args
 from livekey.control.options import add_control_arguments, control_options, start_control
 from livekey.errors import LivekeyError
-from livekey.masks.stack import add_mask_arguments, stack_from_args
+from livekey.masks import add_mask_arguments, stack_from_args
+from livekey.media.sinks import SINKS
 
 
 def say_if_compiling() -> None:
     """Before the first frame is keyed, once: say that the kernels compile now, when Numba's cache
     did not have them for this source (the first run after an install or an update)."""
-    from livekey.engine import kernel_cache, keying  # noqa: F401  (importing keying checks the cache)
+    from livekey.engine import kernel_cache
+    from livekey.runtime.startup import start_up
 
-    if not kernel_cache.warm:
+    if not start_up():
         print("livekey: compiling the keying kernels, about 20 s (the first run after an install or an update; "
               "cached after)", file=sys.stderr)
         kernel_cache.warm = True  # compiled by the time anything asks again
@@ -63,7 +64,7 @@ def configure_key(sub: argparse._SubParsersAction) -> None:
 def cmd_key(args: argparse.Namespace) -> int:
     from livekey.engine import overlay
     from livekey.engine.keyer import Keyer
-    from livekey.masks.stack import stack_summary
+    from livekey.masks import stack_summary
     from livekey.media import images
 
     profile = load_profile(args)
@@ -94,7 +95,7 @@ def cmd_key(args: argparse.Namespace) -> int:
         overlay.overlay_rgba(out, top)
     images.write_image(args.output, out)
     if args.status:
-        from livekey.engine.matte import status_view
+        from livekey.engine.status import status_view
 
         images.write_image(args.status, status_view(keyer.matte(frame)[0]))
     if stack.uses_key:
@@ -133,7 +134,9 @@ def configure_calibrate(sub: argparse._SubParsersAction) -> None:
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
     from livekey.config import calibration
+    from livekey.runtime.startup import start_up
 
+    start_up()  # the screen measurement runs kernels
     frames = calibration.read_frames(args.source, args.frames)
     cal = calibration.calibrate_frames(frames)
     plate = calibration.save_calibration(cal, args.output)
@@ -215,11 +218,8 @@ def configure_run(sub: argparse._SubParsersAction) -> None:
                         "(default: the bundled image)")
     p.add_argument("--profile", help="a TOML key profile (see calibration/)")
     p.add_argument("--no-preview", action="store_true", help="no window, even when a screen exists")
-    p.add_argument("--vcam", action=argparse.BooleanOptionalAction, default=False,
-                   help="send the composite to a virtual camera (pyvirtualcam)")
-    p.add_argument("--vcam-device", help="which virtual camera device, e.g. /dev/video2")
-    p.add_argument("--record", metavar="PATH", help="record the composite: .mp4/.mkv (H.264), .mov (QuickTime "
-                   "Animation, lossless, with alpha when --backdrop transparent), .webm (VP9, alpha too)")
+    for sink in SINKS.values():
+        sink.add_arguments(p)
     p.add_argument("--duration", type=float, metavar="SECONDS", help="stop after this many seconds")
     p.add_argument("--stats", action="store_true", help="print one JSON line of run statistics at exit")
     p.add_argument("--as-fast-as-possible", action="store_true",
@@ -233,19 +233,13 @@ def configure_run(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_run)
 
 
-def has_screen() -> bool:
-    """Whether a window can be shown (on Linux: DISPLAY or WAYLAND_DISPLAY is set)."""
-    if sys.platform.startswith("linux"):
-        return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
-    return True
-
-
 def cmd_run(args: argparse.Namespace) -> int:
     from livekey.control.state import Controller
     from livekey.media.backdrops import open_backdrop
-    from livekey.media.sinks import Recorder, open_vcam
+    from livekey.media.sinks import open_sinks
     from livekey.media.sources import open_source
     from livekey.runtime.pipeline import Pipeline
+    from livekey.ui import has_screen
 
     if args.duration is not None and args.duration <= 0:
         raise LivekeyError("--duration must be a positive number of seconds")
@@ -256,17 +250,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     backdrop = open_backdrop(args.backdrop)
     source = open_source(args.source, paced=not args.as_fast_as_possible, loop=not args.no_loop)
     width, height = source.size
-    sinks: list = []
     try:
-        if args.record:
-            sinks.append(Recorder(args.record, width, height, source.fps, alpha=backdrop.transparent))
-        if args.vcam:
-            cam = open_vcam(width, height, source.fps, args.vcam_device)
-            if cam is not None:
-                sinks.append(cam)
+        sinks = open_sinks(args, width, height, source.fps, alpha=backdrop.transparent)
     except BaseException:
-        for sink in sinks:
-            sink.close()
         source.close()
         raise
     pipeline = Pipeline(source, profile.settings, backdrop, sinks, masks=profile.masks, overlay=top)
@@ -274,7 +260,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     server = None
     preview = not args.no_preview and has_screen()
     described = (f"source {source.info}; backdrop {backdrop.info}; sinks: "
-                 + (", ".join(getattr(s, "info", s.name) for s in sinks) or "none"))
+                 + (", ".join(s.info or s.name for s in sinks) or "none"))
 
     def on_signal(signum, frame):  # stop from the main thread's loop, not inside the handler
         pipeline.request_stop()
@@ -321,14 +307,14 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
-def report_run(pipeline, recordings: list, seconds: float, as_json: bool) -> None:
-    """The run's end on stderr (why it ended, the files recorded, rates and latency); with
+def report_run(pipeline, sinks: list, seconds: float, as_json: bool) -> None:
+    """The run's end on stderr (why it ended, what each sink did, rates and latency); with
     ``as_json`` also the statistics as one JSON line on stdout."""
     if pipeline.ended:
         print(f"livekey: {pipeline.ended}", file=sys.stderr)
-    for sink in recordings:
-        if getattr(sink, "path", None) is not None:
-            print(f"livekey: recorded {sink.frames} frames to {sink.path}", file=sys.stderr)
+    for sink in sinks:
+        if sink.summary():
+            print(f"livekey: {sink.summary()}", file=sys.stderr)
     stats = pipeline.stats()
     stats["seconds"] = round(seconds, 2) if pipeline.frames_in else 0.0
     print(f"livekey: {stats['frames_out']} frames in {stats['seconds']:g} s ({stats['fps']:g} fps), "

@@ -7,6 +7,15 @@ import pytest
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 DEMO = "demo:320x180@30"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def started_up():
+    """The process start-up a command runs before its first kernel (the thread policy, the kernel
+    cache check), here once for the test session: some tests call kernels directly."""
+    from livekey.runtime.startup import start_up
+
+    start_up()
 BACKDROP = "#204060"  # dark blue: nothing like the green screen, so raw and composite differ
 
 

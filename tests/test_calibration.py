@@ -68,7 +68,7 @@ def test_shadow_keep_leaves_a_shadow():
     with_plate = {}
     for shadow in ("keep", "remove"):
         k = Keyer(Settings(screen_model="plate", shadow=shadow, plate="unused"))
-        k._load_plate = lambda w, h, plate=f.screen: plate  # the plate as a file is tested above
+        k.screen_model._load_plate = lambda w, h, plate=f.screen: plate  # the plate as a file is tested above
         with_plate[shadow] = k.matte(f.image)[0]
     keep, remove = with_plate["keep"][shadowed].mean(), with_plate["remove"][shadowed].mean()
     assert keep > 40 and remove < 0.4 * keep, (keep, remove)

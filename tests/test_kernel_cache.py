@@ -54,6 +54,8 @@ def test_digest_skips_the_folders_without_kernels(tmp_path):
 
 _KEY_AND_SOLVE = textwrap.dedent("""
     import sys, numpy as np
+    from livekey.runtime.startup import start_up
+    start_up()
     from livekey.engine import keying, matte, screen
     from livekey.media import synthetic
     from livekey.config.settings import Settings

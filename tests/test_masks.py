@@ -7,13 +7,14 @@ import cv2
 import numpy as np
 import pytest
 
+from livekey import masks
 from livekey.config.profile import Profile
 from livekey.config.settings import Settings
 from livekey.engine.keyer import Keyer
 from livekey.errors import LivekeyError
 from livekey.lab import quality
-from livekey.masks import stack as masks
-from livekey.masks.stack import KEY_LAYER, MaskLayer, MaskStack, combine, parse_mask_spec
+from livekey.masks import KEY_LAYER, MaskLayer, MaskStack, combine, diff, parse_mask_spec, segment
+from livekey.masks import shape as shape_layer
 from livekey.media import synthetic
 
 
@@ -58,7 +59,7 @@ def test_feather_and_invert():
 ])
 def test_shapes_are_normalised_and_survive_a_resolution_change(shape, points, area):
     for w, h in ((160, 90), (640, 360), (333, 250)):
-        m = masks.rasterise_shape(shape, points, w, h)
+        m = shape_layer.rasterise_shape(shape, points, w, h)
         assert abs(m.mean() / 255 - area) < 0.01, (w, h)
 
 
@@ -113,7 +114,7 @@ def test_core_matte_saves_a_green_shirt_the_key_removes():
     # still the shirt's camera colour, give or take the smear being repaired.
     fg_default = Keyer(mask_stack=stack).matte(f.image)[1]
     assert np.abs(fg_default[saved].astype(int) - f.image[saved]).mean() < 2
-    outside = masks.rasterise_shape("ellipse", (0.5, 1.02, 0.23, 0.39), w, h) == 0
+    outside = shape_layer.rasterise_shape("ellipse", (0.5, 1.02, 0.23, 0.39), w, h) == 0
     assert np.array_equal(alpha[outside], keyed[outside])  # the rest keeps the key's matte
 
 
@@ -146,10 +147,10 @@ def test_difference_key_noise_threshold_follows_the_camera():
     rng = np.random.default_rng(0)
     plate = rng.integers(40, 200, (64, 80, 3), dtype=np.uint8)
     noisy = np.clip(plate + rng.normal(0, 8, plate.shape), 0, 255).astype(np.uint8)
-    level = masks.plate_noise(noisy, plate, 0.4, step=1)
+    level = diff.plate_noise(noisy, plate, 0.4, step=1)
     assert 5 < level < 20
     out = np.empty((64, 80), np.uint8)
-    masks.difference_key(noisy, plate, 0.4, 2.5 * level, 30.0, out)
+    diff.difference_key(noisy, plate, 0.4, 2.5 * level, 30.0, out)
     assert (out > 0).mean() < 0.15  # the noise-raised threshold leaves the background clear
 
 
@@ -190,7 +191,7 @@ def test_segment_layer_runs_the_model(tiny_model):
     frame = rng.integers(0, 256, (24, 32, 3), dtype=np.uint8)
     layer = MaskLayer("segment", model=tiny_model, size="32x24", guided=False)
     out = np.empty((24, 32), np.uint8)
-    masks.segment_mask(masks._load_net(tiny_model), frame, layer, out)
+    segment.segment_mask(segment.load_net(tiny_model), frame, layer, out)
     assert np.abs(out - expected_segment(frame) * 255).max() <= 1.0
 
 
@@ -220,7 +221,7 @@ def test_bad_segment_model_is_a_clear_error(tmp_path, make, message):
 def test_segment_channel_out_of_range(tiny_model):
     layer = MaskLayer("segment", model=tiny_model, size="16x16", channel=2)
     with pytest.raises(LivekeyError, match="has 1 output channels"):
-        masks.segment_mask(masks._load_net(tiny_model), np.zeros((16, 16, 3), np.uint8), layer,
+        segment.segment_mask(segment.load_net(tiny_model), np.zeros((16, 16, 3), np.uint8), layer,
                            np.empty((16, 16), np.uint8))
 
 

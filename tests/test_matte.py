@@ -46,6 +46,18 @@ def test_soften_blurs_the_edge():
     assert ((a > 0) & (a < 255)).sum() > 40
 
 
+def test_the_one_status_view_matches_the_engines_older_copy():
+    """livekey.engine.status is the status view the CLI and the window use; matte.status_view (kept
+    until the edge-solve rewrite lands) must give the same bytes at every alpha."""
+    from livekey.engine.status import status_view
+
+    alpha = np.arange(256, dtype=np.uint8).reshape(16, 16)
+    assert np.array_equal(status_view(alpha), matte.status_view(alpha))
+    out = np.zeros((16, 16, 3), np.uint8)
+    assert status_view(alpha, out) is out and np.array_equal(out, matte.status_view(alpha))
+    assert len({tuple(v) for v in out.reshape(-1, 3)}) == 3
+
+
 def test_status_view_three_colours():
     v = matte.status_view(np.array([[0, 128, 255]], np.uint8))
     assert v[0, 0].tolist() == [0, 0, 0] and v[0, 2].tolist() == [255, 255, 255] and v[0, 1].tolist() == [0, 0, 220]
@@ -310,7 +322,7 @@ def test_guided_upsample_puts_the_mask_edge_on_the_picture_edge():
 
 
 def test_segment_layer_is_guided_by_default():
-    from livekey.masks.stack import MaskLayer
+    from livekey.masks import MaskLayer
 
     assert MaskLayer("segment", model="m.onnx").guided is True
 
@@ -412,7 +424,10 @@ def test_chroma_restore_keys_exactly_the_band_blocks_up_to_the_frame_edges():
     assert diff[inside].max() <= 1 and (restored[~inside] == 0).all()
     want_alpha, want_fg = np.empty((h, w), np.uint8), np.empty((h, w, 3), np.uint8)
     keying.key_frame(restored, k.screen, k.params, want_alpha, want_fg)
-    assert (alpha[inside] == want_alpha[inside]).all() and (fg[inside] == want_fg[inside]).all()
+    # Alpha is exact; the colour may round one level apart: the two kernels are vectorised
+    # differently, and a fresh compile orders their float sums differently (numba 0.68: 3 values).
+    assert (alpha[inside] == want_alpha[inside]).all()
+    assert np.abs(fg[inside].astype(int) - want_fg[inside]).max() <= 1
     assert (alpha[~inside] == 7).all() and (fg[~inside] == 9).all()
 
 

@@ -12,7 +12,8 @@ from livekey.engine.keyer import Keyer
 from livekey.errors import LivekeyError
 from livekey.media import backdrops, sources
 from livekey.media.sinks import VCAM_FIX, Recorder, VirtualCamera
-from livekey.runtime.pipeline import FramePool, LatencyHistogram, Output, Pipeline
+from livekey.runtime.frames import FramePool, Output
+from livekey.runtime.pipeline import LatencyHistogram, Pipeline
 from tests.test_sources import write_video
 
 FLAT = Settings(key_color="green", screen_model="flat")
@@ -302,7 +303,7 @@ def test_virtual_camera_without_backend_names_the_fix():
 
 
 def test_mask_stack_applies_in_the_pipeline_and_changes_live():
-    from livekey.masks.stack import MaskStack, parse_mask_spec
+    from livekey.masks import MaskStack, parse_mask_spec
 
     garbage = MaskStack().add(parse_mask_spec("garbage:rect:0,0,0.5,1")[0])  # keep only the left half
     src = sources.open_source("demo:160x96@60")

@@ -248,7 +248,7 @@ def test_keyer_refines_the_auto_screen_from_its_second_frame(tmp_path):
     keyer = Keyer(Settings())
     keyer.matte(f.image)
     coarse = keyer.screen.copy()
-    assert np.array_equal(coarse, estimate_screen(f.image, keyer.key_bgr, keyer._screen_tolerance))
+    assert np.array_equal(coarse, estimate_screen(f.image, keyer.key_bgr, keyer.screen_model._tolerance))
     keyer.matte(f.image)
     refined = keyer.screen
     light = layers.screen * layers.shadow[..., None]

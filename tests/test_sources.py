@@ -246,3 +246,13 @@ def test_default_backdrop_without_the_assets_folder_is_generated(monkeypatch, tm
     assert bd.info == "default (generated)"
     frame = np.zeros((90, 160, 3), np.uint8)
     assert bd.frame(frame, None).shape == (90, 160, 3)
+
+
+def test_default_backdrop_is_the_repository_image():
+    """In a checkout the default backdrop is assets/backdrop.jpg, not the generator's stand-in
+    (a module move once made it look for livekey/assets/ and fall back silently)."""
+    from livekey.media.backdrops import DEFAULT_BACKDROP, open_backdrop
+
+    root = Path(__file__).resolve().parents[1]
+    assert DEFAULT_BACKDROP == root / "assets" / "backdrop.jpg"
+    assert open_backdrop(None).info.startswith("image")

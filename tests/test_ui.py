@@ -250,7 +250,7 @@ def test_format_helpers():
 
 def test_help_lists_shortcuts_and_status_colours(window):
     html = window.help_html()
-    for text in ("Ctrl+R", "Ctrl+S", "F1", "Eyedropper", "magenta", "Split"):
+    for text in ("Ctrl+R", "Ctrl+S", "F1", "Eyedropper", "red = in between", "Split"):
         assert text in html
     window.show_help()
     assert window.help_dialog.isVisible()

@@ -5,7 +5,7 @@ import pytest
 from PyQt5.QtCore import QPoint, Qt
 
 from livekey.config.profile import Profile
-from livekey.masks.stack import MaskLayer, MaskStack, shape_handles
+from livekey.masks import MaskLayer, MaskStack, segment, shape_handles
 from livekey.media import images, synthetic
 from livekey.ui import masks_panel
 from livekey.ui import window as window_module
@@ -209,7 +209,7 @@ def test_adding_an_object_mask_asks_for_the_model_and_keys_with_it(window, qtbot
     monkeypatch.setattr(masks_panel.QFileDialog, "getOpenFileName", ask)
     assert next_output(window, qtbot).alpha.max() == 255  # the key alone: the subject is solid
     window.mask_panel.add_actions["Object mask (segmentation model)\u2026"].trigger()
-    assert asked == [masks_panel.MODEL_FILTER]
+    assert asked == [segment.MODEL_FILTER]
     layer = window.masks[1]
     assert layer.type == "segment" and layer.model == model and layer.mode == "intersect"
     assert window.mask_panel.list.item(1).text().startswith("Segmentation person.onnx")

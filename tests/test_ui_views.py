@@ -191,3 +191,16 @@ def test_panel_path_control_edits_and_shows_the_plate(qtbot):
     assert seen == [("plate", "calibration/studio-plate.png")]
     panel.show_settings(Settings(plate="x.png"))
     assert control.edit.text() == "x.png" and len(seen) == 1  # showing does not fire an edit
+
+
+def test_has_screen_follows_the_display_variables(monkeypatch):
+    import os
+
+    from livekey.ui import has_screen
+
+    for name in ("DISPLAY", "WAYLAND_DISPLAY"):
+        monkeypatch.delenv(name, raising=False)
+    headless = os.name == "posix" and os.uname().sysname != "Darwin"
+    assert has_screen() is not headless
+    monkeypatch.setenv("WAYLAND_DISPLAY", "wayland-0")
+    assert has_screen()

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from livekey.config.settings import Settings, read_toml, write_toml
-from livekey.masks.stack import MaskStack
+from livekey.masks import MaskStack
 
 
 @dataclass(frozen=True)

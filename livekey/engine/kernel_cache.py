@@ -12,11 +12,14 @@ beside the cache; when it differs, the package's cached kernels are deleted and 
 from __future__ import annotations
 
 import hashlib
+import importlib
 from collections.abc import Iterable
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[1]
 STAMP = "livekey-source.sha256"
+# One ``cache=True`` kernel of each folder that has kernels (Numba caches per source folder).
+KERNEL_FOLDERS = (("livekey.engine.keying", "key_frame"), ("livekey.masks.diff", "_diff_row"))
 # Folders no kernel reads from: the window, the lab and the control API change often and need no
 # recompile.
 NO_KERNELS = ("ui", "lab", "control")
@@ -79,3 +82,17 @@ def keep_in_step(kernel, sets_warm: bool = True) -> int:
     if sets_warm:
         warm = removed == 0 and any(Path(cache_path).glob(f"{source.stem}.*.nbi"))
     return removed
+
+
+_checked = False
+
+
+def check() -> bool:
+    """Keep every kernel folder's cache in step with the source (:func:`keep_in_step`), once per
+    process, before any kernel runs. Returns :data:`warm`."""
+    global _checked
+    if not _checked:
+        for i, (module, name) in enumerate(KERNEL_FOLDERS):
+            keep_in_step(getattr(importlib.import_module(module), name), sets_warm=i == 0)
+        _checked = True
+    return warm

@@ -27,7 +27,6 @@ import numba
 import numpy as np
 
 from livekey.config.settings import Settings
-from livekey.engine import kernel_cache
 
 # Layout of the float32 parameter vector the kernels take. Everything a pixel needs is
 # precomputed as weights: a branch on a parameter inside the pixel loop stops LLVM
@@ -384,8 +383,3 @@ def warm_up() -> None:
     key_composite(frame, screen, frame, params, alpha, out)
     composite(fg, alpha, frame, out)
     recover_foreground(frame, screen, alpha, params, fg)
-
-
-# Before any kernel is loaded from the cache: the cached kernels of every livekey module are dropped
-# if the package's source changed since (Numba checks only each kernel's own file).
-kernel_cache.keep_in_step(key_frame)

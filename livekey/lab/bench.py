@@ -17,11 +17,11 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from livekey import masks as masks_module
 from livekey.config.settings import Settings
 from livekey.engine import keying, light_wrap, matte, screen
 from livekey.engine.keyer import Keyer
-from livekey.masks import stack as masks_module
-from livekey.masks.stack import KEY_LAYER, MaskLayer, MaskStack
+from livekey.masks import KEY_LAYER, MaskLayer, MaskStack
 from livekey.media import synthetic
 
 SIZES = ((1280, 720), (1920, 1080), (3840, 2160))

@@ -18,10 +18,9 @@ import cv2
 import numpy as np
 
 from livekey.errors import LivekeyError
-from livekey.media.images import fit_cover, read_image
-from livekey.media.sources import IMAGE_SUFFIXES
+from livekey.media.images import IMAGE_SUFFIXES, fit_cover, read_image
 
-ASSETS = Path(__file__).resolve().parents[1] / "assets"  # the repository's assets/ folder
+ASSETS = Path(__file__).resolve().parents[2] / "assets"  # the repository's assets/ folder
 DEFAULT_BACKDROP = ASSETS / "backdrop.jpg"
 COLOR_NAMES = {  # BGR
     "black": (0, 0, 0), "white": (255, 255, 255), "grey": (128, 128, 128), "gray": (128, 128, 128),

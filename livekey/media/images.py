@@ -9,6 +9,9 @@ import numpy as np
 
 from livekey.errors import LivekeyError
 
+# The still image files livekey reads (as sources, backdrops, masks, plates): the one list.
+IMAGE_SUFFIXES = (".png", ".tif", ".tiff", ".webp", ".jpg", ".jpeg", ".bmp")
+IMAGE_FILTER = "Images (" + " ".join(f"*{s}" for s in IMAGE_SUFFIXES) + ")"  # for file dialogs
 ALPHA_FORMATS = (".png", ".webp", ".tif", ".tiff")
 
 

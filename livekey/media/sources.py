@@ -23,9 +23,8 @@ import numpy as np
 
 from livekey.errors import LivekeyError
 from livekey.media import synthetic
-from livekey.media.images import read_image
+from livekey.media.images import IMAGE_SUFFIXES, read_image
 
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff")
 _MODE = re.compile(r"^(?:(\d+)x(\d+))?(?:@(\d+(?:\.\d+)?))?$")
 CAMERA_DEFAULT = (1280, 720, 30.0)
 DEMO_DEFAULT = (1280, 720, 30.0)

@@ -5,11 +5,20 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from livekey.runtime.pipeline import Pipeline
+
+
+def has_screen() -> bool:
+    """True when a window can be shown (Linux/BSD need X11 or Wayland; others always have one).
+    No Qt import: the command line asks before it loads the window."""
+    if os.name == "posix" and not os.uname().sysname == "Darwin":
+        return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+    return True
 
 
 def application():
@@ -43,9 +52,11 @@ def run_window(pipeline: Pipeline, profile_path: str | Path | None = None, **opt
     fps (for the virtual camera and recorder), view (the first view mode), controller (the run's
     :class:`~livekey.control.state.Controller`, whose changes the window follows).
     """
+    from livekey.runtime.startup import start_up
     from livekey.ui.window import open_window
 
     controller = options.pop("controller", None)
+    start_up()
     app = application()
     window = open_window(pipeline, profile_path, **options)
     sync = None
@@ -68,4 +79,4 @@ def run_window(pipeline: Pipeline, profile_path: str | Path | None = None, **opt
     return code
 
 
-__all__ = ["application", "run_window"]
+__all__ = ["application", "has_screen", "run_window"]

@@ -15,7 +15,8 @@ from livekey.config.calibration import calibrate_frames
 from livekey.errors import LivekeyError
 
 if TYPE_CHECKING:
-    from livekey.runtime.pipeline import Output, Pipeline
+    from livekey.runtime.frames import Output
+    from livekey.runtime.pipeline import Pipeline
 
 COUNTDOWN_S = 5
 FRAMES = 30  # averaged into the plate; as many as `livekey calibrate` takes by default

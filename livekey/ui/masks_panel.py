@@ -26,7 +26,8 @@ from PyQt5.QtWidgets import (
 )
 
 from livekey.errors import LivekeyError
-from livekey.masks.stack import LAYER_TYPES, MaskLayer, MaskStack
+from livekey.masks import LAYER_TYPES, MaskLayer, MaskStack
+from livekey.media.images import IMAGE_FILTER
 from livekey.ui.panel import label_text, make_control, tooltip
 
 # The Add menu: title, then a shape and mode to draw, or a layer type whose file is asked for.
@@ -38,32 +39,17 @@ DRAW_CHOICES = (
     ("Core ellipse", "ellipse", "add"),
     ("Core polygon", "poly", "add"),
 )
-IMAGE_FILTER = "Images (*.png *.tif *.tiff *.webp *.jpg *.jpeg *.bmp)"
-MODEL_FILTER = "ONNX models (*.onnx)"
-FILE_CHOICES = (
-    ("Image file\u2026", "image", "path", "Mask image (white = solid)", IMAGE_FILTER),
-    ("Difference key (plate file)\u2026", "diff", "plate", "Clean plate of the empty background", IMAGE_FILTER),
-    ("Object mask (segmentation model)\u2026", "segment", "model", "Person-segmentation ONNX model", MODEL_FILTER),
-)
+# The Add menu's layers made from a file, from the layer registry: title, type, field, caption, filter.
+FILE_CHOICES = tuple((t.add_from_file[0], t.name, *t.add_from_file[1:]) for t in LAYER_TYPES.values()
+                     if t.add_from_file is not None)
 # Kinds the panel edits in place; points are drawn on the preview, a shape's kind is fixed once drawn.
 EDITABLE_KINDS = ("float", "int", "bool", "choice", "path")
 SKIPPED_FIELDS = ("enabled", "shape", "points")
-SHAPE_NAMES = {"rect": "rectangle", "ellipse": "ellipse", "poly": "polygon"}
 
 
 def describe(layer: MaskLayer) -> str:
     """A list row's text: what the layer is and how it merges."""
-    if layer.type == "key":
-        what = "Colour key"
-    elif layer.type == "shape":
-        role = {"intersect": "Garbage", "add": "Core"}.get(layer.mode, "Shape")
-        what = f"{role} {SHAPE_NAMES[layer.shape]}"
-    elif layer.type == "image":
-        what = f"Image {layer.path.rsplit('/', 1)[-1]}"
-    elif layer.type == "diff":
-        what = f"Difference key {layer.plate.rsplit('/', 1)[-1]}"
-    else:
-        what = f"Segmentation {layer.model.rsplit('/', 1)[-1]}"
+    what = LAYER_TYPES[layer.type].describe(layer)
     return f"{what}  \u2013  {layer.mode}" + ("  (inverted)" if layer.invert else "")
 
 

@@ -34,6 +34,7 @@ from PyQt5.QtWidgets import (
 )
 
 from livekey.config.settings import GROUPS, SETTINGS, Setting, Settings
+from livekey.media.images import IMAGE_FILTER
 
 SLIDER_STEPS = 1000  # a float slider has this many steps over the setting's range
 
@@ -216,7 +217,7 @@ class PathControl(QWidget):
 
     def _choose(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, label_text(self.setting), "calibration",
-                                              "Images (*.png *.tif *.tiff *.webp *.jpg *.jpeg *.bmp)")
+                                              IMAGE_FILTER)
         if path:
             self.set_value(path)
             self.changed.emit(path)

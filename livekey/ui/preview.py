@@ -13,11 +13,11 @@ from PyQt5.QtCore import QObject, QPointF, QRect, QRectF, Qt, pyqtSignal
 from PyQt5.QtGui import QColor, QImage, QKeyEvent, QMouseEvent, QPainter, QPainterPath, QPaintEvent, QPen, QPolygonF
 from PyQt5.QtWidgets import QSizePolicy, QWidget
 
-from livekey.masks.stack import MaskLayer, hit_handle, move_handle, move_shape, shape_handles
+from livekey.masks import MaskLayer, hit_handle, move_handle, move_shape, shape_handles
 from livekey.ui import views
 
 if TYPE_CHECKING:
-    from livekey.runtime.pipeline import Output
+    from livekey.runtime.frames import Output
 
 _FORMATS = {2: QImage.Format_Grayscale8, 3: QImage.Format_BGR888, 4: QImage.Format_ARGB32}
 

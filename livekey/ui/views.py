@@ -12,8 +12,17 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from livekey.engine.status import (
+    STATUS_BETWEEN_BGR,
+    STATUS_SCREEN_BGR,
+    STATUS_SCREEN_MAX,
+    STATUS_SOLID_BGR,
+    STATUS_SOLID_MIN,
+    status_view,
+)
+
 if TYPE_CHECKING:
-    from livekey.runtime.pipeline import Output
+    from livekey.runtime.frames import Output
 
 VIEW_MODES: tuple[str, ...] = ("composite", "raw", "matte", "status", "split")
 VIEW_TITLES = {
@@ -27,31 +36,13 @@ VIEW_HELP = {
     "composite": "the keyed picture over the backdrop, as the virtual camera and recorder get it",
     "raw": "the camera frame before keying",
     "matte": "alpha as grey: white is kept, black is keyed out",
-    "status": "white = solid foreground, black = fully keyed screen, magenta = in between "
+    "status": "white = solid foreground, black = fully keyed screen, red = in between "
               "(where the key is unsure: fine at edges and hair, a problem inside the subject or on the screen)",
     "split": "raw camera left of the divider, composite right; drag the divider",
 }
 
-# Status view: alpha at or below SCREEN_MAX is screen, at or above SOLID_MIN solid foreground.
-# Two levels of slack so sensor noise in a clean key does not light the whole frame up.
-STATUS_SCREEN_MAX = 2
-STATUS_SOLID_MIN = 253
-STATUS_SOLID_BGR = (255, 255, 255)   # white
-STATUS_SCREEN_BGR = (0, 0, 0)        # black
-STATUS_BETWEEN_BGR = (255, 0, 255)   # magenta: seen at once against both
-
 DIVIDER_BGR = (0, 215, 255)          # amber line between the halves of the split view
 CHECKER_CELL = 16                    # px; the checkerboard behind a transparent composite
-
-_STATUS_LUT = np.empty((256, 3), np.uint8)
-_STATUS_LUT[:] = STATUS_BETWEEN_BGR
-_STATUS_LUT[: STATUS_SCREEN_MAX + 1] = STATUS_SCREEN_BGR
-_STATUS_LUT[STATUS_SOLID_MIN:] = STATUS_SOLID_BGR
-
-
-def status_image(alpha: np.ndarray) -> np.ndarray:
-    """(H, W) alpha -> (H, W, 3) BGR in three flat colours: solid, screen, in between."""
-    return _STATUS_LUT[alpha]
 
 
 def checkerboard(height: int, width: int, cell: int = CHECKER_CELL) -> np.ndarray:
@@ -96,7 +87,7 @@ def render_view(mode: str, output: Output, divider: float = 0.5) -> np.ndarray:
     if mode == "matte":
         return output.alpha
     if mode == "status":
-        return status_image(output.alpha)
+        return status_view(output.alpha)
     if mode == "split":
         return split_image(output.raw, composite_bgr(output), divider)
     raise ValueError(f"unknown view mode {mode!r}; expected one of {', '.join(VIEW_MODES)}")
@@ -184,3 +175,6 @@ def box_points(shape: str, a: tuple[float, float], b: tuple[float, float]) -> tu
     if shape == "ellipse":
         return (x0 + x1) / 2, (y0 + y1) / 2, max((x1 - x0) / 2, 1e-3), max((y1 - y0) / 2, 1e-3)
     return x0, y0, x1, y1
+
+
+__all__ = ["STATUS_BETWEEN_BGR", "STATUS_SCREEN_BGR", "STATUS_SCREEN_MAX", "STATUS_SOLID_BGR", "STATUS_SOLID_MIN"]

@@ -8,7 +8,6 @@ the output boxes add and remove sinks, the mask list and the preview's shape too
 
 from __future__ import annotations
 
-import os
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -40,7 +39,9 @@ from livekey.config.calibration import Calibration, save_calibration
 from livekey.config.profile import Profile
 from livekey.config.settings import Settings
 from livekey.errors import LivekeyError
-from livekey.masks.stack import MaskLayer, MaskStack
+from livekey.masks import MaskLayer, MaskStack
+from livekey.media.images import IMAGE_SUFFIXES
+from livekey.media.sinks import open_sink
 from livekey.ui import views
 from livekey.ui.calibrate import COUNTDOWN_S, Calibrator
 from livekey.ui.masks_panel import MaskPanel
@@ -590,8 +591,9 @@ class ControlWindow(QMainWindow):
         return True
 
     def _browse(self, box: QComboBox, title: str, switch) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, title, "", "Media (*.mp4 *.mov *.mkv *.webm *.avi *.png *.jpg "
-                                              "*.jpeg);;All files (*)")
+        images = " ".join(f"*{suffix}" for suffix in IMAGE_SUFFIXES)
+        path, _ = QFileDialog.getOpenFileName(self, title, "", f"Media (*.mp4 *.mov *.mkv *.webm *.avi {images});;"
+                                              "All files (*)")
         if path:
             box.setCurrentText(path)
             switch(path)
@@ -615,13 +617,11 @@ class ControlWindow(QMainWindow):
         self.io.record.setText("Stop recording" if self.recorder is not None else "Start recording")
 
     def set_vcam(self, on: bool) -> None:
-        from livekey.media.sinks import VirtualCamera
-
         if on and self.vcam is None:
             size = self._frame_size()
             if size is not None:
                 try:
-                    self.vcam = VirtualCamera(size[0], size[1], self.fps, device=self.vcam_device)
+                    self.vcam = open_sink("vcam", self.vcam_device, size[0], size[1], self.fps)
                     self.pipeline.add_sink(self.vcam)
                 except LivekeyError as err:
                     self.vcam = None
@@ -632,8 +632,6 @@ class ControlWindow(QMainWindow):
         self._show_output_state()
 
     def set_recording(self, on: bool) -> None:
-        from livekey.media.sinks import Recorder
-
         if on and self.recorder is None:
             size = self._frame_size()
             if size is not None:
@@ -641,7 +639,7 @@ class ControlWindow(QMainWindow):
                 path = self.record_dir / time.strftime(f"livekey-%Y%m%d-%H%M%S.{'mov' if alpha else 'mp4'}")
                 try:
                     self.record_dir.mkdir(parents=True, exist_ok=True)
-                    recorder = Recorder(str(path), size[0], size[1], self.fps, alpha=alpha)
+                    recorder = open_sink("record", str(path), size[0], size[1], self.fps, alpha=alpha)
                     self.pipeline.add_sink(recorder)
                 except (LivekeyError, OSError) as err:
                     self.show_error(str(err))
@@ -709,10 +707,3 @@ def open_window(pipeline: Pipeline, profile_path: str | Path | None = None, **op
     window = ControlWindow(pipeline, profile_path, **options)
     window.show()
     return window
-
-
-def has_screen() -> bool:
-    """True when a window can be shown (Linux/BSD need X11 or Wayland; others always have one)."""
-    if os.name == "posix" and not os.uname().sysname == "Darwin":
-        return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
-    return True

@@ -13,7 +13,7 @@ import numpy as np
 
 from livekey.engine.keyer import Keyer
 from livekey.lab import quality
-from livekey.masks.stack import KEY_LAYER, MaskLayer, MaskStack
+from livekey.masks import KEY_LAYER, MaskLayer, MaskStack
 from livekey.media import synthetic
 
 

@@ -24,7 +24,8 @@ from livekey.engine.keyer import Keyer
 from livekey.media.backdrops import open_backdrop
 from livekey.media.sinks import Recorder
 from livekey.media.sources import open_source
-from livekey.runtime.pipeline import LatencyHistogram, Output, Pipeline
+from livekey.runtime.frames import Output
+from livekey.runtime.pipeline import LatencyHistogram, Pipeline
 
 
 def threaded(mode: str, seconds: float, out: Path) -> dict:

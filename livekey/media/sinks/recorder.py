@@ -1,85 +1,22 @@
-"""Where composites go: a virtual camera (pyvirtualcam) and a recording (PyAV).
-
-A sink is any object with ``write(output)`` and ``close()``. The pipeline calls each sink
-from its own thread (see :mod:`livekey.pipeline`), so a slow encoder never stalls capture,
-and pyvirtualcam's ``send`` (which holds the GIL) is only ever called from one thread.
-
-``queue_frames`` says how many frames a sink may fall behind before the oldest is dropped:
-1 for the virtual camera (only the newest matters), about a second for the recorder (every
-frame matters, a hiccup is absorbed).
-"""
+"""The recording sink: the composite written to a video file with PyAV, fragmented so a file cut
+off by a crash still plays."""
 
 from __future__ import annotations
 
-import sys
 from fractions import Fraction
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
 
 from livekey.errors import LivekeyError
+from livekey.media.sinks.base import Sink, flatten, register
 
 if TYPE_CHECKING:
-    from livekey.runtime.pipeline import Output
+    import argparse
 
-VCAM_FIX = ("on Linux load the loopback driver: `sudo modprobe v4l2loopback devices=1 exclusive_caps=1`; "
-            "on Windows and macOS install OBS Studio and start its virtual camera once")
-
-
-class Sink(Protocol):
-    def write(self, output: Output) -> None: ...
-
-    def close(self) -> None: ...
-
-
-def _flatten(composite: np.ndarray, alpha: np.ndarray) -> np.ndarray:
-    """A BGRA composite over black (for outputs that cannot carry alpha)."""
-    if composite.shape[2] == 3:
-        return composite
-    a = cv2.merge((alpha, alpha, alpha))
-    return cv2.multiply(composite[..., :3], a, scale=1 / 255)
-
-
-class VirtualCamera:
-    """The composite as a webcam other apps can pick, via pyvirtualcam.
-
-    Sends BGR when the backend accepts it (no conversion), else I420 converted with OpenCV.
-    Raises LivekeyError naming the fix when no virtual camera backend is installed.
-    """
-
-    queue_frames = 1
-    name = "virtual camera"
-
-    def __init__(self, width: int, height: int, fps: float, device: str | None = None) -> None:
-        import pyvirtualcam
-        from pyvirtualcam import PixelFormat
-
-        self.size = (width, height)
-        self._i420 = False
-        errors = []
-        for fmt in (PixelFormat.BGR, PixelFormat.I420):
-            try:
-                self._cam = pyvirtualcam.Camera(width, height, fps, fmt=fmt, device=device, print_fps=False)
-            except (RuntimeError, ValueError) as err:
-                errors.append(str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__)
-                continue
-            self._i420 = fmt == PixelFormat.I420
-            self.info = f"virtual camera {self._cam.device} ({width}x{height} @ {fps:g} fps, {fmt.name})"
-            return
-        raise LivekeyError(f"no virtual camera available ({errors[-1]}); {VCAM_FIX}")
-
-    def write(self, output: Output) -> None:
-        frame = _flatten(output.composite, output.alpha)
-        if frame.shape[1::-1] != self.size:
-            frame = cv2.resize(frame, self.size)
-        if self._i420:
-            frame = cv2.cvtColor(frame, cv2.COLOR_BGR2YUV_I420)
-        self._cam.send(frame)
-
-    def close(self) -> None:
-        self._cam.close()
+    from livekey.runtime.frames import Output
 
 
 # suffix -> (codec, pixel format without alpha, pixel format with alpha or None, container options)
@@ -94,7 +31,8 @@ FORMATS = {
 }
 
 
-class Recorder:
+@register
+class Recorder(Sink):
     """Writes the composite to a video file with PyAV.
 
     ``.mp4``/``.mkv``: H.264. ``.mov``: QuickTime Animation (lossless RGBA) when ``alpha``, else
@@ -104,8 +42,26 @@ class Recorder:
     off by a crash or ``kill -9`` still plays up to about the last second.
     """
 
+    kind = "record"
     queue_frames = 30
     name = "recording"
+
+    @classmethod
+    def add_arguments(cls, parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("--record", metavar="PATH", help="record the composite: .mp4/.mkv (H.264), .mov "
+                            "(QuickTime Animation, lossless, with alpha when --backdrop transparent), .webm (VP9, "
+                            "alpha too)")
+
+    @classmethod
+    def target(cls, args: argparse.Namespace) -> str | None:
+        return args.record
+
+    @classmethod
+    def open(cls, target: str | None, width: int, height: int, fps: float, alpha: bool) -> Recorder:
+        return cls(target, width, height, fps, alpha=alpha)
+
+    def summary(self) -> str:
+        return f"recorded {self.frames} frames to {self.path}"
 
     def __init__(self, path: str | Path, width: int, height: int, fps: float, alpha: bool = False) -> None:
         import av
@@ -163,7 +119,7 @@ class Recorder:
             image = image[:h, :w] if fits else cv2.resize(image, self.size, interpolation=cv2.INTER_AREA)
             alpha = alpha[:h, :w] if fits else cv2.resize(alpha, self.size, interpolation=cv2.INTER_AREA)
         if self._i420:
-            frame = av.VideoFrame.from_ndarray(cv2.cvtColor(_flatten(image, alpha), cv2.COLOR_BGR2YUV_I420),
+            frame = av.VideoFrame.from_ndarray(cv2.cvtColor(flatten(image, alpha), cv2.COLOR_BGR2YUV_I420),
                                                format="yuv420p")
         else:
             fmt = "bgra" if image.shape[2] == 4 else "bgr24"
@@ -183,12 +139,3 @@ class Recorder:
                 self._container.mux(packet)
         finally:
             self._container.close()
-
-
-def open_vcam(width: int, height: int, fps: float, device: str | None = None) -> VirtualCamera | None:
-    """A virtual camera, or None with a one-line warning naming the fix when none can be opened."""
-    try:
-        return VirtualCamera(width, height, fps, device)
-    except LivekeyError as err:
-        print(f"livekey: warning: {err}; going on without it", file=sys.stderr)
-        return None

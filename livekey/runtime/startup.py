@@ -1,0 +1,48 @@
+"""Start-up, explicit: what a process does once before its first frame, in this order.
+
+1. **Threads** (:func:`set_thread_policy`): OpenMP workers spin for a while after each parallel
+   region by default; on 2 cores that spinning steals the time the encoder and capture threads
+   need, so they are told to sleep (``OMP_WAIT_POLICY=PASSIVE``, unless the user set it). Read when
+   the OpenMP runtime loads, at the first parallel kernel, so this must come before any kernel.
+   Numba's threading layer is its own default choice; exactly one thread (the pipeline's processing
+   thread) runs ``parallel=True`` kernels, as the workqueue layer requires.
+2. **Kernel cache** (:func:`livekey.engine.kernel_cache.check`): drop the cached kernels when the
+   package's source changed since they were cached (Numba checks only each kernel's own file).
+3. **Warm-up** (:func:`warm_up`): compile, or load from the cache, every kernel the settings and
+   masks use, by keying a small drawn frame, so the first camera frame does not wait.
+
+Nothing here runs at import. The command line calls :func:`start_up` before it keys anything, the
+window before it shows, and :meth:`Pipeline.start <livekey.runtime.pipeline.Pipeline.start>` calls
+:func:`warm_up`; each step runs once per process however often it is asked for.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING
+
+from livekey.engine import kernel_cache
+
+if TYPE_CHECKING:
+    from livekey.config.settings import Settings
+    from livekey.masks import MaskStack
+
+
+def set_thread_policy() -> None:
+    """Let idle OpenMP workers sleep instead of spinning (keeps a value the user set)."""
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+
+def start_up() -> bool:
+    """Steps 1 and 2: the thread policy, then the kernel cache check. Returns whether the kernels
+    were found cached for this source (if not, the first frame waits for the compiler)."""
+    set_thread_policy()
+    return kernel_cache.check()
+
+
+def warm_up(settings: Settings, masks: MaskStack | None = None) -> None:
+    """Step 3 (after 1 and 2, if not done yet): ready every kernel ``settings`` and ``masks`` use."""
+    from livekey.engine.keyer import warm_up as warm_up_keyer
+
+    start_up()
+    warm_up_keyer(settings, masks)
