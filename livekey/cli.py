@@ -17,6 +17,7 @@ from pathlib import Path
 from livekey import __version__
 from livekey.config.profile import Profile
 from livekey.config.settings import add_arguments, settings_from_args
+from livekey.control.options import add_control_arguments, control_options, start_control
 from livekey.errors import LivekeyError
 from livekey.masks import add_mask_arguments, stack_from_args
 from livekey.media.sinks import SINKS
@@ -307,12 +308,14 @@ def configure_run(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--no-loop", action="store_true", help="stop at the end of a video file instead of looping")
     p.add_argument("--overlay", metavar="IMAGE", help="an RGBA image (logo, lower third) put over the composite, "
                                                      "scaled to cover it")
+    add_control_arguments(p)
     add_mask_arguments(p)
     add_arguments(p)
     p.set_defaults(func=cmd_run)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from livekey.control.state import Controller
     from livekey.media.backdrops import open_backdrop
     from livekey.media.sinks import open_sinks
     from livekey.media.sources import open_source
@@ -321,6 +324,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     if args.duration is not None and args.duration <= 0:
         raise LivekeyError("--duration must be a positive number of seconds")
+    control = control_options(args)  # a refused address fails before the camera opens
     profile = load_profile(args)
     profile.masks.validate()  # a bad mask file fails now, not on the first frame
     top = read_overlay(args.overlay) if args.overlay else None
@@ -333,6 +337,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         source.close()
         raise
     pipeline = Pipeline(source, profile.settings, backdrop, sinks, masks=profile.masks, overlay=top)
+    controller = Controller(pipeline, fps=source.fps, backdrop=args.backdrop, profile=args.profile)
+    server = None
     preview = not args.no_preview and has_screen()
     described = (f"source {source.info}; backdrop {backdrop.info}; sinks: "
                  + (", ".join(s.info or s.name for s in sinks) or "none"))
@@ -354,6 +360,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f"livekey: {described}", file=sys.stderr)
     say_if_compiling()
     try:
+        if control is not None:
+            server = start_control(control, controller)
         if not (preview and ui is not None):
             pipeline.start()  # the window starts it itself, once it is shown
         started = time.monotonic()
@@ -363,29 +371,38 @@ def cmd_run(args: argparse.Namespace) -> int:
                 timer.daemon = True
                 timer.start()
             ui.run_window(pipeline, profile_path=args.profile, source=args.source, backdrop=args.backdrop,
-                          vcam_device=args.vcam_device, fps=source.fps)
+                          vcam_device=args.vcam_device, fps=source.fps, controller=controller)
         else:
             deadline = None if args.duration is None else started + args.duration
             while not pipeline.wait(0.2):
                 if deadline is not None and time.monotonic() >= deadline:
                     break
     finally:
+        if server is not None:
+            server.stop()
         pipeline.stop()
+        controller.close()
         for sig, handler in old.items():
             signal.signal(sig, handler)
+    report_run(pipeline, sinks + controller.recorded, time.monotonic() - started, args.stats)
+    return 0
+
+
+def report_run(pipeline, sinks: list, seconds: float, as_json: bool) -> None:
+    """The run's end on stderr (why it ended, what each sink did, rates and latency); with
+    ``as_json`` also the statistics as one JSON line on stdout."""
     if pipeline.ended:
         print(f"livekey: {pipeline.ended}", file=sys.stderr)
     for sink in sinks:
         if sink.summary():
             print(f"livekey: {sink.summary()}", file=sys.stderr)
     stats = pipeline.stats()
-    stats["seconds"] = round(time.monotonic() - started, 2) if pipeline.frames_in else 0.0
+    stats["seconds"] = round(seconds, 2) if pipeline.frames_in else 0.0
     print(f"livekey: {stats['frames_out']} frames in {stats['seconds']:g} s ({stats['fps']:g} fps), "
           f"{stats['dropped']} dropped, latency p50 {stats['latency_ms_p50']} ms, p99 {stats['latency_ms_p99']} ms",
           file=sys.stderr)
-    if args.stats:
+    if as_json:
         print(json.dumps(stats))
-    return 0
 
 
 # --- livekey devices -------------------------------------------------------

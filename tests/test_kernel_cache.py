@@ -40,6 +40,18 @@ def test_digest_follows_every_module(tmp_path):
     assert kernel_cache.source_digest(tmp_path) != before
 
 
+
+def test_digest_skips_the_folders_without_kernels(tmp_path):
+    (tmp_path / "a.py").write_text("X = 1\n")
+    for folder in kernel_cache.NO_KERNELS:  # the window, the lab, the control API
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "m.py").write_text("Z = 1\n")
+    before = kernel_cache.source_digest(tmp_path)
+    for folder in kernel_cache.NO_KERNELS:
+        (tmp_path / folder / "m.py").write_text("Z = 2\n")
+    assert kernel_cache.source_digest(tmp_path) == before and "control" in kernel_cache.NO_KERNELS
+
+
 _KEY_AND_SOLVE = textwrap.dedent("""
     import sys, numpy as np
     from livekey.runtime.startup import start_up

@@ -20,8 +20,9 @@ PACKAGE = Path(__file__).resolve().parents[1]
 STAMP = "livekey-source.sha256"
 # One ``cache=True`` kernel of each folder that has kernels (Numba caches per source folder).
 KERNEL_FOLDERS = (("livekey.engine.keying", "key_frame"), ("livekey.masks.diff", "_diff_row"))
-# Folders no kernel reads from: the window and the lab change often and need no recompile.
-NO_KERNELS = ("ui", "lab")
+# Folders no kernel reads from: the window, the lab and the control API change often and need no
+# recompile.
+NO_KERNELS = ("ui", "lab", "control")
 # Whether this process found the kernels cached for this source (set by :func:`keep_in_step`):
 # if not, the first frame waits for the compiler (about 20 s for everything ``livekey run`` uses).
 warm = False

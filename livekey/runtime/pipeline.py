@@ -208,6 +208,9 @@ class Pipeline:
                 thread.join(max(0.05, deadline - time.monotonic()))
         for worker in self._workers:
             worker.close(max(0.2, deadline - time.monotonic()))
+        for sink in self._pending_sinks:  # stopped before start(): nothing was written, close them still
+            sink.close()
+        self._pending_sinks = []
         if not any(t.is_alive() for t in self._threads[:1]):
             self._source.close()  # only once the capture thread is out of read()
         self._backdrop.close()
@@ -290,7 +293,8 @@ class Pipeline:
 
     @property
     def backdrop(self) -> Backdrop:
-        return self._backdrop
+        """The backdrop composited from the next frame on (one set_backdrop() gave, once it is asked)."""
+        return self._next_backdrop or self._backdrop
 
     @property
     def keyer(self) -> Keyer:

@@ -49,14 +49,21 @@ def run_window(pipeline: Pipeline, profile_path: str | Path | None = None, **opt
     the window is closed (or the pipeline stops by itself), stop the pipeline, return the exit code.
 
     ``options``: source and backdrop (the specs shown in their boxes), record_dir, vcam_device,
-    fps (for the virtual camera and recorder), view (the first view mode).
+    fps (for the virtual camera and recorder), view (the first view mode), controller (the run's
+    :class:`~livekey.control.state.Controller`, whose changes the window follows).
     """
     from livekey.runtime.startup import start_up
     from livekey.ui.window import open_window
 
+    controller = options.pop("controller", None)
     start_up()
     app = application()
     window = open_window(pipeline, profile_path, **options)
+    sync = None
+    if controller is not None:  # changes made through the control API show in the window
+        from livekey.ui.control_sync import ControlSync
+
+        sync = ControlSync(window, controller)
     # Lay out and paint the window before the first frame: building it takes long enough that a
     # camera already running would drop frames meanwhile.
     app.processEvents()
@@ -65,6 +72,8 @@ def run_window(pipeline: Pipeline, profile_path: str | Path | None = None, **opt
     try:
         code = app.exec_()
     finally:
+        if sync is not None:
+            sync.detach()
         window.close()
         pipeline.stop()
     return code
