@@ -50,6 +50,8 @@ from livekey.engine import kernel_cache
 from livekey.engine.keying import JIT, unmix_pixel
 from livekey.engine.matte import GuidedUpsampler
 from livekey.errors import LivekeyError
+from livekey.masks import spec_checks
+from livekey.media import files
 
 MODES = ("add", "subtract", "intersect", "replace")
 SHAPES = ("rect", "ellipse", "poly")
@@ -72,7 +74,7 @@ class Field(Setting):
         return self.check(text) if self.kind in ("path", "points", "size") else super().parse(text)
 
     def check(self, value: Any) -> Any:
-        bad = LivekeyError(f"{self.name}: {value!r} is not allowed; expected {self.range_text()}")
+        bad = LivekeyError(f"{self.name}: {files.shorten(value)} is not allowed; expected {self.range_text()}")
         if self.kind == "path":
             if not isinstance(value, str) or not value.strip():
                 raise bad
@@ -240,7 +242,7 @@ class MaskLayer(FrozenValues):
             for f in ltype.fields:
                 value = data.get(f.name)
                 if f.kind == "path" and isinstance(value, str) and value and not Path(value).is_absolute():
-                    data[f.name] = str(base_dir / value)
+                    data[f.name] = files.inside(base_dir, value, f.name)
         try:
             return cls(kind, data)
         except LivekeyError as err:
@@ -543,9 +545,7 @@ def plate_at(path: str, width: int, height: int) -> np.ndarray:
 @functools.lru_cache(maxsize=4)
 def _load_net(path: str) -> cv2.dnn.Net:
     # One net per model path; the keyer thread is its only user (cv2.dnn nets are not thread-safe).
-    from livekey.media.images import check_file
-
-    check_file(path, "segment model")
+    files.regular_file(path, "segment model")
     try:
         return cv2.dnn.readNetFromONNX(str(path))
     except cv2.error as err:
@@ -901,9 +901,14 @@ _IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".tif", ".tiff", ".bmp")
 def parse_mask_spec(text: str) -> list[MaskLayer]:
     """Turn one ``--mask`` SPEC (see :data:`SPEC_HELP`) into layers: one, or a TOML file's stack."""
     try:
-        return _parse_spec(text)
+        spec_checks.check_spec_text(text)
+        layers = _parse_spec(text)
+        spec_checks.check_layers(layers)
+        return layers
+    except KeyError as err:  # a kind the parser did not expect (e.g. key@add@add)
+        raise LivekeyError(f"--mask {files.shorten(text)}: unknown mask kind {files.shorten(err.args[0])}") from None
     except LivekeyError as err:
-        raise LivekeyError(f"--mask {text!r}: {err}") from None
+        raise LivekeyError(f"--mask {files.shorten(text)}: {err}") from None
 
 
 def _parse_spec(text: str) -> list[MaskLayer]:

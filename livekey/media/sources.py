@@ -22,7 +22,7 @@ import cv2
 import numpy as np
 
 from livekey.errors import LivekeyError
-from livekey.media import synthetic
+from livekey.media import files, synthetic
 from livekey.media.images import read_image
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff")
@@ -303,7 +303,7 @@ def open_source(spec: str | None, paced: bool = True, loop: bool = True) -> Sour
     if spec == "demo" or spec.startswith("demo:"):
         w, h, fps = parse_mode(spec[5:], DEMO_DEFAULT, "demo source") if ":" in spec else DEMO_DEFAULT
         return DemoSource(w, h, fps, paced=paced)
-    device, _, mode = spec.partition(":") if not Path(spec).exists() else (spec, "", "")
+    device, _, mode = spec.partition(":") if not files.exists(spec) else (spec, "", "")
     if device.isdigit() or device.startswith("/dev/"):
         w, h, fps = parse_mode(mode, CAMERA_DEFAULT, f"camera {device}") if mode else CAMERA_DEFAULT
         if device.startswith("/dev/") and not Path(device).exists():
@@ -312,11 +312,10 @@ def open_source(spec: str | None, paced: bool = True, loop: bool = True) -> Sour
             raise LivekeyError(f"no camera {device} on this machine (no /dev/video{device}); "
                                f"try `--source demo` for the built-in demo scene, or `--source FILE`")
         return CameraSource(int(device) if device.isdigit() else device, w, h, fps)
-    path = Path(spec)
-    if not path.exists():
-        raise LivekeyError(f"source {spec} does not exist; give a camera (0), a video or image file, or demo")
-    if path.is_dir():
-        raise LivekeyError(f"source {spec} is a folder; give a video or image file")
+    if not files.exists(spec) and len(spec) < 256:
+        raise LivekeyError(f"source {files.display(spec)} does not exist; give a camera (0), a video or image file, "
+                           f"or demo")
+    path = files.regular_file(spec, "source")  # no folder, FIFO or device: a capture would block on it
     if path.suffix.lower() in IMAGE_SUFFIXES:
         return ImageSource(spec, paced=paced)
     return VideoFileSource(spec, paced=paced, loop=loop)
