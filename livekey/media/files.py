@@ -32,6 +32,7 @@ ECHO_CHARS = 80  # longest value echoed back in a message
 TEXT_LIMIT = 1 << 20  # bytes: profiles and mask files
 IMAGE_LIMIT = 256 << 20  # bytes: an image file
 MAX_PIXELS = 40_000_000  # an 8K frame is 33 MP; 40 MP of BGR is 120 MB
+DECODE_LIMIT = 192 << 20  # bytes the decoded picture may take (40 MP of 8-bit BGRA is 160 MB)
 TOML_MAX_DEPTH = 16  # nested arrays and inline tables
 TOML_MAX_SEGMENTS = 16  # parts of one dotted key, e.g. a.b.c is 3
 
@@ -124,7 +125,9 @@ def read_bytes(path: str | os.PathLike, what: str, limit: int) -> bytes:
             raise LivekeyError(f"{what} {display(path)} is {_size(st.st_size)}, over the {_size(limit)} a {what} "
                                f"may have; check that it is the right file")
         with os.fdopen(fd, "rb", closefd=False) as f:
-            data = f.read(limit + 1)
+            data = f.read(min(limit, st.st_size) + 1)  # read(n) allocates n bytes up front
+            if len(data) > st.st_size:  # grew after fstat
+                data += f.read(limit + 1 - len(data))
     except OSError as err:
         raise _os_error(err, what, path) from None
     finally:
@@ -238,13 +241,15 @@ class ImageHeader:
     width: int
     height: int
     float_samples: bool = False
+    bytes_per_pixel: int = 4  # what the decoder makes of it, at most (8-bit BGRA unless said)
 
 
 def _png(data: bytes) -> ImageHeader | None:
     if data[:8] != b"\x89PNG\r\n\x1a\n" or len(data) < 24 or data[12:16] != b"IHDR":
         return None
     w, h = struct.unpack(">II", data[16:24])
-    return ImageHeader("PNG", w, h)
+    depth = data[24] if len(data) > 24 else 8
+    return ImageHeader("PNG", w, h, bytes_per_pixel=8 if depth == 16 else 4)
 
 
 def _jpeg(data: bytes) -> ImageHeader | None:
@@ -305,14 +310,16 @@ def _tiff(data: bytes) -> ImageHeader | None:
             at = offset + 2 + 12 * n
             tag, kind, values = struct.unpack(order + "HHI", data[at:at + 8])
             fmt = {3: "H", 4: "I"}.get(kind)
-            if fmt is not None and tag in (256, 257, 339):
+            if fmt is not None and tag in (256, 257, 258, 277, 339):
                 # The first value: in the entry when all fit in 4 bytes, else where the entry points.
                 size = struct.calcsize(fmt)
                 where = at + 8 if values * size <= 4 else struct.unpack(order + "I", data[at + 8:at + 12])[0]
                 tags[tag] = struct.unpack(order + fmt, data[where:where + size])[0]
     except struct.error:
         pass  # a truncated directory: what was read counts; the decoder judges the rest
-    return ImageHeader("TIFF", tags.get(256, 0), tags.get(257, 0), float_samples=tags.get(339) == 3)
+    samples, bits = max(tags.get(277, 1), 4), max(tags.get(258, 8), 8)
+    return ImageHeader("TIFF", tags.get(256, 0), tags.get(257, 0), float_samples=tags.get(339) == 3,
+                       bytes_per_pixel=samples * ((bits + 7) // 8))
 
 
 _READERS = (_png, _jpeg, _tiff, _bmp, _webp)
@@ -337,4 +344,8 @@ def read_image_bytes(path: str | os.PathLike, what: str) -> tuple[bytes, ImageHe
     if header.width * header.height > MAX_PIXELS:
         raise LivekeyError(f"{what} {display(path)}: its {header.format} header says {header.width}x{header.height} "
                            f"pixels, over the {MAX_PIXELS // 1_000_000} million livekey reads; scale it down")
+    if header.width * header.height * header.bytes_per_pixel > DECODE_LIMIT:
+        raise LivekeyError(f"{what} {display(path)}: {header.width}x{header.height} pixels of "
+                           f"{header.bytes_per_pixel} bytes would take over {_size(DECODE_LIMIT)}; "
+                           f"scale it down or save it as an 8-bit PNG")
     return data, header

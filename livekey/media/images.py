@@ -24,10 +24,14 @@ def read_image(path: str | Path, what: str = "input", keep_alpha: bool = False) 
     The file comes through the guarded door (:func:`livekey.media.files.read_image_bytes`: a regular
     file whose header says a sane pixel count); 16-bit and float samples are converted to 8 bits."""
     data, _ = files.read_image_bytes(path, what)
+    level = cv2.utils.logging.getLogLevel()
+    cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)  # our one line says it
     try:
         img = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
     except cv2.error:
         img = None
+    finally:
+        cv2.utils.logging.setLogLevel(level)
     if img is None:
         raise LivekeyError(f"{what} {files.display(path)} is damaged or not an image OpenCV can read "
                            f"(PNG, JPEG, WebP, TIFF, BMP); re-save it as PNG")
@@ -52,10 +56,12 @@ def to_uint8(img: np.ndarray, what: str, path: str | Path) -> np.ndarray:
     if img.dtype == np.uint16:
         return (img >> 8).astype(np.uint8)
     if img.dtype in (np.float32, np.float64, np.float16):
-        finite = np.nan_to_num(img.astype(np.float32), nan=0.0, posinf=1.0, neginf=0.0)
+        finite = np.nan_to_num(img, copy=False, nan=0.0, posinf=1.0, neginf=0.0)  # in place: ours
         # Float images hold light as 0..1; one with larger values is taken as 0..255 levels.
         scale = 255.0 if float(finite.max(initial=0.0)) <= 1.0 else 1.0
-        return np.clip(finite * scale + 0.5, 0, 255).astype(np.uint8)
+        finite *= scale
+        finite += 0.5
+        return np.clip(finite, 0, 255, out=finite).astype(np.uint8)
     raise LivekeyError(f"{what} {files.display(path)} has {img.dtype} samples; re-save it as an 8- or 16-bit PNG")
 
 
