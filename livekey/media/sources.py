@@ -29,6 +29,7 @@ IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff")
 _MODE = re.compile(r"^(?:(\d+)x(\d+))?(?:@(\d+(?:\.\d+)?))?$")
 CAMERA_DEFAULT = (1280, 720, 30.0)
 DEMO_DEFAULT = (1280, 720, 30.0)
+SKIP_LIMIT = 8  # reads tried past a damaged packet before the rest of the file counts as lost
 
 
 def parse_mode(text: str, default: tuple[int, int, float], what: str) -> tuple[int, int, float]:
@@ -178,6 +179,17 @@ class VideoFileSource(Source):
         self._pacer = _Pacer(self.fps, paced)
         self.frames_read = 0
         self.ended = ""  # why the source stopped, for the user
+        self.damaged = False  # stopped on damage (a non-zero exit), not at the end
+        count = self._cap.get(cv2.CAP_PROP_FRAME_COUNT)
+        self.expected = int(count) if 0 < count < 1e9 else None  # frames the container says it holds
+        self._in_pass = 0  # frames read since the start of this pass through the file
+        self._said: set[int] = set()  # damage points already reported (a loop meets them again)
+
+    def _where(self) -> str:
+        return f"frame {self._in_pass} ({self._in_pass / self.fps:.2f} s)"
+
+    def _notice(self, text: str) -> None:
+        print(f"livekey: {text}", file=sys.stderr)
 
     def _next(self) -> np.ndarray | None:
         if self._first is not None:
@@ -186,15 +198,35 @@ class VideoFileSource(Source):
         ok, frame = self._cap.read()
         if ok:
             return frame
+        at_end = self.expected is None or self._in_pass >= self.expected - 1
+        if not at_end:  # a damaged stretch: the decoder may pick up again a few packets on
+            for skipped in range(1, SKIP_LIMIT + 1):
+                ok, frame = self._cap.read()
+                if ok:
+                    self._report(f"source {self.path} is damaged at {self._where()}: skipped {skipped} frame(s)")
+                    self._in_pass += skipped
+                    return frame
+        damage = "" if at_end else f"source {self.path} is damaged at {self._where()} of {self.expected}"
         if not self.loop:
-            self.ended = f"source {self.path} ended after {self.frames_read} frames"
+            self.damaged = bool(damage)
+            self.ended = (f"{damage}: stopped after {self.frames_read} frames" if damage
+                          else f"source {self.path} ended after {self.frames_read} frames")
             return None
         self._cap.set(cv2.CAP_PROP_POS_FRAMES, 0)
+        if damage:
+            self._report(f"{damage}: looped back to the start")
+        self._in_pass = 0
         ok, frame = self._cap.read()
         if not ok:  # rewinding did not help: the file is damaged past this point
-            self.ended = f"source {self.path} stopped decoding after {self.frames_read} frames (damaged file?)"
+            self.damaged = True
+            self.ended = f"source {self.path} stopped decoding after {self.frames_read} frames (damaged file)"
             return None
         return frame
+
+    def _report(self, text: str) -> None:
+        if self._in_pass not in self._said:  # once a damage point, not on every loop
+            self._said.add(self._in_pass)
+            self._notice(text)
 
     def read(self) -> tuple[np.ndarray, float] | None:
         frame = self._next()
@@ -203,6 +235,7 @@ class VideoFileSource(Source):
         if frame.shape[1::-1] != self.size:  # a damaged stream can change size: keep the promised one
             frame = cv2.resize(frame, self.size)
         self.frames_read += 1
+        self._in_pass += 1
         self._pacer.wait()
         return frame, time.monotonic()
 
