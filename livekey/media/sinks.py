@@ -84,13 +84,13 @@ class VirtualCamera:
 
 
 # suffix -> (codec, pixel format without alpha, pixel format with alpha or None, container options).
-# Every container reaches the disk at least once a second, so kill -9 loses at most about a second:
-# MP4/MOV close a fragment at each keyframe (one a second, see gop_size) and at least every second;
+# Every container reaches the disk at least every half second, so kill -9 loses at most about that:
+# MP4/MOV close a fragment at each keyframe (one a second, see gop_size) and at least every 0.5 s;
 # Matroska/WebM close a cluster at the first keyframe after half a second; flush_packets writes each
 # packet through to the file instead of collecting 256 KiB first (a still source's WebM was 0 bytes
 # after 7 s without it).
 _FLUSH = {"flush_packets": "1"}
-_FRAGMENTED = {"movflags": "frag_keyframe+empty_moov+default_base_moof", "frag_duration": "1000000"} | _FLUSH
+_FRAGMENTED = {"movflags": "frag_keyframe+empty_moov+default_base_moof", "frag_duration": "500000"} | _FLUSH
 _CLUSTERED = {"cluster_time_limit": "500", "cluster_size_limit": "4194304"} | _FLUSH
 FORMATS = {
     ".mp4": ("libx264", "yuv420p", None, _FRAGMENTED),
