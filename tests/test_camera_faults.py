@@ -58,7 +58,9 @@ class FakeCapture:
         if not (self.opened and dev.plugged and dev.delivers):
             return False, None
         dev.count += 1
-        return True, np.full((self.mode[1], self.mode[0], 3), dev.count % 200 + 20, np.uint8)
+        frame = np.full((self.mode[1], self.mode[0], 3), (50, 170 + dev.count % 20, 40), np.uint8)  # a green screen
+        frame[self.mode[1] // 3:, self.mode[0] // 3:self.mode[0] // 2] = (90, 80, 160)  # and a subject
+        return True, frame
 
     def release(self) -> None:
         self.opened = False
@@ -102,7 +104,7 @@ def test_outputs_keep_the_frame_rate_through_a_camera_fault(device, fault):
     source = open_source("/dev/null:160x96@30")  # a device node that exists; the capture is the fake
     assert isinstance(source, CameraSource)
     source._notice = notices.append
-    pipeline = Pipeline(source, Settings(), open_backdrop("#204060"))
+    pipeline = Pipeline(source, Settings(key_color="green"), open_backdrop("#204060"))
     times: list[float] = []
     sizes: set[tuple[int, int]] = set()
 
@@ -126,6 +128,7 @@ def test_outputs_keep_the_frame_rate_through_a_camera_fault(device, fault):
         t1 = time.monotonic()
     finally:
         pipeline.stop()
+    assert not pipeline.failures, pipeline.failures
     window = [t for t in times if t0 <= t <= t1]
     gaps = np.diff(window)
     # Through the fault the outputs go on at the frame rate: no gap near the outage's length
