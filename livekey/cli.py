@@ -425,7 +425,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.func(args)
     except LivekeyError as err:
-        print(f"livekey: error: {err}", file=sys.stderr)
+        print(f"livekey: error: {files.clip(str(err), 400)}", file=sys.stderr)  # one line, whatever it echoes
         return 2
     except KeyboardInterrupt:
         print("livekey: interrupted", file=sys.stderr)

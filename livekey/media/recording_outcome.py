@@ -13,14 +13,14 @@ from pathlib import Path
 
 
 def frames_in_file(path: str | os.PathLike) -> int:
-    """Video packets a demuxer reads back from ``path`` (0 when it cannot be opened)."""
+    """Video frames a decoder reads back from ``path`` (0 when it cannot be opened)."""
     import av
 
     count = 0
     try:
         with av.open(str(path)) as container:
-            for packet in container.demux(video=0):
-                count += packet.size > 0  # the flush packet at the end has no data
+            for _ in container.decode(video=0):
+                count += 1
     except (OSError, av.error.FFmpegError, IndexError, ValueError):
         pass  # a cut-off file ends in a damaged packet: what came before counts
     return count
