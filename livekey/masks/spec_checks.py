@@ -26,7 +26,7 @@ def check_spec_text(text: str) -> None:
     if "\0" in spec or "\n" in spec:
         raise LivekeyError("contains a NUL or a line break")
     parts = spec.split(":")
-    if any(not p.strip() for p in parts[1:]) and not _is_windows_drive(parts):
+    if any(not p.strip() for p in parts[1:]):
         raise LivekeyError("has an empty item (two colons in a row, or a colon at the end)")
     if parts[-1].count("@") > 1:
         raise LivekeyError("has more than one @MODE; give one, at the end, e.g. @add")
@@ -39,10 +39,6 @@ def check_spec_text(text: str) -> None:
     repeated = sorted({n for n in names if names.count(n) > 1})
     if repeated:
         raise LivekeyError(f"gives {', '.join(repeated)} more than once; give each option once")
-
-
-def _is_windows_drive(parts: Sequence[str]) -> bool:
-    return len(parts) > 1 and len(parts[0]) == 1 and parts[0].isalpha()
 
 
 def check_layers(layers: Sequence) -> None:
