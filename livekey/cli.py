@@ -18,6 +18,7 @@ from livekey.config.profile import Profile
 from livekey.config.settings import add_arguments, settings_from_args
 from livekey.errors import LivekeyError
 from livekey.masks import add_mask_arguments, stack_from_args
+from livekey.media import files
 from livekey.media.sinks import SINKS
 
 
@@ -269,6 +270,32 @@ def configure_run(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_run)
 
 
+class _Signals:
+    """SIGINT/SIGTERM during a run: before the pipeline runs, an interrupt (KeyboardInterrupt, caught
+    in :func:`main` as "interrupted"); once it runs, a request to stop at the next frame, so the
+    recording is finalised. Restores the previous handlers on exit."""
+
+    def __init__(self) -> None:
+        self.pipeline = None
+        self.received = ""
+        self.interrupt_until_started = True
+
+    def __enter__(self) -> _Signals:
+        self._old = {sig: signal.signal(sig, self._handle) for sig in (signal.SIGINT, signal.SIGTERM)}
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for sig, handler in self._old.items():
+            signal.signal(sig, handler)
+
+    def _handle(self, signum, frame) -> None:
+        self.received = signal.Signals(signum).name
+        if self.pipeline is not None and (self.pipeline.started or not self.interrupt_until_started):
+            self.pipeline.request_stop()  # stop from the main thread's loop, not inside the handler
+        else:
+            raise KeyboardInterrupt
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from livekey.media.backdrops import open_backdrop
     from livekey.media.sinks import open_sinks
@@ -281,23 +308,33 @@ def cmd_run(args: argparse.Namespace) -> int:
     profile = load_profile(args)
     profile.masks.validate()  # a bad mask file fails now, not on the first frame
     top = read_overlay(args.overlay) if args.overlay else None
-    backdrop = open_backdrop(args.backdrop)
-    source = open_source(args.source, paced=not args.as_fast_as_possible, loop=not args.no_loop)
-    width, height = source.size
-    try:
-        sinks = open_sinks(args, width, height, source.fps, alpha=backdrop.transparent)
-    except BaseException:
-        source.close()
-        raise
-    pipeline = Pipeline(source, profile.settings, backdrop, sinks, masks=profile.masks, overlay=top)
     preview = not args.no_preview and has_screen()
+    with _Signals() as signals:
+        backdrop = open_backdrop(args.backdrop)
+        source = open_source(args.source, paced=not args.as_fast_as_possible, loop=not args.no_loop)
+        try:
+            sinks = open_sinks(args, *source.size, source.fps, alpha=backdrop.transparent)
+        except BaseException:
+            source.close()
+            raise
+        try:
+            pipeline = Pipeline(source, profile.settings, backdrop, sinks, masks=profile.masks, overlay=top)
+        except BaseException:
+            for sink in sinks:
+                sink.close()
+            source.close()
+            raise
+        signals.pipeline = pipeline
+        # With a window, Qt's loop runs the handler: ask the pipeline to stop, never raise into Qt.
+        signals.interrupt_until_started = not preview
+        started = _run_pipeline(args, pipeline, source, backdrop, sinks, preview)
+    return _report(args, pipeline, sinks, started, signals.received)
+
+
+def _run_pipeline(args: argparse.Namespace, pipeline, source, backdrop, sinks: list, preview: bool) -> float:
+    """Run until the duration, the source's end, a signal or the window's close; return the start time."""
     described = (f"source {source.info}; backdrop {backdrop.info}; sinks: "
                  + (", ".join(s.info or s.name for s in sinks) or "none"))
-
-    def on_signal(signum, frame):  # stop from the main thread's loop, not inside the handler
-        pipeline.request_stop()
-
-    old = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
     ui = None
     why = "--no-preview" if args.no_preview else "no screen"
     if preview:
@@ -309,8 +346,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f"livekey: running headless ({why}): {described}", file=sys.stderr)
     else:
         print(f"livekey: {described}", file=sys.stderr)
-    say_if_compiling()
+    started = time.monotonic()
     try:
+        say_if_compiling()
         if not (preview and ui is not None):
             pipeline.start()  # the window starts it itself, once it is shown
         started = time.monotonic()
@@ -327,9 +365,15 @@ def cmd_run(args: argparse.Namespace) -> int:
                 if deadline is not None and time.monotonic() >= deadline:
                     break
     finally:
-        pipeline.stop()
-        for sig, handler in old.items():
-            signal.signal(sig, handler)
+        pipeline.stop()  # finalises the recordings (an empty one is removed), even when interrupted
+    return started
+
+
+def _report(args: argparse.Namespace, pipeline, sinks: list, started: float, received: str) -> int:
+    """Print how the run ended and return the exit status: 1 when anything failed (processing, the
+    source ended on damage, a recording stopped on an error), else 0."""
+    if received:
+        print(f"livekey: interrupted ({received}); stopped cleanly", file=sys.stderr)
     if pipeline.ended:
         print(f"livekey: {pipeline.ended}", file=sys.stderr)
     for sink in sinks:
@@ -342,6 +386,9 @@ def cmd_run(args: argparse.Namespace) -> int:
           file=sys.stderr)
     if args.stats:
         print(json.dumps(stats))
+    if pipeline.failures:
+        print(f"livekey: error: the run failed: {files.clip(pipeline.failures[0], 200)}", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -388,7 +435,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.func(args)
     except LivekeyError as err:
-        print(f"livekey: error: {err}", file=sys.stderr)
+        print(f"livekey: error: {files.clip(str(err), 400)}", file=sys.stderr)  # one line, whatever it echoes
         return 2
     except KeyboardInterrupt:
         print("livekey: interrupted", file=sys.stderr)
