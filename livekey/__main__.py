@@ -1,5 +1,3 @@
-import sys
+from livekey.entry import run
 
-from livekey.cli import main
-
-sys.exit(main())
+run()

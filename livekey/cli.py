@@ -20,6 +20,7 @@ from livekey.config.settings import add_arguments, settings_from_args
 from livekey.control.options import add_control_arguments, control_options, start_control
 from livekey.errors import LivekeyError
 from livekey.masks import add_mask_arguments, stack_from_args
+from livekey.media import files
 from livekey.media.sinks import SINKS
 
 
@@ -314,6 +315,32 @@ def configure_run(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_run)
 
 
+class _Signals:
+    """SIGINT/SIGTERM during a run: before the pipeline runs, an interrupt (KeyboardInterrupt, caught
+    in :func:`main` as "interrupted"); once it runs, a request to stop at the next frame, so the
+    recording is finalised. Restores the previous handlers on exit."""
+
+    def __init__(self) -> None:
+        self.pipeline = None
+        self.received = ""
+        self.interrupt_until_started = True
+
+    def __enter__(self) -> _Signals:
+        self._old = {sig: signal.signal(sig, self._handle) for sig in (signal.SIGINT, signal.SIGTERM)}
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for sig, handler in self._old.items():
+            signal.signal(sig, handler)
+
+    def _handle(self, signum, frame) -> None:
+        self.received = signal.Signals(signum).name
+        if self.pipeline is not None and (self.pipeline.started or not self.interrupt_until_started):
+            self.pipeline.request_stop()  # stop from the main thread's loop, not inside the handler
+        else:
+            raise KeyboardInterrupt
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from livekey.control.state import Controller
     from livekey.media.backdrops import open_backdrop
@@ -328,25 +355,36 @@ def cmd_run(args: argparse.Namespace) -> int:
     profile = load_profile(args)
     profile.masks.validate()  # a bad mask file fails now, not on the first frame
     top = read_overlay(args.overlay) if args.overlay else None
-    backdrop = open_backdrop(args.backdrop)
-    source = open_source(args.source, paced=not args.as_fast_as_possible, loop=not args.no_loop)
-    width, height = source.size
-    try:
-        sinks = open_sinks(args, width, height, source.fps, alpha=backdrop.transparent)
-    except BaseException:
-        source.close()
-        raise
-    pipeline = Pipeline(source, profile.settings, backdrop, sinks, masks=profile.masks, overlay=top)
-    controller = Controller(pipeline, fps=source.fps, backdrop=args.backdrop, profile=args.profile)
-    server = None
     preview = not args.no_preview and has_screen()
+    with _Signals() as signals:
+        backdrop = open_backdrop(args.backdrop)
+        source = open_source(args.source, paced=not args.as_fast_as_possible, loop=not args.no_loop)
+        try:
+            sinks = open_sinks(args, *source.size, source.fps, alpha=backdrop.transparent)
+        except BaseException:
+            source.close()
+            raise
+        try:
+            pipeline = Pipeline(source, profile.settings, backdrop, sinks, masks=profile.masks, overlay=top)
+        except BaseException:
+            for sink in sinks:
+                sink.close()
+            source.close()
+            raise
+        controller = Controller(pipeline, fps=source.fps, backdrop=args.backdrop, profile=args.profile)
+        signals.pipeline = pipeline
+        # With a window, Qt's loop runs the handler: ask the pipeline to stop, never raise into Qt.
+        signals.interrupt_until_started = not preview
+        started = _run_pipeline(args, controller, source, backdrop, sinks, preview, control)
+    return _report(args, pipeline, sinks + controller.recorded, started, signals.received)
+
+
+def _run_pipeline(args: argparse.Namespace, controller, source, backdrop, sinks: list, preview: bool,
+                  control) -> float:
+    """Run until the duration, the source's end, a signal or the window's close; return the start time."""
+    pipeline = controller.pipeline
     described = (f"source {source.info}; backdrop {backdrop.info}; sinks: "
                  + (", ".join(s.info or s.name for s in sinks) or "none"))
-
-    def on_signal(signum, frame):  # stop from the main thread's loop, not inside the handler
-        pipeline.request_stop()
-
-    old = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
     ui = None
     why = "--no-preview" if args.no_preview else "no screen"
     if preview:
@@ -358,8 +396,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f"livekey: running headless ({why}): {described}", file=sys.stderr)
     else:
         print(f"livekey: {described}", file=sys.stderr)
-    say_if_compiling()
+    started, server = time.monotonic(), None
     try:
+        say_if_compiling()
         if control is not None:
             server = start_control(control, controller)
         if not (preview and ui is not None):
@@ -380,29 +419,32 @@ def cmd_run(args: argparse.Namespace) -> int:
     finally:
         if server is not None:
             server.stop()
-        pipeline.stop()
+        pipeline.stop()  # finalises the recordings (an empty one is removed), even when interrupted
         controller.close()
-        for sig, handler in old.items():
-            signal.signal(sig, handler)
-    report_run(pipeline, sinks + controller.recorded, time.monotonic() - started, args.stats)
-    return 0
+    return started
 
 
-def report_run(pipeline, sinks: list, seconds: float, as_json: bool) -> None:
-    """The run's end on stderr (why it ended, what each sink did, rates and latency); with
-    ``as_json`` also the statistics as one JSON line on stdout."""
+def _report(args: argparse.Namespace, pipeline, sinks: list, started: float, received: str) -> int:
+    """Print how the run ended and return the exit status: 1 when anything failed (processing, the
+    source ended on damage, a recording stopped on an error), else 0."""
+    if received:
+        print(f"livekey: interrupted ({received}); stopped cleanly", file=sys.stderr)
     if pipeline.ended:
         print(f"livekey: {pipeline.ended}", file=sys.stderr)
     for sink in sinks:
         if sink.summary():
             print(f"livekey: {sink.summary()}", file=sys.stderr)
     stats = pipeline.stats()
-    stats["seconds"] = round(seconds, 2) if pipeline.frames_in else 0.0
+    stats["seconds"] = round(time.monotonic() - started, 2) if pipeline.frames_in else 0.0
     print(f"livekey: {stats['frames_out']} frames in {stats['seconds']:g} s ({stats['fps']:g} fps), "
           f"{stats['dropped']} dropped, latency p50 {stats['latency_ms_p50']} ms, p99 {stats['latency_ms_p99']} ms",
           file=sys.stderr)
-    if as_json:
+    if args.stats:
         print(json.dumps(stats))
+    if pipeline.failures:
+        print(f"livekey: error: the run failed: {files.clip(pipeline.failures[0], 200)}", file=sys.stderr)
+        return 1
+    return 0
 
 
 # --- livekey devices -------------------------------------------------------
@@ -449,7 +491,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.func(args)
     except LivekeyError as err:
-        print(f"livekey: error: {err}", file=sys.stderr)
+        print(f"livekey: error: {files.clip(str(err), 400)}", file=sys.stderr)  # one line, whatever it echoes
         return 2
     except KeyboardInterrupt:
         print("livekey: interrupted", file=sys.stderr)

@@ -78,7 +78,7 @@ def test_overlay_and_rgba_backdrop(stand_file, tmp_path):
     (["--mask", "diff:missing.png"], "clean plate missing.png does not exist"),
     (["--mask", "segment:{notes}"], "is not an ONNX model OpenCV can load"),
     (["--mask", "{bad_toml}"], "unknown mask type 'blob'"),
-    (["--mask", "missing.toml"], "cannot read mask file missing.toml"),
+    (["--mask", "missing.toml"], "mask file missing.toml does not exist"),
     (["--overlay", "{plain}"], "has no alpha channel; use a PNG with transparency"),
     (["--overlay", "missing.png"], "overlay missing.png does not exist"),
 ])

@@ -87,7 +87,7 @@ def test_toml_syntax_error_and_missing_file(tmp_path):
     p.write_text("[key\n")
     with pytest.raises(LivekeyError, match="not valid TOML"):
         Settings.load(p)
-    with pytest.raises(LivekeyError, match="cannot read profile"):
+    with pytest.raises(LivekeyError, match="profile .*none.toml does not exist"):
         Settings.load(tmp_path / "none.toml")
 
 

@@ -66,7 +66,8 @@ def test_the_built_in_sinks_register_in_help_order_with_their_flags():
 
 
 def test_open_sinks_closes_what_it_opened_when_a_later_one_fails(tmp_path, monkeypatch):
-    """A recording that opened is closed (and its file finalised) when the next sink refuses."""
+    """A recording that opened is closed when the next sink refuses: closing finalises it, and a
+    recording that holds no frame is removed (issue 27), so an open one would leave its file."""
 
     class Refuses(FrameCounter):
         kind = "refuses-test"
@@ -80,7 +81,7 @@ def test_open_sinks_closes_what_it_opened_when_a_later_one_fails(tmp_path, monke
                               count_to=str(tmp_path / "never.txt"))
     with pytest.raises(LivekeyError, match="no such device"):
         open_sinks(args, 64, 48, 30.0, alpha=False)
-    assert (tmp_path / "a.mp4").exists() and not (tmp_path / "never.txt").exists()
+    assert not (tmp_path / "a.mp4").exists() and not (tmp_path / "never.txt").exists()
 
 
 def test_a_sink_is_a_context_manager_that_closes_it(tmp_path):

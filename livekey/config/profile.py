@@ -12,6 +12,7 @@ from typing import Any
 
 from livekey.config.settings import Settings, read_toml, write_toml
 from livekey.masks import MaskStack
+from livekey.media import files
 
 
 @dataclass(frozen=True)
@@ -26,8 +27,9 @@ class Profile:
         """Read a profile; relative file paths in ``[[mask]]`` tables are relative to the profile."""
         data = read_toml(path)
         masks = data.pop("mask", None)
-        settings = Settings.from_toml_dict(data, where=str(path), folder=Path(path).parent)
-        stack = MaskStack() if masks is None else MaskStack.from_toml_list(masks, str(path), Path(path).parent)
+        where = files.display(path)
+        settings = Settings.from_toml_dict(data, where=where, folder=Path(path).parent)
+        stack = MaskStack() if masks is None else MaskStack.from_toml_list(masks, where, Path(path).parent)
         return cls(settings, stack)
 
     def to_toml_dict(self, relative_to: Path | None = None) -> dict[str, Any]:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import re
-import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +21,7 @@ from typing import Any
 import tomli_w
 
 from livekey.errors import LivekeyError
+from livekey.media import files
 
 _HEX_COLOR = re.compile(r"^#?([0-9a-fA-F]{6})$")
 # Typical lit chroma-key paint as a webcam sees it (hue ~126 and ~216 degrees).
@@ -72,24 +72,24 @@ class Setting:
                 if lowered in ("0", "false", "no", "off"):
                     return False
                 raise ValueError(text)
-        except ValueError:
+        except (ValueError, OverflowError):
             raise LivekeyError(
-                f"{self.name}: {text!r} is not a valid value; expected {self.range_text()}"
+                f"{self.name}: {files.shorten(text)} is not a valid value; expected {self.range_text()}"
             ) from None
         return self.check(text)
 
     def check(self, value: Any) -> Any:
         """Return ``value`` normalised, or raise a LivekeyError naming the setting and range."""
-        bad = LivekeyError(f"{self.name}: {value!r} is not allowed; expected {self.range_text()}")
+        bad = LivekeyError(f"{self.name}: {files.shorten(value)} is not allowed; expected {self.range_text()}")
         if self.kind in ("float", "int"):
             if isinstance(value, bool) or not isinstance(value, (int, float)):
                 raise bad
-            if self.kind == "int" and float(value) != int(value):
-                raise bad
-            value = float(value) if self.kind == "float" else int(value)
+            # A range check before any conversion: a 400-digit integer would overflow float().
             if not (self.minimum <= value <= self.maximum):
                 raise bad
-            return value
+            if self.kind == "int" and float(value) != int(value):
+                raise bad
+            return float(value) if self.kind == "float" else int(value)
         if self.kind == "bool":
             if not isinstance(value, bool):
                 raise bad
@@ -229,7 +229,7 @@ class Settings(FrozenValues, Mapping[str, Any]):
         for source in (values or {}, changes):
             for name, value in source.items():
                 if name not in BY_NAME:
-                    raise LivekeyError(f"unknown setting {name!r}; known settings: {', '.join(BY_NAME)}")
+                    raise LivekeyError(f"unknown setting {files.shorten(name)}; known settings: {', '.join(BY_NAME)}")
                 merged[name] = BY_NAME[name].check(value)
         if merged["clip_black"] >= merged["clip_white"]:
             raise LivekeyError(
@@ -290,18 +290,20 @@ class Settings(FrozenValues, Mapping[str, Any]):
             if group in OTHER_SECTIONS:
                 continue
             if group not in GROUPS or not isinstance(table, Mapping):
-                raise LivekeyError(f"{where}: unknown section [{group}]; allowed: {', '.join(GROUPS)}")
+                raise LivekeyError(f"{where}: unknown section [{files.clip(str(group))}];"
+                                   f" allowed: {', '.join(GROUPS)}")
             for name, value in table.items():
                 setting = BY_NAME.get(name)
                 if setting is None or setting.group != group:
                     known = ", ".join(s.name for s in SETTINGS if s.group == group)
-                    raise LivekeyError(f"{where}: unknown key {group}.{name}; keys in [{group}]: {known}")
+                    raise LivekeyError(f"{where}: unknown key {group}.{files.clip(name)};"
+                                       f" keys in [{group}]: {known}")
                 try:
                     flat[name] = setting.check(value)
                 except LivekeyError as err:
                     raise LivekeyError(f"{where}: {group}.{err}") from None
         if folder is not None and flat.get("plate") and not Path(flat["plate"]).is_absolute():
-            flat["plate"] = str(Path(folder) / flat["plate"])
+            flat["plate"] = files.inside(Path(folder), flat["plate"], "plate", where)
         try:
             return cls(flat)
         except LivekeyError as err:
@@ -318,16 +320,9 @@ class Settings(FrozenValues, Mapping[str, Any]):
 
 
 def read_toml(path: str | Path, what: str = "profile") -> dict[str, Any]:
-    """Parse a TOML file, with one-line errors for a missing or malformed file."""
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as err:
-        raise LivekeyError(f"cannot read {what} {path}: {err.strerror or err}") from None
-    try:
-        return tomllib.loads(text)
-    except tomllib.TOMLDecodeError as err:
-        raise LivekeyError(f"{what} {path} is not valid TOML: {err}") from None
+    """Parse a TOML file through the guarded door (:mod:`livekey.media.files`): one-line errors for a
+    missing, oversized, non-UTF-8, malformed or hostile file."""
+    return files.read_toml(path, what)
 
 
 def write_toml(path: str | Path, data: Mapping[str, Any]) -> None:

@@ -10,6 +10,7 @@ from typing import Any
 
 from livekey.config.settings import Setting
 from livekey.errors import LivekeyError
+from livekey.media import files
 
 MODES = ("add", "subtract", "intersect", "replace")
 SHAPES = ("rect", "ellipse", "poly")
@@ -31,7 +32,7 @@ class Field(Setting):
         return self.check(text) if self.kind in ("path", "points", "size") else super().parse(text)
 
     def check(self, value: Any) -> Any:
-        bad = LivekeyError(f"{self.name}: {value!r} is not allowed; expected {self.range_text()}")
+        bad = LivekeyError(f"{self.name}: {files.shorten(value)} is not allowed; expected {self.range_text()}")
         if self.kind == "path":
             if not isinstance(value, str) or not value.strip():
                 raise bad

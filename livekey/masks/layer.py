@@ -19,6 +19,7 @@ import numpy as np
 from livekey.config.settings import FrozenValues
 from livekey.errors import LivekeyError
 from livekey.masks.fields import COMMON_FIELDS, Field
+from livekey.media import files
 
 
 class Binding(Protocol):
@@ -162,7 +163,7 @@ class MaskLayer(FrozenValues):
             for f in ltype.fields:
                 value = data.get(f.name)
                 if f.kind == "path" and isinstance(value, str) and value and not Path(value).is_absolute():
-                    data[f.name] = str(base_dir / value)
+                    data[f.name] = files.inside(base_dir, value, f.name)
         try:
             return cls(kind, data)
         except LivekeyError as err:

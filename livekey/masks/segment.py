@@ -11,7 +11,7 @@ from livekey.errors import LivekeyError
 from livekey.masks.fields import mask_field
 from livekey.masks.layer import LayerType, MaskLayer, register
 from livekey.masks.merge import feather_invert
-from livekey.media.images import check_file
+from livekey.media import files
 
 MODEL_FILTER = "ONNX models (*.onnx)"
 
@@ -72,7 +72,7 @@ class SegmentBinding:
 
 def load_net(path: str) -> cv2.dnn.Net:
     # One net per model path; the keyer thread is its only user (cv2.dnn nets are not thread-safe).
-    check_file(path, "segment model")
+    files.regular_file(path, "segment model")
     try:
         return cv2.dnn.readNetFromONNX(str(path))
     except cv2.error as err:

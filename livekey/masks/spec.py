@@ -10,9 +10,11 @@ from typing import Any
 
 from livekey.config.settings import read_toml
 from livekey.errors import LivekeyError
+from livekey.masks import spec_checks
 from livekey.masks.fields import MODES
 from livekey.masks.layer import LAYER_TYPES, MaskLayer
 from livekey.masks.stack import MaskStack
+from livekey.media import files
 from livekey.media.images import IMAGE_SUFFIXES
 
 # The key layer takes only options: listed last (stable sort keeps the registry's order otherwise).
@@ -33,9 +35,14 @@ _ALIASES = {"garbage": ("shape", "intersect"), "core": ("shape", "add")}
 def parse_mask_spec(text: str) -> list[MaskLayer]:
     """Turn one ``--mask`` SPEC (see :data:`SPEC_HELP`) into layers: one, or a TOML file's stack."""
     try:
-        return _parse_spec(text)
+        spec_checks.check_spec_text(text)
+        layers = _parse_spec(text)
+        spec_checks.check_layers(layers)
+        return layers
+    except KeyError as err:  # a kind the parser did not expect (e.g. key@add@add)
+        raise LivekeyError(f"--mask {files.shorten(text)}: unknown mask kind {files.shorten(err.args[0])}") from None
     except LivekeyError as err:
-        raise LivekeyError(f"--mask {text!r}: {err}") from None
+        raise LivekeyError(f"--mask {files.shorten(text)}: {err}") from None
 
 
 def _parse_spec(text: str) -> list[MaskLayer]:

@@ -18,6 +18,7 @@ import cv2
 import numpy as np
 
 from livekey.errors import LivekeyError
+from livekey.media import files
 from livekey.media.images import IMAGE_SUFFIXES, fit_cover, read_image
 
 ASSETS = Path(__file__).resolve().parents[2] / "assets"  # the repository's assets/ folder
@@ -202,12 +203,14 @@ def _open(spec: str, keep_alpha: bool) -> Backdrop:
     if bgr is not None:
         return color_backdrop(bgr, spec)
     path = Path(spec)
-    if not path.exists():
+    if not files.exists(spec):
         looks_like_path = not spec.startswith("#") and any(c in spec for c in "./\\")
+        if len(spec) > 255:
+            files.regular_file(spec, "backdrop")  # says the path is too long
         hint = "check the path" if looks_like_path else "colours: #RRGGBB or " + ", ".join(COLOR_NAMES)
-        raise LivekeyError(f"backdrop {spec!r} is not a file, colour, blur, transparent or default; {hint}")
-    if path.is_dir():
-        raise LivekeyError(f"backdrop {spec} is a folder; give an image or video file")
+        raise LivekeyError(f"backdrop {files.shorten(spec)} is not a file, colour, blur, transparent or default; "
+                           f"{hint}")
+    files.regular_file(spec, "backdrop")  # no folder, FIFO or device: a capture would block on it
     if path.suffix.lower() in IMAGE_SUFFIXES:
         return image_backdrop(spec, keep_alpha)
     return VideoBackdrop(spec)

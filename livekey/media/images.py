@@ -8,6 +8,7 @@ import cv2
 import numpy as np
 
 from livekey.errors import LivekeyError
+from livekey.media import files
 
 # The still image files livekey reads (as sources, backdrops, masks, plates): the one list.
 IMAGE_SUFFIXES = (".png", ".tif", ".tiff", ".webp", ".jpg", ".jpeg", ".bmp")
@@ -16,27 +17,28 @@ ALPHA_FORMATS = (".png", ".webp", ".tif", ".tiff")
 
 
 def check_file(path: str | Path, what: str) -> Path:
-    """``path`` as a Path, or a LivekeyError when it does not exist or is a folder."""
-    path = Path(path)
-    if not path.exists():
-        raise LivekeyError(f"{what} {path} does not exist; check the path")
-    if path.is_dir():
-        raise LivekeyError(f"{what} {path} is a folder, not a file")
-    return path
+    """``path`` as a Path, or a LivekeyError when it is missing, a folder, a FIFO or a device."""
+    return files.regular_file(path, what)
 
 
 def read_image(path: str | Path, what: str = "input", keep_alpha: bool = False) -> np.ndarray:
-    """Read an image as BGR uint8 (BGRA when ``keep_alpha`` and the file has alpha)."""
-    path = check_file(path, what)
+    """Read an image as BGR uint8 (BGRA when ``keep_alpha`` and the file has alpha).
+
+    The file comes through the guarded door (:func:`livekey.media.files.read_image_bytes`: a regular
+    file whose header says a sane pixel count); 16-bit and float samples are converted to 8 bits."""
+    data, _ = files.read_image_bytes(path, what)
+    level = cv2.utils.logging.getLogLevel()
+    cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)  # our one line says it
     try:
-        data = np.fromfile(path, np.uint8)
-    except OSError as err:
-        raise LivekeyError(f"cannot read {what} {path}: {err.strerror or err}") from None
-    img = cv2.imdecode(data, cv2.IMREAD_UNCHANGED) if data.size else None
+        img = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
+    except cv2.error:
+        img = None
+    finally:
+        cv2.utils.logging.setLogLevel(level)
     if img is None:
-        raise LivekeyError(f"{what} {path} is not an image OpenCV can read (PNG, JPEG, WebP, TIFF, BMP ...)")
-    if img.dtype == np.uint16:
-        img = (img >> 8).astype(np.uint8)
+        raise LivekeyError(f"{what} {files.display(path)} is damaged or not an image OpenCV can read "
+                           f"(PNG, JPEG, WebP, TIFF, BMP); re-save it as PNG")
+    img = to_uint8(img, what, path)
     if img.ndim == 2:
         img = cv2.cvtColor(img, cv2.COLOR_GRAY2BGR)
     if img.shape[2] == 4 and not keep_alpha:
@@ -50,6 +52,28 @@ def read_overlay(path: str | Path) -> np.ndarray:
     if top.shape[2] != 4:
         raise LivekeyError(f"overlay {path} has no alpha channel; use a PNG with transparency")
     return top
+
+
+def to_uint8(img: np.ndarray, what: str, path: str | Path) -> np.ndarray:
+    """8-bit samples from any depth OpenCV decodes: 16-bit shifted, float (0..1 light) scaled with
+    NaN as 0; 1, 3 or 4 channels, else a LivekeyError (never a silently black picture)."""
+    if img.ndim == 3 and img.shape[2] == 1:
+        img = img[..., 0]
+    if img.ndim == 3 and img.shape[2] not in (3, 4) or img.ndim not in (2, 3) or img.size == 0:
+        raise LivekeyError(f"{what} {files.display(path)} has {img.shape[2] if img.ndim == 3 else 0} channels; "
+                           f"livekey reads grey, BGR or BGRA images: re-save it as an 8-bit PNG")
+    if img.dtype == np.uint8:
+        return img
+    if img.dtype == np.uint16:
+        return (img >> 8).astype(np.uint8)
+    if img.dtype in (np.float32, np.float64, np.float16):
+        finite = np.nan_to_num(img, copy=False, nan=0.0, posinf=1.0, neginf=0.0)  # in place: ours
+        # Float images hold light as 0..1; one with larger values is taken as 0..255 levels.
+        scale = 255.0 if float(finite.max(initial=0.0)) <= 1.0 else 1.0
+        finite *= scale
+        finite += 0.5
+        return np.clip(finite, 0, 255, out=finite).astype(np.uint8)
+    raise LivekeyError(f"{what} {files.display(path)} has {img.dtype} samples; re-save it as an 8- or 16-bit PNG")
 
 
 def write_image(path: str | Path, image: np.ndarray) -> None:

@@ -22,12 +22,13 @@ import cv2
 import numpy as np
 
 from livekey.errors import LivekeyError
-from livekey.media import synthetic
+from livekey.media import files, synthetic
 from livekey.media.images import IMAGE_SUFFIXES, read_image
 
 _MODE = re.compile(r"^(?:(\d+)x(\d+))?(?:@(\d+(?:\.\d+)?))?$")
 CAMERA_DEFAULT = (1280, 720, 30.0)
 DEMO_DEFAULT = (1280, 720, 30.0)
+SKIP_LIMIT = 8  # reads tried past a damaged packet before the rest of the file counts as lost
 
 
 def parse_mode(text: str, default: tuple[int, int, float], what: str) -> tuple[int, int, float]:
@@ -177,6 +178,17 @@ class VideoFileSource(Source):
         self._pacer = _Pacer(self.fps, paced)
         self.frames_read = 0
         self.ended = ""  # why the source stopped, for the user
+        self.damaged = False  # stopped on damage (a non-zero exit), not at the end
+        count = self._cap.get(cv2.CAP_PROP_FRAME_COUNT)
+        self.expected = int(count) if 0 < count < 1e9 else None  # frames the container says it holds
+        self._in_pass = 0  # frames read since the start of this pass through the file
+        self._said: set[int] = set()  # damage points already reported (a loop meets them again)
+
+    def _where(self) -> str:
+        return f"frame {self._in_pass} ({self._in_pass / self.fps:.2f} s)"
+
+    def _notice(self, text: str) -> None:
+        print(f"livekey: {text}", file=sys.stderr)
 
     def _next(self) -> np.ndarray | None:
         if self._first is not None:
@@ -185,15 +197,35 @@ class VideoFileSource(Source):
         ok, frame = self._cap.read()
         if ok:
             return frame
+        at_end = self.expected is None or self._in_pass >= self.expected - 1
+        if not at_end:  # a damaged stretch: the decoder may pick up again a few packets on
+            for skipped in range(1, SKIP_LIMIT + 1):
+                ok, frame = self._cap.read()
+                if ok:
+                    self._report(f"source {self.path} is damaged at {self._where()}: skipped {skipped} frame(s)")
+                    self._in_pass += skipped
+                    return frame
+        damage = "" if at_end else f"source {self.path} is damaged at {self._where()} of {self.expected}"
         if not self.loop:
-            self.ended = f"source {self.path} ended after {self.frames_read} frames"
+            self.damaged = bool(damage)
+            self.ended = (f"{damage}: stopped after {self.frames_read} frames" if damage
+                          else f"source {self.path} ended after {self.frames_read} frames")
             return None
         self._cap.set(cv2.CAP_PROP_POS_FRAMES, 0)
+        if damage:
+            self._report(f"{damage}: looped back to the start")
+        self._in_pass = 0
         ok, frame = self._cap.read()
         if not ok:  # rewinding did not help: the file is damaged past this point
-            self.ended = f"source {self.path} stopped decoding after {self.frames_read} frames (damaged file?)"
+            self.damaged = True
+            self.ended = f"source {self.path} stopped decoding after {self.frames_read} frames (damaged file)"
             return None
         return frame
+
+    def _report(self, text: str) -> None:
+        if self._in_pass not in self._said:  # once a damage point, not on every loop
+            self._said.add(self._in_pass)
+            self._notice(text)
 
     def read(self) -> tuple[np.ndarray, float] | None:
         frame = self._next()
@@ -202,6 +234,7 @@ class VideoFileSource(Source):
         if frame.shape[1::-1] != self.size:  # a damaged stream can change size: keep the promised one
             frame = cv2.resize(frame, self.size)
         self.frames_read += 1
+        self._in_pass += 1
         self._pacer.wait()
         return frame, time.monotonic()
 
@@ -223,30 +256,44 @@ def _fourcc_text(value: float) -> str:
 class CameraSource(Source):
     """A camera through OpenCV: asks for MJPG at the requested mode, reports what was granted.
 
-    If the camera stops delivering, the last frame keeps going out (so the virtual camera and
-    recording stay alive), a notice is printed, and the camera is reopened with backoff.
+    A reader thread owns the capture; :meth:`read` hands out its newest frame at the camera's rate.
+    When no new frame comes within :attr:`stall_after` seconds (a hanging read, an unplugged or
+    silent camera), the last frame goes out again at the camera's rate, so the preview, virtual
+    camera and recording never freeze, and a notice says so once. Every failure (cannot open,
+    opens but delivers nothing) is retried with exponential backoff from 0.1 s up to
+    :data:`BACKOFF_MAX`; a camera whose device node comes back is retried at once. Frames keep
+    the size first granted (a camera replugged at another mode is scaled to it).
     """
+
+    BACKOFF_START, BACKOFF_MAX = 0.1, 1.0  # seconds between reopen attempts
 
     def __init__(self, device: int | str, width: int, height: int, fps: float,
                  opener=_open_capture, notice=None) -> None:
         self.device, self.requested = device, (width, height, fps)
         self._opener = opener
         self._notice = notice or (lambda text: print(f"livekey: {text}", file=sys.stderr))
-        self._cap = self._open()
-        if self._cap is None:
+        self.size = (0, 0)
+        cap = self._open()
+        if cap is None:
             name = f"camera {device}"
             raise LivekeyError(f"no camera at {name!r} (cannot open it); check the cable and permissions, "
                                f"list cameras with `livekey devices`, or try `--source demo`")
         self.live = True
+        self.stall_after = max(0.25, 3.0 / self.fps)
+        self._cond = threading.Condition()
+        self._newest: np.ndarray | None = None  # a frame read() has not handed out yet
         self._last: np.ndarray | None = None
-        self._down_since: float | None = None
-        self._retry_at = 0.0
-        self._backoff = 0.25
+        self._stalled_since: float | None = None
+        self._next_due: float | None = None
         self._stop = threading.Event()
+        self._reader = threading.Thread(target=self._read_loop, args=(cap,), name="livekey-camera", daemon=True)
+        self._reader.start()
 
     def _open(self) -> cv2.VideoCapture | None:
         cap = self._opener(self.device)
         if cap is None or not cap.isOpened():
+            if cap is not None:
+                cap.release()
             return None
         w, h, fps = self.requested
         # The FOURCC must be set before the size: many UVC drivers only offer large modes in MJPG.
@@ -256,44 +303,96 @@ class CameraSource(Source):
         cap.set(cv2.CAP_PROP_FPS, fps)
         cap.set(cv2.CAP_PROP_BUFFERSIZE, 1)  # the newest frame, not one queued a while ago
         gw, gh = int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)), int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT))
-        gfps = cap.get(cv2.CAP_PROP_FPS) or fps
-        self.size, self.fps = (gw or w, gh or h), gfps if gfps > 0 else fps
-        fourcc = _fourcc_text(cap.get(cv2.CAP_PROP_FOURCC))
-        self.info = (f"camera {self.device}: {self.size[0]}x{self.size[1]} @ {self.fps:g} fps {fourcc} "
-                     f"(granted; asked {w}x{h} @ {fps:g})")
+        if self.size == (0, 0):  # the first open sets the size the outputs keep
+            gfps = cap.get(cv2.CAP_PROP_FPS) or fps
+            self.size, self.fps = (gw or w, gh or h), gfps if gfps > 0 else fps
+            fourcc = _fourcc_text(cap.get(cv2.CAP_PROP_FOURCC))
+            self.info = (f"camera {self.device}: {self.size[0]}x{self.size[1]} @ {self.fps:g} fps {fourcc} "
+                         f"(granted; asked {w}x{h} @ {fps:g})")
+        elif (gw, gh) != self.size and gw and gh:
+            self._notice(f"camera {self.device} came back at {gw}x{gh}; scaled to {self.size[0]}x{self.size[1]}")
         return cap
 
-    def read(self) -> tuple[np.ndarray, float] | None:
-        if self._cap is not None:
-            ok, frame = self._cap.read()
+    def _node_present(self) -> bool | None:
+        """Whether the camera's device node exists (None when there is no node to look at)."""
+        if isinstance(self.device, str) and self.device.startswith("/dev/"):
+            return files.exists(self.device)
+        if isinstance(self.device, int) and sys.platform.startswith("linux"):
+            return files.exists(f"/dev/video{self.device}")
+        return None
+
+    def _read_loop(self, cap) -> None:
+        """The reader thread: read, hand over, and on any failure reopen with backoff."""
+        backoff, down_since, retry_at, node_was = self.BACKOFF_START, None, 0.0, self._node_present()
+        while not self._stop.is_set():
+            if cap is None:
+                node = self._node_present()
+                came_back = node and not node_was
+                node_was = node
+                if time.monotonic() < retry_at and not came_back:
+                    self._stop.wait(0.02)
+                    continue
+                cap = self._guarded(self._open)
+            ok, frame = self._guarded(cap.read) or (False, None) if cap is not None else (False, None)
             if ok and frame is not None:
-                if self._down_since is not None:
-                    self._notice(f"camera {self.device} is back after {time.monotonic() - self._down_since:.1f} s")
-                    self._down_since, self._backoff = None, 0.25
+                if down_since is not None:
+                    self._notice(f"camera {self.device} is back after {time.monotonic() - down_since:.1f} s")
+                    down_since, backoff = None, self.BACKOFF_START
                 if frame.shape[1::-1] != self.size:
                     frame = cv2.resize(frame, self.size)
-                self._last = frame
-                return frame, time.monotonic()
-            self._cap.release()
-            self._cap = None
-            self._down_since = time.monotonic()
-            self._retry_at = self._down_since + self._backoff
-            self._notice(f"camera {self.device} stopped delivering; repeating the last frame and reopening")
-        # Camera gone: keep the outputs fed at the camera's rate, retry opening with backoff.
-        time.sleep(1.0 / self.fps)
+                with self._cond:
+                    self._newest = frame
+                    self._cond.notify_all()
+                continue
+            # Cannot open, or opened and delivered nothing: the same fault, the same backoff.
+            if cap is not None:
+                cap.release()
+                cap = None
+            now = time.monotonic()
+            if down_since is None:
+                down_since = now
+                self._notice(f"camera {self.device} stopped delivering; repeating the last frame and reopening")
+            retry_at = now + backoff
+            backoff = min(backoff * 2, self.BACKOFF_MAX)
+        if cap is not None:
+            cap.release()
+
+    def _guarded(self, call):
+        """``call()``, or None when the driver raised: a failure like any other, never a dead reader."""
+        try:
+            return call()
+        except Exception as err:  # noqa: BLE001 - drivers and backends raise anything
+            self._notice(f"camera {self.device}: {type(err).__name__}: {files.clip(str(err))}")
+            return None
+
+    def read(self) -> tuple[np.ndarray, float] | None:
+        """The newest frame; when none comes within ``stall_after`` s, the last one again, at the camera's rate."""
         now = time.monotonic()
-        if now >= self._retry_at:
-            self._cap = self._open()
-            if self._cap is None:
-                self._backoff = min(self._backoff * 2, 5.0)
-                self._retry_at = now + self._backoff
+        period = 1.0 / self.fps
+        wait = self.stall_after if self._stalled_since is None else max(0.0, (self._next_due or now) - now)
+        with self._cond:
+            if self._newest is None:
+                self._cond.wait_for(lambda: self._newest is not None or self._stop.is_set(), wait)
+            frame, self._newest = self._newest, None
+        now = time.monotonic()
+        if frame is not None:
+            if self._stalled_since is not None:
+                self._stalled_since = None
+            self._last = frame
+            return frame, now
+        if self._stalled_since is None:
+            self._stalled_since = now
+            self._notice(f"camera {self.device} delivered nothing for {self.stall_after:.2f} s; repeating the "
+                         f"last frame at {self.fps:g} fps")
+        self._next_due = now + period
         last = self._last if self._last is not None else np.zeros((self.size[1], self.size[0], 3), np.uint8)
-        return last.copy(), time.monotonic()
+        return last.copy(), now
 
     def close(self) -> None:
-        if self._cap is not None:
-            self._cap.release()
-            self._cap = None
+        self._stop.set()
+        with self._cond:
+            self._cond.notify_all()
+        self._reader.join(1.0)  # a read hanging in the driver is left to finish on its own (daemon thread)
 
 
 def open_source(spec: str | None, paced: bool = True, loop: bool = True) -> Source:
@@ -302,7 +401,7 @@ def open_source(spec: str | None, paced: bool = True, loop: bool = True) -> Sour
     if spec == "demo" or spec.startswith("demo:"):
         w, h, fps = parse_mode(spec[5:], DEMO_DEFAULT, "demo source") if ":" in spec else DEMO_DEFAULT
         return DemoSource(w, h, fps, paced=paced)
-    device, _, mode = spec.partition(":") if not Path(spec).exists() else (spec, "", "")
+    device, _, mode = spec.partition(":") if not files.exists(spec) else (spec, "", "")
     if device.isdigit() or device.startswith("/dev/"):
         w, h, fps = parse_mode(mode, CAMERA_DEFAULT, f"camera {device}") if mode else CAMERA_DEFAULT
         if device.startswith("/dev/") and not Path(device).exists():
@@ -311,11 +410,10 @@ def open_source(spec: str | None, paced: bool = True, loop: bool = True) -> Sour
             raise LivekeyError(f"no camera {device} on this machine (no /dev/video{device}); "
                                f"try `--source demo` for the built-in demo scene, or `--source FILE`")
         return CameraSource(int(device) if device.isdigit() else device, w, h, fps)
-    path = Path(spec)
-    if not path.exists():
-        raise LivekeyError(f"source {spec} does not exist; give a camera (0), a video or image file, or demo")
-    if path.is_dir():
-        raise LivekeyError(f"source {spec} is a folder; give a video or image file")
+    if not files.exists(spec) and len(spec) < 256:
+        raise LivekeyError(f"source {files.display(spec)} does not exist; give a camera (0), a video or image file, "
+                           f"or demo")
+    path = files.regular_file(spec, "source")  # no folder, FIFO or device: a capture would block on it
     if path.suffix.lower() in IMAGE_SUFFIXES:
         return ImageSource(spec, paced=paced)
     return VideoFileSource(spec, paced=paced, loop=loop)

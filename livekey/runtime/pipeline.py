@@ -175,6 +175,7 @@ class Pipeline:
         self._t_last: float | None = None
         self.ended = ""  # why the run ended on its own (source end, error), for the user
         self.messages: list[str] = []  # warnings raised on the threads, for the user
+        self.failures: list[str] = []  # what failed (processing, the source, a sink): a non-zero exit
         self.on_message: Callable[[str], None] = lambda text: print(f"livekey: {text}", file=sys.stderr)
 
     # --- control -----------------------------------------------------------
@@ -182,7 +183,7 @@ class Pipeline:
         """Warm up Numba (compile or load from cache) and start the threads."""
         startup.warm_up(self._settings, self._keyer.masks)
         for sink in self._pending_sinks:
-            self._workers.append(_SinkWorker(sink, self._latency, self._message))
+            self._workers.append(_SinkWorker(sink, self._latency, self._failure))
         self._pending_sinks = []
         for name, target in (("capture", self._capture_loop), ("process", self._process_loop)):
             thread = threading.Thread(target=target, name=f"livekey-{name}", daemon=True)
@@ -208,7 +209,7 @@ class Pipeline:
                 thread.join(max(0.05, deadline - time.monotonic()))
         for worker in self._workers:
             worker.close(max(0.2, deadline - time.monotonic()))
-        for sink in self._pending_sinks:  # stopped before start(): nothing was written, close them still
+        for sink in self._pending_sinks:  # never started: nothing was written, close them all the same
             sink.close()
         self._pending_sinks = []
         if not any(t.is_alive() for t in self._threads[:1]):
@@ -261,7 +262,7 @@ class Pipeline:
         return [worker.sink for worker in self._workers] + list(self._pending_sinks)
 
     def add_sink(self, sink: Sink) -> None:
-        worker = _SinkWorker(sink, self._latency, self._message)
+        worker = _SinkWorker(sink, self._latency, self._failure)
         with self._lock:
             self._workers = self._workers + [worker]
 
@@ -332,6 +333,10 @@ class Pipeline:
         self.messages.append(text)
         self.on_message(text)
 
+    def _failure(self, text: str) -> None:
+        self.failures.append(text)
+        self._message(text)
+
     def _capture_loop(self) -> None:
         index = 0
         try:
@@ -343,6 +348,8 @@ class Pipeline:
                 got = source.read()
                 if got is None:
                     self.ended = getattr(source, "ended", "") or "the source ended"
+                    if getattr(source, "damaged", False):
+                        self.failures.append(self.ended)
                     break
                 frame, captured_at = got
                 if self._frozen:  # still read the source, so it never backs up, but key the held frame
@@ -364,6 +371,7 @@ class Pipeline:
                 index += 1
         except Exception as err:  # a source failing mid-run ends the run with a message, not a traceback
             self.ended = f"the source failed: {err}"
+            self.failures.append(self.ended)
         finally:
             with self._cond:
                 self._source_done = True
@@ -403,6 +411,7 @@ class Pipeline:
                 self._t_last = now
         except Exception as err:
             self.ended = f"processing failed: {type(err).__name__}: {err}"
+            self.failures.append(self.ended)
         finally:
             self._finished.set()
 

@@ -11,6 +11,7 @@ import cv2
 import numpy as np
 
 from livekey.errors import LivekeyError
+from livekey.media import recording_outcome
 from livekey.media.sinks.base import Sink, flatten, register
 
 if TYPE_CHECKING:
@@ -19,15 +20,22 @@ if TYPE_CHECKING:
     from livekey.runtime.frames import Output
 
 
-# suffix -> (codec, pixel format without alpha, pixel format with alpha or None, container options)
-_FRAGMENTED = {"movflags": "frag_keyframe+empty_moov+default_base_moof"}
+# suffix -> (codec, pixel format without alpha, pixel format with alpha or None, container options).
+# Every container reaches the disk at least every half second, so kill -9 loses at most about that:
+# MP4/MOV close a fragment at each keyframe (one a second, see gop_size) and at least every 0.5 s;
+# Matroska/WebM close a cluster at the first keyframe after half a second; flush_packets writes each
+# packet through to the file instead of collecting 256 KiB first (a still source's WebM was 0 bytes
+# after 7 s without it).
+_FLUSH = {"flush_packets": "1"}
+_FRAGMENTED = {"movflags": "frag_keyframe+empty_moov+default_base_moof", "frag_duration": "500000"} | _FLUSH
+_CLUSTERED = {"cluster_time_limit": "500", "cluster_size_limit": "4194304"} | _FLUSH
 FORMATS = {
     ".mp4": ("libx264", "yuv420p", None, _FRAGMENTED),
-    ".mkv": ("libx264", "yuv420p", None, {}),
+    ".mkv": ("libx264", "yuv420p", None, _CLUSTERED),
     # QuickTime Animation: lossless RGBA that editors read, about 2 ms a 720p frame; ProRes 4444
     # (prores_ks) took about 50 ms a frame here, and a 30 fps recording lost every fourth frame.
     ".mov": ("libx264", "yuv420p", ("qtrle", "argb"), _FRAGMENTED),
-    ".webm": ("libvpx-vp9", "yuv420p", ("libvpx-vp9", "yuva420p"), {}),
+    ".webm": ("libvpx-vp9", "yuv420p", ("libvpx-vp9", "yuva420p"), _CLUSTERED),
 }
 
 
@@ -61,6 +69,8 @@ class Recorder(Sink):
         return cls(target, width, height, fps, alpha=alpha)
 
     def summary(self) -> str:
+        if getattr(self, "removed", False):  # set on close by recording_outcome.settle
+            return f"recording {self.path} holds no frame; removed it"
         return f"recorded {self.frames} frames to {self.path}"
 
     def __init__(self, path: str | Path, width: int, height: int, fps: float, alpha: bool = False) -> None:
@@ -95,18 +105,24 @@ class Recorder(Sink):
         stream.width, stream.height = self.size
         stream.pix_fmt = pix_fmt
         stream.codec_context.time_base = 1 / rate
-        stream.codec_context.gop_size = max(1, round(fps))  # a keyframe (and a fragment) every second
+        # A keyframe (and a fragment) every second; WebM starts a cluster only at a keyframe, so twice
+        # a second there, or kill -9 could take up to a second and a frame.
+        stream.codec_context.gop_size = max(1, round(fps / 2 if suffix == ".webm" else fps))
         if codec == "libx264":
             # ultrafast: ~8 ms a 1080p frame on one core here, where veryfast takes ~20 ms.
             # zerolatency: no lookahead, so a frame is in the file (and a fragment) as soon as it is written.
             stream.options = {"preset": "ultrafast", "tune": "zerolatency", "crf": "21"}
         elif codec == "libvpx-vp9":
-            stream.options = {"deadline": "realtime", "cpu-used": "8", "row-mt": "1", "crf": "32", "b": "0"}
+            # lag-in-frames 0: each frame leaves the encoder at once (libvpx holds 25 by default), so it
+            # reaches the file with its cluster instead of a second later.
+            stream.options = {"deadline": "realtime", "cpu-used": "8", "row-mt": "1", "crf": "32", "b": "0",
+                              "lag-in-frames": "0"}
         self._stream = stream
         self._i420 = pix_fmt == "yuv420p"
         self._t0: float | None = None
         self._last_pts = -1
-        self.frames = 0
+        self.frames = 0  # frames in the file (after a failure: counted back from it on close)
+        self.failed = False
         self.info = f"recording {self.path} ({codec} {pix_fmt}, {self.size[0]}x{self.size[1]} @ {fps:g} fps)"
 
     def write(self, output: Output) -> None:
@@ -129,13 +145,19 @@ class Recorder(Sink):
             self._t0 = output.captured_at
         pts = max(self._last_pts + 1, round((output.captured_at - self._t0) * self.fps))
         frame.pts, self._last_pts = pts, pts
+        self.failed = True  # until the frame is in: a write that raises leaves it set
         for packet in self._stream.encode(frame):
             self._container.mux(packet)
-        self.frames += 1
+            self.frames += 1  # frames that reached the container, not frames handed in
+        self.failed = False
 
     def close(self) -> None:
         try:
             for packet in self._stream.encode(None):
                 self._container.mux(packet)
+                self.frames += 1
         finally:
-            self._container.close()
+            try:
+                self._container.close()
+            finally:
+                recording_outcome.settle(self)
