@@ -245,7 +245,7 @@ def test_a_bad_profile_is_400_with_the_one_line_error(live, tmp_path):
     status, body = live.json("PUT", "/api/profile", {"profile": str(broken)})
     assert status == 400 and body["error"] == f"{broken}: key.hue_width: 900 is not allowed; expected 5..180 deg"
     status, body = live.json("PUT", "/api/profile", {"profile": str(tmp_path / "none.toml")})
-    assert status == 400 and body["error"].startswith("cannot read profile")
+    assert status == 400 and body["error"] == f"profile {tmp_path / 'none.toml'} does not exist; check the path"
     assert live.pipeline.settings.hue_width == 30.0
 
 

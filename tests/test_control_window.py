@@ -27,7 +27,7 @@ def test_settings_backdrop_and_profile_changed_outside_show_in_the_window(window
         assert window.pipeline.settings.hue_width == 21.0 and window.pipeline.settings.spill_strength == 0.5
 
         from_another_thread(lambda: controller.set_backdrop("#00ff00"))
-        qtbot.waitUntil(lambda: window.io.backdrop.currentText() == "#00ff00", timeout=5000)
+        qtbot.waitUntil(lambda: window.outputs.backdrop.currentText() == "#00ff00", timeout=5000)
 
         path = tmp_path / "deck.toml"
         Profile(Settings(hue_width=44.0)).save(path)

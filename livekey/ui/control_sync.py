@@ -35,5 +35,7 @@ class ControlSync(QObject):
         self.controller.unsubscribe(self._listener)
 
     def _show(self, what: str) -> None:
+        if what == "profile":  # the pipeline does not know the file: the window opens it to name it
+            self.window.open_profile(self.controller.profile_path)
         self.window.sync_from_state()
         self.window.statusBar().showMessage(f"control API: {what} changed", 5000)
