@@ -144,15 +144,21 @@ class VideoBackdrop(Backdrop):
             self._current = frame
         return ok
 
-    def frame(self, raw: np.ndarray, alpha: np.ndarray | None) -> np.ndarray:
-        h, w = raw.shape[:2]
+    def _step(self) -> bool:
+        """Advance to the video frame due now by the wall clock (skipping ahead when the camera's
+        frames come slower); returns whether the picture changed."""
         now = time.monotonic()
-        changed = self._fitted is None or self._fitted.shape[:2] != (h, w)
         if self._due is None:
             self._due = now + self.period
-        elif now >= self._due:
-            self._due = max(self._due + self.period, now - self.period)
-            changed |= self._advance()
+            return False
+        if now < self._due:
+            return False
+        self._due = max(self._due + self.period, now - self.period)
+        return self._advance()
+
+    def frame(self, raw: np.ndarray, alpha: np.ndarray | None) -> np.ndarray:
+        h, w = raw.shape[:2]
+        changed = self._step() | (self._fitted is None or self._fitted.shape[:2] != (h, w))
         if changed:
             if self._fitted is None or self._fitted.shape[:2] != (h, w):
                 self._fitted = np.empty((h, w, 3), np.uint8)

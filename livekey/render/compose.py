@@ -9,7 +9,7 @@ from livekey.config.profile import Profile
 from livekey.engine import overlay
 from livekey.engine.keyer import Keyer
 from livekey.media.backdrops import Backdrop, VideoBackdrop, open_backdrop
-from livekey.media.images import fit_cover, read_overlay
+from livekey.media.images import read_overlay
 
 
 class ClipTimedVideo(VideoBackdrop):
@@ -18,19 +18,14 @@ class ClipTimedVideo(VideoBackdrop):
 
     now = 0.0  # seconds into the clip, set before each frame
 
-    def frame(self, raw: np.ndarray, alpha: np.ndarray | None) -> np.ndarray:
-        h, w = raw.shape[:2]
-        changed = self._fitted is None or self._fitted.shape[:2] != (h, w)
+    def _step(self) -> bool:
+        changed = False
         if self._due is None:
             self._due = self.now + self.period
         while self.now + 1e-6 >= self._due:  # one backdrop frame per period of clip time (float sums)
             self._due += self.period
             changed |= self._advance()
-        if changed:
-            if self._fitted is None or self._fitted.shape[:2] != (h, w):
-                self._fitted = np.empty((h, w, 3), np.uint8)
-            fit_cover(self._current, w, h, out=self._fitted)
-        return self._fitted
+        return changed
 
 
 class Compositor:
