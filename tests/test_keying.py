@@ -209,3 +209,24 @@ def test_warm_up_compiles_everything():
     keying.warm_up()
     for kernel in (keying.key_frame, keying.to_bgra, keying.key_composite, keying.composite):
         assert kernel.signatures
+
+
+def test_screen_share_sees_the_screen_in_a_mix_the_hue_band_keeps_solid():
+    """The screen's chroma a pixel shows, whatever its hue: 1 for the screen, about its light for
+    the screen in shadow, 0 for a subject of another hue or a grey; and a mix of red hair with the
+    screen, which leaves the key's hue band (keyed solid), still shows a good part of it."""
+    green = np.float32((62, 177, 48))
+    q = keying.param_vector(Settings(), tuple(int(v) for v in green))
+
+    def share(bgr):
+        return float(keying.screen_share(*(np.float32(v) for v in bgr), *green, q))
+
+    def key(bgr):
+        return float(keying.key_alpha(*(np.float32(v) for v in bgr), *green, q))
+
+    assert share(green) == pytest.approx(1.0)
+    assert share(0.6 * green) == pytest.approx((0.6 - 0.05) / 0.8, abs=0.01)
+    assert share((30, 60, 200)) == 0.0 and share((128, 128, 128)) == 0.0
+    mix = 0.3 * np.float32((30, 60, 200)) + 0.7 * green
+    assert key(mix) == 255.0  # the hue band: solid
+    assert share(mix) > 0.3

@@ -157,6 +157,25 @@ def key_alpha(b, g, r, sb, sg, sr, q):
 
 
 @numba.njit(inline="always", **JIT)
+def screen_share(b, g, r, sb, sg, sr, q):
+    """How much of the screen's chroma a pixel shows (0..1), whatever its hue: the key's alpha
+    without its hue gate, turned round. A mix of the screen with a subject of another hue (red
+    hair on green) leaves the hue band long before it stops showing the screen."""
+    k = np.float32(0.8660254)
+    x = r - _HALF * (g + b)
+    y = k * (g - b)
+    sx = sr - _HALF * (sg + sb)
+    sy = k * (sg - sb)
+    amount = (x * sx + y * sy) / (sx * sx + sy * sy + np.float32(1e-3))
+    vmax = max(b, max(g, r))
+    vmin = min(b, min(g, r))
+    sat = (vmax - vmin) / max(vmax, _F1)
+    sat_gate = _clamp01((sat - q[P_SAT_FLOOR]) * np.float32(1.0 / SAT_RAMP))
+    val_gate = _clamp01((vmax - q[P_VAL_FLOOR]) * np.float32(1.0 / (VAL_RAMP * 255.0)))
+    return sat_gate * val_gate * _clamp01((amount - q[P_LOW]) * q[P_INV_RANGE])
+
+
+@numba.njit(inline="always", **JIT)
 def unmix_pixel(b, g, r, sb, sg, sr, a, weight):
     """Remove ``weight`` (0 or 1) times the screen's share ``(1 - a) S`` from a pixel: the colour
     ``F = (I - (1 - a) S) / a`` clamped to 0..255. Where alpha is 0 the colour is moot."""

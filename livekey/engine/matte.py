@@ -41,14 +41,21 @@ SHADOW = (0.4, 0.08)
 _FIT_LO, _FIT_HI = np.float32(10.0), np.float32(20.0)
 # A pixel the key had solid is solved too (4:2:0 smears a thin strand into solid-looking pixels),
 # as far as the solve finds it mixed (alpha 0.95: not at all, 0.70: fully), unless its colour is a
-# solid 4 x 4 block's beside it (within 8 levels: kept, from 16 on: solved), so that a shirt next
-# to a neck of another colour, whose foreground estimate mixes the two, stays solid.
+# plain solid 4 x 4 block's beside it (within 8 levels: kept, from 16 on: solved), so that a shirt
+# next to a neck of another colour, whose foreground estimate mixes the two, stays solid. Only
+# blocks off the band's ring vouch: in the ring a plain solid block may itself be a halo of strands
+# over the screen, smooth after 4:2:0 and JPEG (a doll's red hair on green, a plush's fur), which
+# would keep itself solid (on the real set that halo was most of livekey's too-opaque bias).
 _SOLID_FROM, _SOLID_SPAN = np.float32(0.95), np.float32(0.25)
 _SOLID_MATCH = np.float32(8.0)
 # ... and only next to a pixel the key left short of solid: in full where one is in the 3 x 3 around,
 # by _OPEN_FAR where one is only in the 5 x 5 (on the real set, 94% of the right openings and 44%
 # of the holes; the rest of the holes lay farther in, in a ring block's solid material).
 _OPEN_FAR = np.float32(0.5)
+# ... or where the pixel itself shows the screen's chroma (``keying.screen_share``; from
+# _SELF_OPEN_LO: partly, from _SELF_OPEN_HI: fully) however far in: the key's hue band keeps a halo
+# of fine strands of another hue (red hair on green) solid many pixels deep.
+_SELF_OPEN_LO, _SELF_OPEN_HI = np.float32(0.15), np.float32(0.35)
 # ... and only where a mix fits it closely, the chroma counting in full (within 15 levels: fully,
 # from 30 on: not at all): a grey stand beside a red shirt is not a mix of the shirt and the screen.
 _STRICT_LO, _STRICT_HI = np.float32(15.0), np.float32(30.0)
@@ -690,15 +697,15 @@ def _screen_in_shadow(yi, bi, ri, ys, bs, rs, darkest):
 
 
 @numba.njit(inline="always", **JIT)
-def _unlike_solid_beside(yi, bi, ri, plain, csum, j, jx, lam):
+def _unlike_solid_beside(yi, bi, ri, plain, csum, j, jx, lam, ring):
     """0 where the pixel (Y, Cb, Cr, chroma weighted by ``lam``) has the colour of a plain solid block
-    (``plain``) among the 3 x 3 around block (j, jx) (``csum``: each block's 4-pixel colour sum), within
-    ``_SOLID_MATCH`` levels, 1 from twice that on."""
+    (``plain``) off the band's ring (``ring`` 0) among the 3 x 3 around block (j, jx) (``csum``: each
+    block's 4-pixel colour sum), within ``_SOLID_MATCH`` levels, 1 from twice that on."""
     sh, sw = plain.shape
     best = np.float32(1e9)
     for jj in range(max(j - 1, 0), min(j + 2, sh)):
         for xx in range(max(jx - 1, 0), min(jx + 2, sw)):
-            if plain[jj, xx] != 0:
+            if plain[jj, xx] != 0 and ring[jj, xx] == 0:
                 yc, bc, rc = _ycc(csum[jj, 3 * xx] * np.float32(0.25), csum[jj, 3 * xx + 1] * np.float32(0.25),
                                   csum[jj, 3 * xx + 2] * np.float32(0.25))
                 qy, qb, qr = yi - yc, bi - bc, ri - rc
@@ -1004,7 +1011,7 @@ def _solid_trust(im, bl, q, sp, y, x, j, jx, yi, bi, ri, a_s, ry, rb, rr):
         strict = math.sqrt(ry * ry + rb * rb + rr * rr)
         trust *= min(max((_STRICT_HI - strict) / (_STRICT_HI - _STRICT_LO), _F0), _F1)
     if trust > _F0:
-        trust *= _unlike_solid_beside(yi, bi, ri, bl.plain, bl.csum, j, jx, sp.lam)
+        trust *= _unlike_solid_beside(yi, bi, ri, bl.plain, bl.csum, j, jx, sp.lam, bl.ring)
     if trust > _F0:
         trust *= _open_beside(im, q, y, x)
     return trust
@@ -1017,7 +1024,12 @@ def _open_beside(im, q, y, x):
     pixel inside solid material is not opened, whatever its block. The key's alpha is recomputed
     from the frame, as the solve changes the matte around it."""
     h, w = im.original.shape[0], im.original.shape[1] // 3
-    best = _F0
+    ib, ig, ir = _pixel_bgr(im.original, y, x)
+    sb, sg, sr = _pixel_bgr(im.screen, y, x)
+    share = keying.screen_share(ib, ig, ir, sb, sg, sr, q)
+    best = min(max((share - _SELF_OPEN_LO) * (_F1 / (_SELF_OPEN_HI - _SELF_OPEN_LO)), _F0), _F1)
+    if best >= _F1:
+        return best
     for dy in range(-2, 3):
         for dx in range(-2, 3):
             yy, xx = y + dy, x + dx
@@ -1028,7 +1040,7 @@ def _open_beside(im, q, y, x):
             if keying.key_alpha(ib, ig, ir, sb, sg, sr, q) < np.float32(253.0):
                 if abs(dy) <= 1 and abs(dx) <= 1:
                     return _F1
-                best = _OPEN_FAR
+                best = max(best, _OPEN_FAR)
     return best
 
 

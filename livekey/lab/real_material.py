@@ -238,6 +238,22 @@ def _ramp(h: int, w: int, strength: float, angle: float) -> np.ndarray:
 def place(obj: RealObject, screen: str, condition: str = "normal") -> synthetic.Frame:
     """``obj`` over a simulated ``screen`` ("green" or "blue") as a webcam sees it under one of
     :data:`CONDITIONS`; deterministic (the seed is the scene's name, ``NAME/screen`` + the suffix)."""
+    return place_layers(obj, screen, condition).frame
+
+
+@dataclass
+class Placed:
+    """A placed scene and what the camera saw before its faults: the subject's colour as lit, with
+    the screen's spill on it (``lit_fg``), and the screen as lit, with the subject's shadow
+    (``seen_screen``); both float32 0..255, (H, W, 3). What an ideal key would know."""
+
+    frame: synthetic.Frame
+    lit_fg: np.ndarray
+    seen_screen: np.ndarray
+
+
+def place_layers(obj: RealObject, screen: str, condition: str = "normal") -> Placed:
+    """:func:`place`, with the layers it composed (see :class:`Placed`)."""
     cond = CONDITIONS[condition]
     rng = np.random.default_rng(zlib.crc32(f"{obj.name}/{screen}{cond.suffix}".encode()))
     h, w = obj.alpha.shape
@@ -261,7 +277,8 @@ def place(obj: RealObject, screen: str, condition: str = "normal") -> synthetic.
     seen = (fg + spill) * a + lit * shadow[..., None] * (1 - a)
     image = synthetic.degrade(seen, np.random.default_rng(seed), noise=noise, jpeg=jpeg)
     plate = np.clip(lit + 0.5, 0, 255).astype(np.uint8)
-    return synthetic.Frame(image=image, alpha=obj.alpha, fg=np.minimum(fg, 255), screen=plate)
+    frame = synthetic.Frame(image=image, alpha=obj.alpha, fg=np.minimum(fg, 255), screen=plate)
+    return Placed(frame, (fg + spill).astype(np.float32), (lit * shadow[..., None]).astype(np.float32))
 
 
 # --- scoring -------------------------------------------------------------------
