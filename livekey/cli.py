@@ -19,7 +19,7 @@ from livekey.config.profile import Profile
 from livekey.config.settings import add_arguments, settings_from_args
 from livekey.control.options import add_control_arguments, control_options, start_control
 from livekey.errors import LivekeyError
-from livekey.masks import add_mask_arguments, stack_from_args
+from livekey.masks import add_mask_arguments, stack_from_args, with_person
 from livekey.media import files
 from livekey.media.sinks import SINKS
 
@@ -67,13 +67,13 @@ def configure_key(sub: argparse._SubParsersAction) -> None:
 def cmd_key(args: argparse.Namespace) -> int:
     from livekey.engine import overlay
     from livekey.engine.keyer import Keyer
-    from livekey.masks import stack_summary
+    from livekey.masks import stack_summary, with_person
     from livekey.media import images
     from livekey.media.backdrops import open_backdrop
     from livekey.render.media import VIDEO_SUFFIXES
 
     profile = load_profile(args)
-    settings, stack = profile.settings, profile.masks
+    settings, stack = profile.settings, with_person(profile.masks, profile.settings.person)
     stack.validate()
     if Path(args.input).suffix.lower() in VIDEO_SUFFIXES:
         raise LivekeyError(f"{args.input} is a video; key video files with `livekey render {args.input} -o OUT.mp4`")
@@ -353,7 +353,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         raise LivekeyError("--duration must be a positive number of seconds")
     control = control_options(args)  # a refused address fails before the camera opens
     profile = load_profile(args)
-    profile.masks.validate()  # a bad mask file fails now, not on the first frame
+    # A bad mask file or a missing person model fails now, not on the first frame.
+    with_person(profile.masks, profile.settings.person).validate()
     top = read_overlay(args.overlay) if args.overlay else None
     preview = not args.no_preview and has_screen()
     with _Signals() as signals:
