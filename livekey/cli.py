@@ -201,6 +201,8 @@ def configure_bench(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--masks", action="store_true", help='also time each mask type (adds "masks": {type: '
                    '{"stage_ms", "full_ms"}} per size; "none" is the split path with no mask)')
     p.add_argument("--segment-model", metavar="MODEL.onnx", help="with --masks, also time this segmentation model")
+    p.add_argument("--person", action="store_true", help='also time person mode step by step (adds "person": '
+                   '{"model", "steps": {step: {"min", "median", "max"}}} per size; needs the person model)')
     p.set_defaults(func=cmd_bench)
 
 
@@ -216,13 +218,24 @@ def _parse_size(text: str) -> tuple[int, int]:
 
 def cmd_bench(args: argparse.Namespace) -> int:
     from livekey.lab import bench
+    from livekey.runtime.startup import set_thread_policy
+
+    set_thread_policy()  # OpenMP workers sleep between kernels, as in `livekey run` (before the first one)
 
     sizes = [_parse_size(s) for s in args.sizes] if args.sizes else bench.SIZES
     if args.repeats < 1:
         raise LivekeyError("--repeats must be at least 1")
     results = bench.run(sizes, args.repeats, with_ffmpeg=not args.no_ffmpeg, with_masks=args.masks,
                         segment_model=args.segment_model)
-    print(json.dumps(results) if args.json else bench.format_results(results))
+    text = "" if args.json else bench.format_results(results)
+    if args.person:
+        from livekey.lab import person_bench
+
+        person = {f"{w}x{h}": person_bench.measure_person(w, h, args.repeats) for w, h in sizes}
+        for size, entry in person.items():
+            results[size]["person"] = entry
+        text += "\n" + person_bench.format_person(person)
+    print(json.dumps(results) if args.json else text)
     return 0
 
 

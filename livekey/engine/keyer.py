@@ -68,11 +68,14 @@ def _matte_operations(settings: Settings, keyer: Keyer) -> list[MatteStage]:
     refine = settings.refine and keyer.stack.uses_key
     later = (settings.temporal > 0 or settings.clip_black > 0 or settings.clip_white < 1
              or settings.grow or settings.fill_holes or settings.soften)
-    if refine or (settings.edge_color and not later):
+    # Edge colour takes out the screen's smear: with no key in the stack there is no screen, and on a
+    # segmentation model's wide soft edge it would cost more than the model (11-22 ms at 720p).
+    recolour = settings.edge_color and keyer.stack.uses_key
+    if refine or (recolour and not later):
         keep_shadow = keyer.uses_plate and settings.shadow == "keep"
         # Strands are sought only in a matte the key alone made: a pixel a mask took out is no screen.
         stages.append(SolveStage(matte.EdgeSolver(solve=refine,
-                                                    recolour=settings.edge_color and not later,
+                                                    recolour=recolour and not later,
                                                     radius=settings.refine_radius,
                                                     restore=settings.chroma_detail,
                                                     shadow=None if keep_shadow else matte.SHADOW,
@@ -94,7 +97,7 @@ def _matte_operations(settings: Settings, keyer: Keyer) -> list[MatteStage]:
     if later:
         model = keyer.screen_model
         stages.append(lambda frame, alpha, fg: keying.recover_foreground(frame, model.image, alpha, model.params, fg))
-        if settings.edge_color:
+        if recolour:
             stages.append(SolveStage(matte.EdgeSolver(solve=False, recolour=True,
                                                       radius=settings.refine_radius), keyer.screen_model))
     return stages
