@@ -83,7 +83,7 @@ def test_the_model_follows_the_frame_shape():
     assert person_model.choose_model("auto", 640, 480) == "square"
     assert person_model.choose_model("square", 1280, 720) == "square"
     binding = person.PersonBinding(MaskLayer("person"), 640, 480)
-    assert binding.small.shape == (256, 256, 3)
+    assert binding.whole.small.shape == (256, 256, 3)
 
 
 def test_the_person_setting_puts_a_replace_layer_on_the_stack():
@@ -241,3 +241,52 @@ def test_gui_opencv_qt_variables_are_cleared_before_qt(monkeypatch, capsys, insi
         assert err.count("\n") == 1 and err.startswith("livekey: warning:") and "opencv-python-headless" in err
     else:
         assert cleared == [] and os.environ["QT_QPA_PLATFORM_PLUGIN_PATH"] == str(folder) and err == ""
+
+
+def test_the_crop_follows_the_subject_with_hysteresis():
+    from livekey.masks.person_crop import CropTracker, bounding_box
+
+    tracker = CropTracker(512, 288)
+    tracker.update((200, 100, 260, 200))  # 60 x 100: a square of 115 around its centre
+    x0, y0, x1, y1 = tracker.crop
+    assert x1 - x0 == y1 - y0 == 115 and x0 < 200 and y0 < 100 and x1 > 260 and y1 > 200
+    first = tracker.crop
+    tracker.update((203, 101, 262, 201))  # a little sway: the square stays, so the mask does not shimmer
+    assert tracker.crop == first
+    tracker.update((240, 100, 300, 200))  # near its right edge: it moves with the subject
+    assert tracker.crop != first and tracker.crop[2] > 300
+    tracker.update((10, 0, 500, 288))  # wider than any square the frame holds: the whole frame
+    assert tracker.crop is None
+    tracker.update((0, 150, 60, 288))  # cut off by the frame's corner: the square stays inside the frame
+    assert tracker.crop[0] == 0 and tracker.crop[3] == 288
+    tracker.update(None)
+    assert tracker.crop is None
+    prob = np.zeros((20, 30), np.float32)
+    prob[5:9, 10:12] = 0.9
+    assert bounding_box(prob) == (10, 5, 12, 9) and bounding_box(prob * 0) is None
+
+
+def small_person_picture() -> tuple[np.ndarray, np.ndarray]:
+    """The person picture at half size, inset right of centre into a bigger room, and its alpha."""
+    big, big_alpha = person_picture()
+    w, h, x, y = W // 2, H // 2, 300, H // 2
+    frame = synthetic.degrade(synthetic.room(W, H, seed=5), np.random.default_rng(3))
+    frame[y:y + h, x:x + w] = cv2.resize(big, (w, h), interpolation=cv2.INTER_AREA)
+    alpha = np.zeros((H, W), np.float32)
+    alpha[y:y + h, x:x + w] = cv2.resize(big_alpha, (w, h), interpolation=cv2.INTER_AREA)
+    return frame, alpha
+
+
+def test_the_model_runs_on_a_crop_around_a_small_person():
+    frame, alpha = small_person_picture()
+    binding = person.PersonBinding(MaskLayer("person"), W, H)
+    mask = binding.mask(frame, frame)
+    ys, xs = np.nonzero(alpha >= 0.5)
+    sx, sy = binding.to_frame
+    x0, y0, x1, y1 = binding.tracker.crop
+    assert x0 * sx <= xs.min() + 4 and x1 * sx >= xs.max() - 4 and y0 * sy <= ys.min() + 4
+    inside, outside = inside_outside(alpha)
+    assert mask[inside].mean() > 0.6 * 255 and mask[outside].mean() < 0.15 * 255
+    whole = person.PersonBinding(MaskLayer("person", crop=False), W, H)
+    whole.mask(frame, frame)
+    assert whole.tracker.crop is None

@@ -1,6 +1,8 @@
-"""Person mode's cost per frame (``livekey bench --person``): each step of the person layer (scale
-down, the model on each installed runtime, temporal smoothing, guided and bilinear scale-up), the
-layer as a whole, and the keyer's full path in person mode beside the plain green-screen key.
+"""Person mode's cost per frame (``livekey bench --person``): each step of the person layer (the
+frame onto the canvas; the model on the whole frame and on the person's crop, each with its input
+scaling, on each installed runtime; temporal smoothing; guided and bilinear scale-up), the layer as
+a whole (a crop run every frame, a whole-frame run every 15th), and the keyer's full path in person
+mode beside the plain green-screen key.
 
 Figures are min / median / max ms over ``repeats`` calls, on this process's threads (the keyer's
 Numba threads, OpenCV's own pool, one LiteRT thread).
@@ -36,12 +38,17 @@ def measure_person(width: int, height: int, repeats: int = 40) -> dict:
     back = synthetic.backdrop(width, height)
     runtimes = ["litert", "opencv"] if person_model.has_litert() else ["opencv"]
     binding = person.PersonBinding(MaskLayer("person", runtime=runtimes[0]), width, height)
-    binding.mask(frame, frame)
-    new = binding.runtime.run(binding.rgb).copy()
-    steps = {"downscale": _times(lambda: binding.downscale(frame), repeats)}
+    for _ in range(3):
+        binding.mask(frame, frame)
+    new = binding.new.copy()
+    steps = {"canvas": _times(lambda: person.fit(frame, binding.canvas), repeats)}
+    x0, y0, x1, y1 = binding.tracker.crop or (0, 0, binding.canvas.shape[1], binding.canvas.shape[0])
+    sx, sy = binding.to_frame
+    part = frame[round(y0 * sy):round(y1 * sy), round(x0 * sx):round(x1 * sx)]
     for name in runtimes:
-        runtime = person_model.load(binding.model, name)
-        steps[f"model_{name}"] = _times(lambda runtime=runtime: runtime.run(binding.rgb), repeats)
+        whole, square = person.ModelInput(binding.model, name), person.ModelInput("square", name)
+        steps[f"whole_{name}"] = _times(lambda m=whole: m.run(frame), repeats)
+        steps[f"crop_{name}"] = _times(lambda m=square: m.run(part), repeats)
     steps["smooth"] = _times(lambda: binding.smooth(new), repeats)
     steps["upscale_guided"] = _times(lambda: binding.upscale(frame), repeats)
     plain = person.PersonBinding(MaskLayer("person", runtime=runtimes[0], guided=False), width, height)
