@@ -255,6 +255,11 @@ def test_the_crop_follows_the_subject_with_hysteresis():
     assert tracker.crop == first
     tracker.update((240, 100, 300, 200))  # near its right edge: it moves with the subject
     assert tracker.crop != first and tracker.crop[2] > 300
+    moved = tracker.crop
+    tracker.update((235, 90, 305, 205), whole=True)  # a whole-frame run's looser outline, inside: kept
+    assert tracker.crop == moved
+    tracker.update((400, 90, 460, 205), whole=True)  # outside it (the subject moved fast): follows
+    assert tracker.crop != moved and tracker.crop[2] >= 460
     tracker.update((10, 0, 500, 288))  # wider than any square the frame holds: the whole frame
     assert tracker.crop is None
     tracker.update((0, 150, 60, 288))  # cut off by the frame's corner: the square stays inside the frame

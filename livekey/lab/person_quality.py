@@ -11,8 +11,9 @@ Frames (all without a screen, for the person model):
   green-screen key is the truth there by construction; the key's foreground colour is composited.
 
 Flicker: the same still frame seen ``frames`` times with fresh camera noise each time, run through
-one keyer (its temporal state on); the mean |alpha change| between successive frames over the true
-edge band (the pixels within :data:`BAND` px of the true edge), in 0..1 units x 100.
+one keyer (its temporal state on); after :data:`SETTLE` frames, the mean |alpha change| between
+successive frames over the true edge band (the pixels within :data:`BAND` px of the true edge), in
+0..1 units x 100. The key runs with default settings (``temporal`` off).
 
 Run: ``PYTHONPATH=. python -m livekey.lab.person_quality --real ../shared/realdata`` (the photos are
 read in place, never copied).
@@ -34,6 +35,7 @@ from livekey.media import synthetic
 from livekey.media.images import read_image
 
 BAND = 3  # px either side of the true edge
+SETTLE = 2  # frames run before flicker is measured
 BACKDROPS = ("backdrop-photo.jpg", "beach.png")
 DRAWN = ("portrait", "blond", "olive", "teal")
 
@@ -66,15 +68,18 @@ def scores(alpha: np.ndarray, truth: np.ndarray) -> dict[str, float]:
 
 
 def flicker(keyer: Keyer, frames: list[np.ndarray], truth: np.ndarray) -> float:
-    """Mean |alpha change| x 100 between successive still frames over the true edge band."""
+    """Mean |alpha change| x 100 between successive still frames over the true edge band, after
+    :data:`SETTLE` frames (the key refines its screen estimate, the person layer its crop)."""
     band = edge_band(truth)
+    for frame in frames[:SETTLE]:
+        keyer.matte(frame)
     prev, total = None, 0.0
-    for frame in frames:
+    for frame in frames[SETTLE:]:
         a = keyer.matte(frame)[0].astype(np.float32) / 255.0
         if prev is not None:
             total += float(np.abs(a - prev)[band].mean())
         prev = a
-    return total / (len(frames) - 1) * 100
+    return total / (len(frames) - SETTLE - 1) * 100
 
 
 def noisy(clean: np.ndarray, count: int) -> list[np.ndarray]:
@@ -130,7 +135,7 @@ def photo_rows(folder: Path, backdrops: dict[str, np.ndarray], frames: int, **fi
     return rows
 
 
-def report(folder: Path, width: int = 1280, height: int = 720, frames: int = 8, **fields) -> dict:
+def report(folder: Path, width: int = 1280, height: int = 720, frames: int = 10, **fields) -> dict:
     backdrops = {Path(n).stem: read_image(folder / n, "backdrop") for n in BACKDROPS}
     return drawn_rows(backdrops, width, height, frames, **fields) | photo_rows(folder, backdrops, frames, **fields)
 
@@ -147,7 +152,8 @@ def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--real", type=Path, required=True, help="the folder holding the real photos")
     p.add_argument("--size", default="1280x720", help="the drawn scenes' size")
-    p.add_argument("--frames", type=int, default=8, help="still frames per flicker measurement")
+    p.add_argument("--frames", type=int, default=10, help="still frames per flicker measurement (the first "
+                   f"{SETTLE} settle)")
     p.add_argument("--field", action="append", default=[], metavar="NAME=VALUE",
                    help="a person layer field to try (e.g. guided=false, smooth=0)")
     p.add_argument("--json", action="store_true")

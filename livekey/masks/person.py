@@ -132,7 +132,7 @@ class PersonBinding:
             whole = self.whole.run(frame)
             cv2.resize(whole, self.new.shape[::-1], dst=self.new, interpolation=cv2.INTER_LINEAR)
             if self.square is not None:
-                self.tracker.update(bounding_box(self.new))
+                self.tracker.update(bounding_box(self.new), whole=True)
                 crop = self.tracker.crop
         self.count += 1
         if crop is not None:

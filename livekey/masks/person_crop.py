@@ -35,8 +35,13 @@ class CropTracker:
         self.width, self.height = width, height
         self.crop: tuple[int, int, int, int] | None = None
 
-    def update(self, box: tuple[float, float, float, float] | None) -> None:
-        """Follow the subject's box (canvas coordinates): keep, move or drop the square."""
+    def update(self, box: tuple[float, float, float, float] | None, whole: bool = False) -> None:
+        """Follow the subject's box (canvas coordinates): keep, move or drop the square. ``whole``: the
+        box is from a whole-frame run, coarser than the crop's own, so it moves the square only when
+        it leaves it (a second person, a subject lost to a fast move); its looser outline would
+        otherwise set the square back every time and the mask would jump."""
+        if whole and self.crop is not None and box is not None and self._holds(box):
+            return
         if box is None:
             self.crop = None
             return
@@ -52,6 +57,11 @@ class CropTracker:
         left = int(round(min(max(cx - side / 2, 0), self.width - side)))
         top = int(round(min(max(cy - side / 2, 0), self.height - side)))
         self.crop = (left, top, left + side, top + side)
+
+    def _holds(self, box: tuple[float, float, float, float]) -> bool:
+        cx0, cy0, cx1, cy1 = self.crop
+        gap = NEAR_EDGE * (cx1 - cx0)
+        return box[0] >= cx0 - gap and box[1] >= cy0 - gap and box[2] <= cx1 + gap and box[3] <= cy1 + gap
 
     def _should_move(self, box: tuple[float, float, float, float]) -> bool:
         cx0, cy0, cx1, cy1 = self.crop
