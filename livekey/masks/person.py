@@ -74,7 +74,7 @@ def fit(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
     first and then averaged 2x2 (a tenth of the cost of one area-averaging resize from 1080p,
     within about one level of it)."""
     h, w = dst.shape[:2]
-    if src.shape[1] > 4 * w and src.shape[0] > 4 * h:
+    if src.shape[1] > 2 * w and src.shape[0] > 2 * h:
         src = cv2.resize(src, (2 * w, 2 * h), interpolation=cv2.INTER_LINEAR)
     return cv2.resize(src, (w, h), dst=dst, interpolation=cv2.INTER_AREA)
 
