@@ -51,6 +51,7 @@ class PersonLayer(LayerType):
         mask_field("guided", "bool", True, "Scale the mask up with a guided filter on the frame, so its edges "
                    "follow the picture's edges (false: plain bilinear)."),
     )
+    add_plain = (("Person (model), key kept inside it", "intersect"), ("Person (model), added to the key", "add"))
     spec_help = "person (the person model: no screen needed; person@intersect or person@add with a screen)"
 
     def validate(self, layer: MaskLayer) -> None:
