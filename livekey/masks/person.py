@@ -130,7 +130,8 @@ class PersonBinding:
         np.multiply(self.small_mask, np.float32(1 / 255), out=self.luma)
         crop = self.tracker.crop
         if crop is None or self.count % REFRESH == 0:
-            whole = self.whole.run(frame)
+            # The canvas is the frame already scaled down (at least the model's size): one resize less.
+            whole = self.whole.run(self.canvas)
             cv2.resize(whole, self.new.shape[::-1], dst=self.new, interpolation=cv2.INTER_LINEAR)
             if self.square is not None:
                 self.tracker.update(bounding_box(self.new), whole=True)
