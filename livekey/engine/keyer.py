@@ -46,8 +46,8 @@ def matte_stages(settings: Settings, keyer: Keyer) -> list[MatteStage]:
     Matte operations (livekey.matte) and the mask stack (livekey.masks) add their steps here.
     """
     stages: list[MatteStage] = []
-    if keyer.masks.active:
-        stages.append(masks.MaskStage(keyer.masks))
+    if keyer.stack.active:
+        stages.append(masks.MaskStage(keyer.stack))
     return stages + _matte_operations(settings, keyer)
 
 
@@ -65,18 +65,21 @@ def _matte_operations(settings: Settings, keyer: Keyer) -> list[MatteStage]:
         return work["a"]
 
     # The solve keys against the screen: without a colour key in the stack there is none.
-    refine = settings.refine and keyer.masks.uses_key
+    refine = settings.refine and keyer.stack.uses_key
     later = (settings.temporal > 0 or settings.clip_black > 0 or settings.clip_white < 1
              or settings.grow or settings.fill_holes or settings.soften)
-    if refine or (settings.edge_color and not later):
+    # Edge colour takes out the screen's smear: with no key in the stack there is no screen, and on a
+    # segmentation model's wide soft edge it would cost more than the model (11-22 ms at 720p).
+    recolour = settings.edge_color and keyer.stack.uses_key
+    if refine or (recolour and not later):
         keep_shadow = keyer.uses_plate and settings.shadow == "keep"
         # Strands are sought only in a matte the key alone made: a pixel a mask took out is no screen.
         stages.append(SolveStage(matte.EdgeSolver(solve=refine,
-                                                    recolour=settings.edge_color and not later,
+                                                    recolour=recolour and not later,
                                                     radius=settings.refine_radius,
                                                     restore=settings.chroma_detail,
                                                     shadow=None if keep_shadow else matte.SHADOW,
-                                                    strands=settings.strands and not keyer.masks.active,
+                                                    strands=settings.strands and not keyer.stack.active,
                                                     screen_shift=settings.screen_model != "flat"),
                                   keyer.screen_model))
     if settings.temporal > 0:
@@ -94,7 +97,7 @@ def _matte_operations(settings: Settings, keyer: Keyer) -> list[MatteStage]:
     if later:
         model = keyer.screen_model
         stages.append(lambda frame, alpha, fg: keying.recover_foreground(frame, model.image, alpha, model.params, fg))
-        if settings.edge_color:
+        if recolour:
             stages.append(SolveStage(matte.EdgeSolver(solve=False, recolour=True,
                                                       radius=settings.refine_radius), keyer.screen_model))
     return stages
@@ -111,6 +114,8 @@ class Keyer:
         self.masks = mask_stack or masks.MaskStack()
         self._pending_masks: masks.MaskStack | None = None
         self.settings = self._pending
+        # The stack it runs: the user's, plus the person layer the ``person`` setting asks for.
+        self.stack = masks.with_person(self.masks, self.settings.person)
         self.screen_model = ScreenModel(screen_refresh)
         self._wrap: light_wrap.LightWrap | None = None
         self._alpha: np.ndarray | None = None
@@ -132,10 +137,14 @@ class Keyer:
         pending, self._pending = self._pending, None
         pending_masks, self._pending_masks = self._pending_masks, None
         if pending_masks is not None:
-            if pending_masks.uses_key != self.masks.uses_key:
-                self.screen_model.forget_key()
             self.masks = pending_masks
-            self.stages = matte_stages(self.settings, self)
+        if pending is not None or pending_masks is not None:
+            stack = masks.with_person(self.masks, (self.settings if pending is None else pending).person)
+            if stack.uses_key != self.stack.uses_key:
+                self.screen_model.forget_key()
+            self.stack = stack
+            if pending is None:  # new settings rebuild the stages below
+                self.stages = matte_stages(self.settings, self)
         h, w = frame.shape[:2]
         size_changed = self._alpha is None or self._alpha.shape != (h, w)
         if size_changed:
@@ -145,7 +154,7 @@ class Keyer:
         if pending is not None:
             self.settings = pending
         if pending is not None or self.screen_model.key_bgr is None:
-            self.screen_model.configure(frame, self.settings, self.masks.uses_key,
+            self.screen_model.configure(frame, self.settings, self.stack.uses_key,
                                         redetect=pending is not None and pending.key_color != "auto")
             self.stages = matte_stages(self.settings, self)
             s = self.settings
@@ -204,8 +213,9 @@ class Keyer:
 
     def _key_to_matte(self, frame: np.ndarray, alpha: np.ndarray, fg: np.ndarray) -> None:
         """Key a prepared frame to a matte and foreground, then run the matte stages on them."""
-        keying.key_frame(frame, self.screen, self.params, alpha, fg)
-        self.screen_model.collect_seen(frame, alpha)
+        if self.stack.uses_key:  # else the stack replaces the key's matte and colour outright
+            keying.key_frame(frame, self.screen, self.params, alpha, fg)
+            self.screen_model.collect_seen(frame, alpha)
         for stage in self.stages:
             stage(frame, alpha, fg)
 
@@ -238,7 +248,8 @@ def warm_up(settings: Settings, mask_stack: masks.MaskStack | None = None) -> No
     screen.warm_up()
     if settings.light_wrap > 0:
         light_wrap.warm_up()
-    if mask_stack is not None and mask_stack.active:
+    stack = masks.with_person(mask_stack or masks.MaskStack(), settings.person)
+    if stack.active:
         masks.warm_up()
     frame = synthetic.scene("portrait", 96, 54)
     keyer = Keyer(settings, mask_stack=mask_stack)

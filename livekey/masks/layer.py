@@ -48,6 +48,8 @@ class LayerType:
     # The control window's Add menu entry for a layer made from a file: (title, field, caption,
     # file filter); None when the type is added otherwise (drawn, or always present).
     add_from_file: ClassVar[tuple[str, str, str, str] | None] = None
+    # The Add menu's entries for a layer made from nothing: (title, mode) each.
+    add_plain: ClassVar[tuple[tuple[str, str], ...]] = ()
 
     @property
     def all_fields(self) -> tuple[Field, ...]:

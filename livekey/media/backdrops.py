@@ -30,7 +30,7 @@ COLOR_NAMES = {  # BGR
 }
 # Layer types whose matte sees the real background (not a green screen): only behind those is
 # the camera's own background worth blurring; behind a green screen blur shows blurred green.
-BLUR_MATTES = ("diff", "segment")
+BLUR_MATTES = ("diff", "segment", "person")
 BLUR_NOTE = ("blur shows the camera's own background blurred: behind a green screen that is blurred green; "
              "it suits a matte from a difference key or a segmentation model (Masks)")
 

@@ -8,6 +8,7 @@ import numpy as np
 from livekey.config.profile import Profile
 from livekey.engine import overlay
 from livekey.engine.keyer import Keyer
+from livekey.masks import with_person
 from livekey.media.backdrops import Backdrop, VideoBackdrop, open_backdrop
 from livekey.media.images import read_overlay
 
@@ -34,7 +35,8 @@ class Compositor:
 
     def __init__(self, profile: Profile, backdrop: str | None, overlay_path: str | None, matte_only: bool,
                  size: tuple[int, int]) -> None:
-        profile.masks.validate()  # a bad mask file fails now, not on the first frame
+        # A bad mask file or a missing person model fails now, not on the first frame.
+        with_person(profile.masks, profile.settings.person).validate()
         self.keyer = Keyer(profile.settings, mask_stack=profile.masks)
         w, h = size
         self.backdrop: Backdrop | None = None

@@ -28,6 +28,9 @@ def application():
 
     app = QApplication.instance()
     if app is None:
+        from livekey.ui.qt_env import clear_cv2_qt_variables
+
+        clear_cv2_qt_variables()  # before Qt reads them
         # Must be set before the application exists: logical coordinates, sharp 2x images.
         QApplication.setAttribute(Qt.AA_EnableHighDpiScaling, True)
         QApplication.setAttribute(Qt.AA_UseHighDpiPixmaps, True)

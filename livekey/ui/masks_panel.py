@@ -42,6 +42,8 @@ DRAW_CHOICES = (
 # The Add menu's layers made from a file, from the layer registry: title, type, field, caption, filter.
 FILE_CHOICES = tuple((t.add_from_file[0], t.name, *t.add_from_file[1:]) for t in LAYER_TYPES.values()
                      if t.add_from_file is not None)
+# The Add menu's layers made from nothing, from the registry: title, type, mode.
+PLAIN_CHOICES = tuple((title, t.name, mode) for t in LAYER_TYPES.values() for title, mode in t.add_plain)
 # Kinds the panel edits in place; points are drawn on the preview, a shape's kind is fixed once drawn.
 EDITABLE_KINDS = ("float", "int", "bool", "choice", "path")
 SKIPPED_FIELDS = ("enabled", "shape", "points")
@@ -81,6 +83,10 @@ class MaskPanel(QGroupBox):
             act = menu.addAction(title)
             act.triggered.connect(
                 lambda _=False, k=kind, f=field, c=caption, ff=file_filter: self.add_file(k, f, c, ff))
+            self.add_actions[title] = act
+        for title, kind, mode in PLAIN_CHOICES:
+            act = menu.addAction(title)
+            act.triggered.connect(lambda _=False, k=kind, m=mode: self.add_plain(k, m))
             self.add_actions[title] = act
         self.add.setMenu(menu)
         self.add.setToolTip("Add a garbage or core shape (drawn on the picture), an image mask, a difference key "
@@ -205,6 +211,16 @@ class MaskPanel(QGroupBox):
     def add_layer(self, layer: MaskLayer) -> None:
         """Put ``layer`` on top of the stack and select it."""
         self.changed.emit(self.stack.add(layer), len(self.stack))
+
+    def add_plain(self, kind: str, mode: str) -> None:
+        """Add a ``kind`` layer made from nothing (the person model), once what it needs is found."""
+        try:
+            layer = MaskLayer(kind, mode=mode)
+            MaskStack((layer,)).validate()
+        except LivekeyError as err:
+            self.error.emit(str(err))
+            return
+        self.add_layer(layer)
 
     def add_file(self, kind: str, field: str, caption: str, file_filter: str = IMAGE_FILTER) -> None:
         """Ask for the file a ``kind`` layer reads (its ``field``) and add the layer, once the file

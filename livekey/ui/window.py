@@ -39,7 +39,7 @@ from livekey.config.calibration import Calibration, save_calibration
 from livekey.config.profile import Profile
 from livekey.config.settings import Settings
 from livekey.errors import LivekeyError
-from livekey.masks import MaskLayer, MaskStack
+from livekey.masks import MaskLayer, MaskStack, with_person
 from livekey.media.backdrops import BLUR_NOTE, blur_suits
 from livekey.media.images import IMAGE_SUFFIXES
 from livekey.media.sinks import open_sink
@@ -178,7 +178,7 @@ class ControlWindow(QMainWindow):
         self._banner_timer.timeout.connect(lambda: self.preview.set_banner(""))
         self.io = IoPanel(source)
         self.outputs = OutputStrip(backdrop, self.record_dir, vcam_device)
-        self.outputs.set_choices(blur_suits(self.masks))
+        self.outputs.set_choices(self._blur_suits(self.masks))
         if not source:  # run_window called without the spec: name what is running
             self.io.source.lineEdit().setPlaceholderText(pipeline.source_info)
         if not backdrop:
@@ -399,6 +399,7 @@ class ControlWindow(QMainWindow):
         if pipeline.settings != self.settings:
             self.settings = pipeline.settings
             self.panel.show_settings(self.settings)
+            self.outputs.set_choices(self._blur_suits(self.masks))
             self._update_title()
         masks = getattr(getattr(pipeline, "keyer", None), "masks", None)
         # The keyer takes a new stack at its next frame: only a stack it took since the last look,
@@ -408,7 +409,7 @@ class ControlWindow(QMainWindow):
             news = masks is not None and masks != self.masks
             if news and all(masks is not mine for mine in self._masks_pushed):
                 self.masks = masks
-                self.outputs.set_choices(blur_suits(masks))
+                self.outputs.set_choices(self._blur_suits(masks))
                 self.mask_panel.show_stack(masks)
                 self.fit_panel()
                 self._update_title()
@@ -453,11 +454,18 @@ class ControlWindow(QMainWindow):
         self.settings = settings
         self.pipeline.update_settings(settings)
         self.panel.show_settings(settings)
+        self.outputs.set_choices(self._blur_suits(self.masks))
         self._update_title()
+
+    def _blur_suits(self, stack: MaskStack) -> bool:
+        """Whether blur suits the stack the keyer runs (the person setting adds the model's layer)."""
+        return blur_suits(with_person(stack, self.settings.person))
 
     def change_setting(self, name: str, value: Any) -> None:
         try:
             settings = self.settings.replace(**{name: value})
+            if settings.person and not self.settings.person:  # a missing model is said here, not by the keyer
+                with_person(self.masks, True).validate()
         except LivekeyError as err:
             self.panel.show_settings(self.settings)  # put the control back
             self.show_error(str(err))
@@ -593,7 +601,7 @@ class ControlWindow(QMainWindow):
         """Use ``stack`` from the next frame on and show it (selecting ``row``)."""
         self.masks = stack
         self._push_masks(stack)
-        self.outputs.set_choices(blur_suits(stack))
+        self.outputs.set_choices(self._blur_suits(stack))
         self.mask_panel.show_stack(stack, row)
         self.fit_panel()
         self._show_edit_layer()
@@ -711,7 +719,7 @@ class ControlWindow(QMainWindow):
         if not self._switch("backdrop", spec, open_backdrop, set_backdrop):
             return False
         self.outputs.remember(spec.strip())
-        if spec.strip() == "blur" and not blur_suits(self.masks):
+        if spec.strip() == "blur" and not self._blur_suits(self.masks):
             self.statusBar().showMessage(f"note: {BLUR_NOTE}", 10000)
         return True
 
