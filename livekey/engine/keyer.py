@@ -229,19 +229,29 @@ class Keyer:
         return out
 
 
-def warm_up(settings: Settings, mask_stack: masks.MaskStack | None = None) -> None:
-    """Compile (or load from Numba's cache) every kernel these settings and masks use, by keying a
-    small synthetic frame, so the first camera frame does not wait for the compiler."""
+# What a warm-up keys: the outputs a command takes from the keyer.
+WARM_OUTPUTS = {
+    "composite": lambda keyer, frame, back: keyer.composite(frame, back),
+    "matte": lambda keyer, frame, back: keyer.matte(frame),
+    "rgba": lambda keyer, frame, back: keyer.rgba(frame),
+}
+
+
+def warm_up(settings: Settings, mask_stack: masks.MaskStack | None = None,
+            outputs: tuple[str, ...] = ("composite", "rgba")) -> None:
+    """Compile (or load from Numba's cache) the kernels these settings and masks use for
+    ``outputs`` (keys of :data:`WARM_OUTPUTS`), and no others, by keying a small drawn frame twice
+    (the second frame keys against the screen refined from the first, as a live session does), so
+    the first real frame does not wait for the compiler. A kernel a later settings change needs
+    compiles (or loads) when first used."""
     from livekey.media import synthetic
 
-    keying.warm_up()
-    screen.warm_up()
-    if settings.light_wrap > 0:
-        light_wrap.warm_up()
+    screen.warm_up(plate=bool(settings.plate) or settings.screen_model == "plate")
     if mask_stack is not None and mask_stack.active:
         masks.warm_up()
     frame = synthetic.scene("portrait", 96, 54)
+    back = synthetic.backdrop(96, 54)
     keyer = Keyer(settings, mask_stack=mask_stack)
-    keyer.composite(frame.image, synthetic.backdrop(96, 54))
-    keyer.rgba(frame.image)
-
+    for _ in range(2):
+        for output in outputs:
+            WARM_OUTPUTS[output](keyer, frame.image, back)

@@ -181,7 +181,7 @@ class Pipeline:
     # --- control -----------------------------------------------------------
     def start(self) -> None:
         """Warm up Numba (compile or load from cache) and start the threads."""
-        startup.warm_up(self._settings, self._keyer.masks)
+        startup.warm_up(self._settings, self._keyer.masks, ("rgba",) if self._backdrop.transparent else ("composite",))
         for sink in self._pending_sinks:
             self._workers.append(_SinkWorker(sink, self._latency, self._failure))
         self._pending_sinks = []

@@ -40,9 +40,11 @@ def start_up() -> bool:
     return kernel_cache.check()
 
 
-def warm_up(settings: Settings, masks: MaskStack | None = None) -> None:
-    """Step 3 (after 1 and 2, if not done yet): ready every kernel ``settings`` and ``masks`` use."""
+def warm_up(settings: Settings, masks: MaskStack | None = None,
+            outputs: tuple[str, ...] = ("composite", "rgba")) -> None:
+    """Step 3 (after 1 and 2, if not done yet): ready every kernel ``settings`` and ``masks`` use
+    for ``outputs`` (see :func:`livekey.engine.keyer.warm_up`)."""
     from livekey.engine.keyer import warm_up as warm_up_keyer
 
     start_up()
-    warm_up_keyer(settings, masks)
+    warm_up_keyer(settings, masks, outputs)
