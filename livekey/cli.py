@@ -363,6 +363,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     from livekey.media.sinks import open_sinks
     from livekey.media.sources import open_source
     from livekey.runtime.pipeline import Pipeline
+    from livekey.runtime.quick_start import plain
+    from livekey.runtime.startup import start_up
     from livekey.ui import has_screen
 
     if args.duration is not None and args.duration <= 0:
@@ -374,8 +376,13 @@ def cmd_run(args: argparse.Namespace) -> int:
     preview = not args.no_preview and has_screen()
     with _Signals() as signals:
         # Compiled before the source, the sinks and their files open: a signal stops it at once, leaving none.
-        say_if_compiling(profile.settings, profile.masks,
+        # On a first run, only the plain path's kernels: the rest compile apart while it runs.
+        quick = not start_up() and not profile.masks.active
+        say_if_compiling(plain(profile.settings) if quick else profile.settings, profile.masks,
                          ("rgba",) if args.backdrop == "transparent" else ("composite",))
+        if quick:
+            print("livekey: first run: the plain key (no edge refinement, one flat key colour) until the "
+                  "full one has compiled in the background", file=sys.stderr)
         backdrop = open_backdrop(args.backdrop)
         source = open_source(args.source, paced=not args.as_fast_as_possible, loop=not args.no_loop)
         try:
@@ -390,6 +397,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                 sink.close()
             source.close()
             raise
+        pipeline.quick_start = quick
         controller = Controller(pipeline, fps=source.fps, backdrop=args.backdrop, profile=args.profile)
         signals.pipeline = pipeline
         # With a window, Qt's loop runs the handler: ask the pipeline to stop, never raise into Qt.

@@ -101,3 +101,35 @@ def test_a_compile_error_reaches_the_caller(monkeypatch):
     monkeypatch.setattr(keyer, "warm_up", broken)
     with pytest.raises(RuntimeError, match="no kernel"):
         compiling.compile_kernels(Settings(), stream=io.StringIO())
+
+
+def test_a_quick_start_keys_plain_then_switches_to_the_settings(tmp_path, monkeypatch):
+    """First run: the plain path at once, the real settings once the child compiled them (into the
+    cache it was given); a settings change meanwhile stays plain until then."""
+    from livekey.config.settings import Settings
+    from livekey.media.backdrops import open_backdrop
+    from livekey.media.sources import open_source
+    from livekey.runtime.pipeline import Pipeline
+
+    monkeypatch.setenv("NUMBA_CACHE_DIR", str(tmp_path / "cache"))  # the child's cache
+    real = Settings(screen_model="flat", refine=False, edge_color=False, grow=1.0)
+    pipe = Pipeline(open_source("demo:160x90@30"), real, open_backdrop("#000000"), [])
+    messages: list[str] = []
+    pipe.on_message = messages.append
+    pipe.quick_start = True
+    pipe.start()
+    try:
+        assert pipe.wait(1.0) is False and pipe.frames_out > 0
+        assert pipe.keyer.settings.grow == 0.0 and pipe.keyer.settings.refine is False  # plain
+        pipe.update_settings(real.replace(grow=2.0))
+        deadline = time.monotonic() + 240
+        while not messages and time.monotonic() < deadline:
+            time.sleep(0.2)
+            if not any("full key" in m for m in messages):
+                assert pipe.keyer.settings.grow == 0.0
+        assert messages and "full key from now on" in messages[0], messages
+        time.sleep(0.5)
+        assert pipe.keyer.settings.grow == 2.0 and pipe.settings.grow == 2.0
+    finally:
+        pipe.stop()
+    assert list((tmp_path / "cache").rglob("keying.key_frame*.nbi")), "the child compiled nowhere"

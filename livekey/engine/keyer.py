@@ -246,7 +246,9 @@ def warm_up(settings: Settings, mask_stack: masks.MaskStack | None = None,
     compiles (or loads) when first used."""
     from livekey.media import synthetic
 
-    screen.warm_up(plate=bool(settings.plate) or settings.screen_model == "plate")
+    uses_plate = bool(settings.plate) or settings.screen_model == "plate"
+    if settings.screen_model != "flat" or uses_plate:  # a flat screen runs no screen kernel
+        screen.warm_up(plate=uses_plate)
     if mask_stack is not None and mask_stack.active:
         masks.warm_up()
     frame = synthetic.scene("portrait", 96, 54)

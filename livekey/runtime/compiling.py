@@ -75,7 +75,8 @@ class Progress:
         if self.tty:
             self.stream.write("\n")
         elapsed = time.monotonic() - self.started
-        print(f"livekey: compiled {self.counter.done} kernels in {elapsed:.0f} s", file=self.stream, flush=True)
+        plural = "" if self.counter.done == 1 else "s"
+        print(f"livekey: compiled {self.counter.done} kernel{plural} in {elapsed:.0f} s", file=self.stream, flush=True)
 
 
 def compile_kernels(settings: Settings, masks: MaskStack | None = None, *, outputs: tuple[str, ...] = ("composite",),

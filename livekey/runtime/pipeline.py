@@ -39,7 +39,7 @@ import numpy as np
 
 from livekey.config.settings import Settings
 from livekey.engine.keyer import Keyer
-from livekey.runtime import startup
+from livekey.runtime import quick_start, startup
 from livekey.runtime.frames import FramePool, Output
 
 if TYPE_CHECKING:
@@ -177,11 +177,21 @@ class Pipeline:
         self.messages: list[str] = []  # warnings raised on the threads, for the user
         self.failures: list[str] = []  # what failed (processing, the source, a sink): a non-zero exit
         self.on_message: Callable[[str], None] = lambda text: print(f"livekey: {text}", file=sys.stderr)
+        self.quick_start = False  # see start()
+        self._compile: quick_start.BackgroundCompile | None = None
 
     # --- control -----------------------------------------------------------
     def start(self) -> None:
-        """Warm up Numba (compile or load from cache) and start the threads."""
-        startup.warm_up(self._settings, self._keyer.masks, ("rgba",) if self._backdrop.transparent else ("composite",))
+        """Warm up Numba (compile or load from cache) and start the threads. With
+        :attr:`quick_start` (and no mask stack), start on the plain path while the full one compiles
+        in a child process (:mod:`livekey.runtime.quick_start`)."""
+        outputs = ("rgba",) if self._backdrop.transparent else ("composite",)
+        if self.quick_start and not self._keyer.masks.active:
+            startup.warm_up(quick_start.plain(self._settings), None, outputs)
+            self._keyer.update(quick_start.plain(self._settings))
+            self._compile = quick_start.BackgroundCompile(self._settings, outputs, self._compiled)
+        else:
+            startup.warm_up(self._settings, self._keyer.masks, outputs)
         for sink in self._pending_sinks:
             self._workers.append(_SinkWorker(sink, self._latency, self._failure))
         self._pending_sinks = []
@@ -201,6 +211,8 @@ class Pipeline:
             return
         self._stopped = True
         self._stop.set()
+        if self._compile is not None:
+            self._compile.stop()
         with self._cond:
             self._cond.notify_all()
         deadline = time.monotonic() + JOIN_TIMEOUT
@@ -222,9 +234,20 @@ class Pipeline:
         return self._finished.wait(timeout)
 
     def update_settings(self, settings: Settings) -> None:
-        """Use ``settings`` from the next frame on (whole; thread-safe)."""
-        self._settings = settings
-        self._keyer.update(settings)
+        """Use ``settings`` from the next frame on (whole; thread-safe); on the plain path (a quick
+        start's compile still going) their plain form until it is done."""
+        with self._lock:
+            self._settings = settings
+            self._keyer.update(quick_start.plain(settings) if self._compile is not None else settings)
+
+    def _compiled(self, ok: bool, seconds: float) -> None:
+        """A quick start's compile ended (on its watcher thread): the real settings from the next frame."""
+        with self._lock:
+            self._compile = None
+            if ok:
+                self._keyer.update(self._settings)
+        self.on_message(f"kernels compiled in {seconds:.0f} s: the full key from now on" if ok else
+                        "the background compile failed: the plain key stays on (run again to compile it)")
 
     @property
     def settings(self) -> Settings:
