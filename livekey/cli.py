@@ -218,6 +218,9 @@ def _parse_size(text: str) -> tuple[int, int]:
 
 def cmd_bench(args: argparse.Namespace) -> int:
     from livekey.lab import bench
+    from livekey.runtime.startup import start_up
+
+    start_up()  # the thread policy the live pipeline runs with
 
     sizes = [_parse_size(s) for s in args.sizes] if args.sizes else bench.SIZES
     if args.repeats is not None and args.repeats < 1:

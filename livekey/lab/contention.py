@@ -11,6 +11,7 @@ quiet one. The load the rest of the machine carried is printed too: "quiet" is o
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -23,13 +24,17 @@ from livekey.engine.keyer import Keyer
 from livekey.lab import bench
 from livekey.media import synthetic
 
-BUSY = "while True: pass"
+# One core's worth of pure-Python spinning; it stops by itself when its parent is gone (killed
+# without a chance to stop it), checking a few hundred times a second.
+BUSY = "import os\nparent = os.getppid()\nwhile os.getppid() == parent:\n    for _ in range(100000): pass\n"
 
 
 @contextmanager
 def busy_processes(count: int) -> Iterator[list[subprocess.Popen]]:
-    """``count`` processes spinning on a core each, stopped (and reaped) on leaving, whatever happens."""
+    """``count`` processes spinning on a core each, stopped (and reaped) on leaving, whatever happens
+    (SIGTERM too: it exits through here)."""
     procs = [subprocess.Popen([sys.executable, "-c", BUSY], stdin=subprocess.DEVNULL) for _ in range(count)]
+    old = signal.signal(signal.SIGTERM, _exit_on_term) if count else None
     try:
         time.sleep(0.3 if count else 0.0)  # let the scheduler see them
         yield procs
@@ -38,6 +43,12 @@ def busy_processes(count: int) -> Iterator[list[subprocess.Popen]]:
             proc.kill()
         for proc in procs:
             proc.wait()
+        if old is not None:
+            signal.signal(signal.SIGTERM, old)
+
+
+def _exit_on_term(signum, frame) -> None:
+    raise SystemExit(128 + signum)
 
 
 def spread(times: list[float]) -> dict[str, float]:

@@ -16,19 +16,26 @@ import os
 import subprocess
 import sys
 
+# name: (environment, Numba's parallel chunk size: 0 static, else dynamic chunks of that many rows)
 CONFIGS = {
-    "default": {},
-    "threads1": {"NUMBA_NUM_THREADS": "1"},
-    "tbb": {"NUMBA_THREADING_LAYER": "tbb"},
-    "workqueue": {"NUMBA_THREADING_LAYER": "workqueue"},
-    "omp": {"NUMBA_THREADING_LAYER": "omp"},
-    "active": {"OMP_WAIT_POLICY": "ACTIVE"},
+    "default": ({}, 0),
+    "omp": ({"NUMBA_THREADING_LAYER": "omp"}, 0),
+    "omp_chunk8": ({"NUMBA_THREADING_LAYER": "omp"}, 8),
+    "omp_threads1": ({"NUMBA_THREADING_LAYER": "omp", "NUMBA_NUM_THREADS": "1"}, 0),
+    "omp_active": ({"NUMBA_THREADING_LAYER": "omp", "OMP_WAIT_POLICY": "ACTIVE"}, 0),
+    "tbb": ({"NUMBA_THREADING_LAYER": "tbb"}, 0),
+    "tbb_chunk8": ({"NUMBA_THREADING_LAYER": "tbb"}, 8),
+    "workqueue": ({"NUMBA_THREADING_LAYER": "workqueue"}, 0),
 }
+# The bench in a process whose main thread (the one keying) has the chunk size set.
+WRAPPER = ("import sys, numba\nif int(sys.argv[1]): numba.set_parallel_chunksize(int(sys.argv[1]))\n"
+           "from livekey.cli import main\nsys.exit(main(sys.argv[2:]))\n")
 
 
 def run(config: str, load: int, repeats: int, size: str, ffmpeg: bool) -> dict:
-    env = {**os.environ, **CONFIGS[config]}
-    cmd = [sys.executable, "-m", "livekey", "bench", "--load", str(load), "--repeats", str(repeats),
+    environment, chunk = CONFIGS[config]
+    env = {**os.environ, **environment}
+    cmd = [sys.executable, "-c", WRAPPER, str(chunk), "bench", "--load", str(load), "--repeats", str(repeats),
            "--sizes", size, "--json"] + ([] if ffmpeg else ["--no-ffmpeg"])
     done = subprocess.run(cmd, env=env, capture_output=True, text=True)
     if done.returncode != 0:
@@ -41,7 +48,8 @@ def main() -> None:
     ap.add_argument("--load", type=int, default=2)
     ap.add_argument("--repeats", type=int, default=200)
     ap.add_argument("--size", default="1920x1080")
-    ap.add_argument("--configs", nargs="+", default=["default", "threads1", "tbb", "workqueue", "active"])
+    ap.add_argument("--configs", nargs="+", choices=list(CONFIGS),
+                    default=["omp", "omp_threads1", "omp_chunk8", "tbb", "tbb_chunk8", "workqueue"])
     ap.add_argument("--no-ffmpeg", action="store_true")
     args = ap.parse_args()
     print(f"{args.size}, load average before {os.getloadavg()[0]:.1f}; ms per frame min / median / p90 "
