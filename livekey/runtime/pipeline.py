@@ -29,6 +29,7 @@ whole references and picked up at a frame boundary, so no frame mixes two settin
 from __future__ import annotations
 
 import collections
+import os
 import sys
 import threading
 import time
@@ -173,6 +174,7 @@ class Pipeline:
         self.dropped = 0
         self._t_first: float | None = None
         self._t_last: float | None = None
+        self._cpu_first = self._cpu_last = None  # os.times() at the first capture and the last output
         self.ended = ""  # why the run ended on its own (source end, error), for the user
         self.messages: list[str] = []  # warnings raised on the threads, for the user
         self.failures: list[str] = []  # what failed (processing, the source, a sink): a non-zero exit
@@ -325,6 +327,15 @@ class Pipeline:
         """The keyer (owned by the processing thread: read its attributes, do not call it)."""
         return self._keyer
 
+    def cpu_share(self) -> float | None:
+        """The whole process's CPU time (user + system, every thread: capture, keying, sinks) over the
+        wall time from the first capture to the last output, in cores (1.0: one core busy)."""
+        first, last = self._cpu_first, self._cpu_last
+        if first is None or last is None or last.elapsed <= first.elapsed:
+            return None
+        busy = (last.user + last.system) - (first.user + first.system)
+        return round(busy / (last.elapsed - first.elapsed), 3)
+
     def stats(self) -> dict:
         """Counters and rates so far; latency is capture to sink write, in ms."""
         import numba
@@ -346,6 +357,7 @@ class Pipeline:
             "latency_ms_p99": self._latency.percentile(99),
             "process_ms_p50": self._process_ms.percentile(50),
             "process_ms_p99": self._process_ms.percentile(99),
+            "cpu_share": self.cpu_share(),
             "numba_threads": numba.get_num_threads(),
             "threading_layer": layer,
             "source_info": self.source_info,
@@ -389,7 +401,7 @@ class Pipeline:
                     self._slot = (frame, captured_at, index)
                     self.frames_in += 1
                     if self._t_first is None:
-                        self._t_first = captured_at
+                        self._t_first, self._cpu_first = captured_at, os.times()
                     self._cond.notify_all()
                 index += 1
         except Exception as err:  # a source failing mid-run ends the run with a message, not a traceback
@@ -431,7 +443,7 @@ class Pipeline:
                 if not workers:
                     self._latency.add((now - captured_at) * 1000)
                 self.frames_out += 1
-                self._t_last = now
+                self._t_last, self._cpu_last = now, os.times()
         except Exception as err:
             self.ended = f"processing failed: {type(err).__name__}: {err}"
             self.failures.append(self.ended)

@@ -18,7 +18,10 @@ window before it shows, and :meth:`Pipeline.start <livekey.runtime.pipeline.Pipe
 
 from __future__ import annotations
 
+import ctypes
 import os
+import sys
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from livekey.engine import kernel_cache
@@ -29,8 +32,28 @@ if TYPE_CHECKING:
 
 
 def set_thread_policy() -> None:
-    """Let idle OpenMP workers sleep instead of spinning (keeps a value the user set)."""
+    """Let idle OpenMP workers sleep instead of spinning (keeps a value the user set), and make the
+    tbb wheel's library (installed in the environment's lib/, off the loader's path) loadable, so
+    Numba can take its work-stealing layer."""
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    load_tbb()
+
+
+_tbb_loaded = False
+
+
+def load_tbb() -> bool:
+    """Load libtbb from ``sys.prefix/lib`` (where the tbb wheel puts it), once; True if it is loaded."""
+    global _tbb_loaded
+    if not _tbb_loaded:
+        lib = Path(sys.prefix) / "lib" / "libtbb.so.12"
+        if lib.exists():
+            try:
+                ctypes.CDLL(str(lib), mode=ctypes.RTLD_GLOBAL)
+                _tbb_loaded = True
+            except OSError:
+                pass  # another build of it: Numba then falls back to OpenMP
+    return _tbb_loaded
 
 
 def start_up() -> bool:
