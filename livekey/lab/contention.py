@@ -1,11 +1,12 @@
 """``livekey bench --load N``: the default path quiet and beside busy processes, in one run.
 
 A streamer's machine is never quiet (OBS encodes, a game runs): this times the full default path at
-one size with no extra load, then beside 1..N busy processes (``while True: pass``, each one core's
-worth) that it starts and stops itself, and ffmpeg's chromakey + despill + overlay chain the same
-way, so every ratio compares figures of the same run. Per condition: min, median and p90 over many
-frames (livekey) or runs (ffmpeg), enough to see a bimodal case; the ratio is each median over the
-quiet one. The load the rest of the machine carried is printed too: "quiet" is only as quiet as that.
+one size with no extra load, then beside 1..N busy processes (each one core's worth of spinning)
+that it starts and stops itself, and ffmpeg's chromakey + despill + overlay chain the same way, so
+every ratio compares figures of the same run. Per condition: min, median and p90 over many frames
+(livekey) or over runs of 40 frames (ffmpeg, less the median of as many plain overlays), enough to
+see a bimodal case; the ratio is each median over the quiet one. The load average around each row
+is printed too: "quiet" is only as quiet as the rest of the machine.
 """
 
 from __future__ import annotations
@@ -98,8 +99,8 @@ def measure(width: int = 1920, height: int = 1080, loads: tuple[int, ...] = (0, 
         with busy_processes(load):
             row: dict = {"livekey": spread(time_frames(step, frames))}
             if with_ffmpeg:
-                runs = [bench.ffmpeg_chain_ms(width, height) for _ in range(ffmpeg_runs)]
-                if all(r is not None for r in runs):
+                runs = bench.ffmpeg_chain_runs(width, height, ffmpeg_runs)
+                if runs is not None:
                     row["ffmpeg"] = spread(runs)
             row["loadavg"] = round(os.getloadavg()[0], 2)
         results["loads"][str(load)] = row
