@@ -9,6 +9,8 @@ so a frame is always keyed with one consistent set.
 
 from __future__ import annotations
 
+import functools
+import threading
 from collections.abc import Callable
 
 import numpy as np
@@ -17,6 +19,20 @@ from livekey import masks
 from livekey.config.settings import Settings
 from livekey.engine import kernel_cache, keying, light_wrap, matte, screen
 from livekey.engine.screen_model import ScreenModel
+
+# Held while a keyer runs kernels: Numba's workqueue layer (livekey's, see livekey.runtime.startup)
+# aborts the process when two threads enter parallel code at once, so keyers in several threads take
+# turns. Re-entrant: rgba() keys through matte().
+PARALLEL = threading.RLock()
+
+
+def taking_turns(method):
+    """``method`` run holding :data:`PARALLEL`."""
+    @functools.wraps(method)
+    def wrapper(*args, **kwargs):
+        with PARALLEL:
+            return method(*args, **kwargs)
+    return wrapper
 
 # A spatial step on the matte between the key and the composite: called as
 # ``stage(frame, alpha, fg)`` and changes ``alpha`` (H, W uint8) and/or ``fg`` (H, W, 3) in place.
@@ -172,6 +188,7 @@ class Keyer:
         """The per-pixel screen image the last frame was keyed against."""
         return self.screen_model.image
 
+    @taking_turns
     def composite(self, frame: np.ndarray, backdrop: np.ndarray,
                   out: np.ndarray | None = None, alpha_out: np.ndarray | None = None
                   ) -> tuple[np.ndarray, np.ndarray]:
@@ -209,6 +226,7 @@ class Keyer:
         for stage in self.stages:
             stage(frame, alpha, fg)
 
+    @taking_turns
     def matte(self, frame: np.ndarray, alpha_out: np.ndarray | None = None,
               fg_out: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Key ``frame`` into (alpha (H, W), despilled straight-alpha foreground (H, W, 3))."""
@@ -218,6 +236,7 @@ class Keyer:
         self._key_to_matte(frame, alpha, fg)
         return alpha, fg
 
+    @taking_turns
     def rgba(self, frame: np.ndarray, out: np.ndarray | None = None,
              alpha_out: np.ndarray | None = None) -> np.ndarray:
         """Key ``frame`` into a straight-alpha BGRA image (H, W, 4); the matte alone is also left

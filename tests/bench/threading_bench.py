@@ -28,7 +28,9 @@ CONFIGS = {
     "workqueue": ({"NUMBA_THREADING_LAYER": "workqueue"}, 0),
 }
 # The bench in a process whose main thread (the one keying) has the chunk size set.
-WRAPPER = ("import sys, numba\nif int(sys.argv[1]): numba.set_parallel_chunksize(int(sys.argv[1]))\n"
+# start_up() first: the chunk size starts Numba's threads, after which tbb can no longer be loaded.
+WRAPPER = ("import sys, numba\nfrom livekey.runtime.startup import start_up\nstart_up()\n"
+           "if int(sys.argv[1]): numba.set_parallel_chunksize(int(sys.argv[1]))\n"
            "from livekey.cli import main\nsys.exit(main(sys.argv[2:]))\n")
 
 
