@@ -5,7 +5,7 @@ frame. :func:`compile_kernels` runs that warm-up on a worker thread while the ca
 waits on it: the main thread stays in Python, so Ctrl-C and SIGTERM's handler run at once instead of
 after the compiler's long calls into LLVM, and it keeps a progress line moving (kernels compiled,
 seconds). Call it before any output file is opened, so an interrupted compile leaves none behind.
-When the kernels are cached it warms up in place, silently (a second or so).
+When the kernels are cached nothing is said (the warm-up loads them in a second or so).
 """
 
 from __future__ import annotations
@@ -35,8 +35,10 @@ class CompileCounter(event.Listener):
         self.depth = 0
         self.done = 0
         self.current = ""
+        self.started = False  # whether anything compiled (else all loaded from the cache, or was loaded)
 
     def on_start(self, ev: event.Event) -> None:
+        self.started = True
         if self.depth == 0:
             self.current = ev.data["dispatcher"].py_func.__name__.lstrip("_")
         self.depth += 1
@@ -82,15 +84,15 @@ class Progress:
 def compile_kernels(settings: Settings, masks: MaskStack | None = None, *, outputs: tuple[str, ...] = ("composite",),
                     stream: TextIO | None = None) -> bool:
     """Ready every kernel ``settings``, ``masks`` and ``outputs`` (see
-    :func:`livekey.engine.keyer.warm_up`) use. Returns whether they had to compile. An interrupt
+    :func:`livekey.engine.keyer.warm_up`) use. Returns whether any had to compile (the line is
+    shown only then). An interrupt
     while compiling (Ctrl-C, or SIGTERM where a handler raises KeyboardInterrupt; without one
     SIGTERM ends the process anyway) exits the process at once with status 130."""
+    from livekey.engine import kernel_cache
     from livekey.engine.keyer import warm_up
     from livekey.runtime.startup import start_up
 
-    if start_up():
-        warm_up(settings, masks, outputs)
-        return False
+    start_up()
     counter = CompileCounter()
     failure: list[BaseException] = []
 
@@ -101,12 +103,15 @@ def compile_kernels(settings: Settings, masks: MaskStack | None = None, *, outpu
         except BaseException as err:  # handed to the waiting thread, raised there
             failure.append(err)
 
+    # Always on a thread, even when the cache looks warm: a kernel it lacks (a setting used for the
+    # first time) compiles with the same line and the same prompt stop.
     thread = threading.Thread(target=work, name="livekey-compile", daemon=True)
     progress = Progress(counter, stream or sys.stderr)
     thread.start()
     try:
         while thread.is_alive():
-            progress.tick()
+            if counter.started:
+                progress.tick()
             thread.join(TTY_EVERY)
     except KeyboardInterrupt:
         # Exit now: a normal exit waits a second or more for the compile thread (Numba holds the GIL in
@@ -114,10 +119,9 @@ def compile_kernels(settings: Settings, masks: MaskStack | None = None, *, outpu
         print("\nlivekey: interrupted while compiling; nothing was written", file=progress.stream, flush=True)
         sys.stdout.flush()
         os._exit(130)
-    progress.close()
+    if counter.started:
+        progress.close()
     if failure:
         raise failure[0]
-    from livekey.engine import kernel_cache
-
     kernel_cache.warm = True  # compiled by now, for whatever asks again
-    return True
+    return counter.started
