@@ -24,7 +24,8 @@ from livekey.media import files
 from livekey.media.sinks import SINKS
 
 
-def say_if_compiling(settings=None, masks=None, outputs: tuple[str, ...] = ("composite", "rgba")) -> None:
+def say_if_compiling(settings=None, masks=None, outputs: tuple[str, ...] = ("composite", "rgba"),
+                     live: bool = False) -> None:
     """Before the first frame is keyed, once: ready the kernels ``settings`` (default: the defaults),
     ``masks`` and ``outputs`` use; when Numba's cache does not have them for this source (the first
     run after an install or an update), with a moving progress line and stoppable at once
@@ -32,7 +33,7 @@ def say_if_compiling(settings=None, masks=None, outputs: tuple[str, ...] = ("com
     from livekey.config.settings import Settings
     from livekey.runtime.compiling import compile_kernels
 
-    compile_kernels(settings or Settings(), masks, outputs=outputs)
+    compile_kernels(settings or Settings(), masks, outputs=outputs, live=live)
 
 
 def load_profile(args: argparse.Namespace) -> Profile:
@@ -382,7 +383,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         # On a first run, only the plain path's kernels: the rest compile apart while it runs.
         quick = not start_up() and not profile.masks.active
         say_if_compiling(plain(profile.settings) if quick else profile.settings, profile.masks,
-                         ("rgba",) if args.backdrop == "transparent" else ("composite",))
+                         ("rgba",) if args.backdrop == "transparent" else ("composite",), live=not quick)
         if quick:
             print("livekey: first run: the plain key (no edge refinement, one flat key colour) until the "
                   "full one has compiled in the background", file=sys.stderr)

@@ -72,8 +72,8 @@ def test_explicit_key_colour_is_never_remeasured():
 def test_warm_up_compiles_what_the_settings_use_before_the_first_frame():
     """In a fresh process (so nothing else compiled them), warm_up readies the matte kernels the
     default path uses and every screen kernel but the plate relight's (the far fill runs only on some
-    frames: compiled on the first of them, it would drop frames); with a plate, the relight too.
-    Without refine and edge colour, no matte kernel at all."""
+    frames: compiled on the first of them, it would drop frames); for a live session (which may
+    switch to a plate), the relight too. Without refine and edge colour, no matte kernel at all."""
     import subprocess
     import sys
 
@@ -84,9 +84,9 @@ def test_warm_up_compiles_what_the_settings_use_before_the_first_frame():
             "               and f.targetoptions.get('inline') != 'always' and f.targetoptions.get('parallel')]\n"
             "    return sum(1 for f in kernels if f.signatures), len(kernels)\n"
             "before = ready(matte)[0] + ready(screen)[0]\n"
-            "settings = {'default': Settings(), 'plate': Settings(screen_model='plate'),\n"
+            "settings = {'default': Settings(), 'live': Settings(),\n"
             "            'plain': Settings(refine=False, edge_color=False)}[sys.argv[1]]\n"
-            "keyer.warm_up(settings, outputs=('composite',))\n"
+            "keyer.warm_up(settings, outputs=('composite',), live=sys.argv[1] == 'live')\n"
             "print(before, ready(matte)[0], *ready(screen), screen._scale_by.signatures != [])\n")
 
     def run(which: str) -> list[str]:
@@ -96,7 +96,7 @@ def test_warm_up_compiles_what_the_settings_use_before_the_first_frame():
     before, matte_ready, screen_ready, screen_kernels, relight = run("default")
     assert before == "0" and int(matte_ready) >= 5 and relight == "False"
     assert int(screen_ready) == int(screen_kernels) - 1, (screen_ready, screen_kernels)  # all but _scale_by
-    assert run("plate")[2:] == [screen_kernels, screen_kernels, "True"]
+    assert run("live")[2:] == [screen_kernels, screen_kernels, "True"]
     assert run("plain")[1] == "0"
 
 

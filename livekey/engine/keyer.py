@@ -257,17 +257,21 @@ WARM_OUTPUTS = {
 
 
 def warm_up(settings: Settings, mask_stack: masks.MaskStack | None = None,
-            outputs: tuple[str, ...] = ("composite", "rgba")) -> None:
+            outputs: tuple[str, ...] = ("composite", "rgba"), live: bool = False) -> None:
     """Compile (or load from Numba's cache) the kernels these settings and masks use for
-    ``outputs`` (keys of :data:`WARM_OUTPUTS`), and no others, by keying a small drawn frame twice
-    (the second frame keys against the screen refined from the first, as a live session does), so
-    the first real frame does not wait for the compiler. A kernel a later settings change needs
-    compiles (or loads) when first used."""
+    ``outputs`` (keys of :data:`WARM_OUTPUTS`) by keying a small drawn frame twice (the second
+    frame keys against the screen refined from the first, as a live session does), so the first
+    real frame does not wait for the compiler. With ``live`` also every keying and screen kernel a
+    settings change in the window may switch to (a few seconds more: a live session compiles
+    them before its first frame or in the background, never on a frame); else a kernel a later
+    settings change needs compiles (or loads) when first used."""
     from livekey.media import synthetic
 
     uses_plate = bool(settings.plate) or settings.screen_model == "plate"
-    if settings.screen_model != "flat" or uses_plate:  # a flat screen runs no screen kernel
-        screen.warm_up(plate=uses_plate)
+    if live:
+        keying.warm_up()
+    if live or settings.screen_model != "flat" or uses_plate:  # a flat screen runs no screen kernel
+        screen.warm_up(plate=live or uses_plate)
     if mask_stack is not None and mask_stack.active:
         masks.warm_up()
     frame = synthetic.scene("portrait", 96, 54)

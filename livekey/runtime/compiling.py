@@ -82,9 +82,9 @@ class Progress:
 
 
 def compile_kernels(settings: Settings, masks: MaskStack | None = None, *, outputs: tuple[str, ...] = ("composite",),
-                    stream: TextIO | None = None) -> bool:
+                    live: bool = False, stream: TextIO | None = None) -> bool:
     """Ready every kernel ``settings``, ``masks`` and ``outputs`` (see
-    :func:`livekey.engine.keyer.warm_up`) use. Returns whether any had to compile (the line is
+    :func:`livekey.engine.keyer.warm_up`, and ``live`` there) use. Returns whether any had to compile (the line is
     shown only then). An interrupt
     while compiling (Ctrl-C, or SIGTERM where a handler raises KeyboardInterrupt; without one
     SIGTERM ends the process anyway) exits the process at once with status 130."""
@@ -99,7 +99,7 @@ def compile_kernels(settings: Settings, masks: MaskStack | None = None, *, outpu
     def work() -> None:
         try:
             with event.install_listener("numba:compile", counter):
-                warm_up(settings, masks, outputs)
+                warm_up(settings, masks, outputs, live)
         except BaseException as err:  # handed to the waiting thread, raised there
             failure.append(err)
 

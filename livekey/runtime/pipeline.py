@@ -193,7 +193,7 @@ class Pipeline:
             self._keyer.update(quick_start.plain(self._settings))
             self._compile = quick_start.BackgroundCompile(self._settings, outputs, self._compiled)
         else:
-            startup.warm_up(self._settings, self._keyer.masks, outputs)
+            startup.warm_up(self._settings, self._keyer.masks, outputs, live=True)
         for sink in self._pending_sinks:
             self._workers.append(_SinkWorker(sink, self._latency, self._failure))
         self._pending_sinks = []

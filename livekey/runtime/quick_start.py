@@ -72,7 +72,7 @@ def _child(outputs: list[str]) -> int:
 
     os.nice(NICE)
     settings = pickle.loads(sys.stdin.buffer.read())
-    warm_up(settings, None, tuple(outputs))
+    warm_up(settings, None, tuple(outputs), live=True)
     return 0
 
 

@@ -76,10 +76,10 @@ def start_up() -> bool:
 
 
 def warm_up(settings: Settings, masks: MaskStack | None = None,
-            outputs: tuple[str, ...] = ("composite", "rgba")) -> None:
+            outputs: tuple[str, ...] = ("composite", "rgba"), live: bool = False) -> None:
     """Step 3 (after 1 and 2, if not done yet): ready every kernel ``settings`` and ``masks`` use
-    for ``outputs`` (see :func:`livekey.engine.keyer.warm_up`)."""
+    for ``outputs`` (see :func:`livekey.engine.keyer.warm_up`, and ``live`` there)."""
     from livekey.engine.keyer import warm_up as warm_up_keyer
 
     start_up()
-    warm_up_keyer(settings, masks, outputs)
+    warm_up_keyer(settings, masks, outputs, live)
