@@ -24,16 +24,16 @@ from livekey.media import files
 from livekey.media.sinks import SINKS
 
 
-def say_if_compiling() -> None:
-    """Before the first frame is keyed, once: say that the kernels compile now, when Numba's cache
-    did not have them for this source (the first run after an install or an update)."""
-    from livekey.engine import kernel_cache
-    from livekey.runtime.startup import start_up
+def say_if_compiling(settings=None, masks=None, outputs: tuple[str, ...] = ("composite", "rgba"),
+                     live: bool = False) -> None:
+    """Before the first frame is keyed, once: ready the kernels ``settings`` (default: the defaults),
+    ``masks`` and ``outputs`` use; when Numba's cache does not have them for this source (the first
+    run after an install or an update), with a moving progress line and stoppable at once
+    (:func:`livekey.runtime.compiling.compile_kernels`). Call it before any output file is opened."""
+    from livekey.config.settings import Settings
+    from livekey.runtime.compiling import compile_kernels
 
-    if not start_up():
-        print("livekey: compiling the keying kernels, about 20 s (the first run after an install or an update; "
-              "cached after)", file=sys.stderr)
-        kernel_cache.warm = True  # compiled by the time anything asks again
+    compile_kernels(settings or Settings(), masks, outputs=outputs, live=live)
 
 
 def load_profile(args: argparse.Namespace) -> Profile:
@@ -81,8 +81,8 @@ def cmd_key(args: argparse.Namespace) -> int:
     h, w = frame.shape[:2]
     top = overlay.fit_overlay(read_overlay(args.overlay), w, h) if args.overlay else None
     backdrop = open_backdrop(args.backdrop, keep_alpha=True) if args.backdrop else None
+    say_if_compiling(settings, stack, ("matte", "composite") if backdrop is not None else ("matte", "rgba"))
     keyer = Keyer(settings, mask_stack=stack)
-    say_if_compiling()
     # Key the still as a live session keys its second frame on: with the screen estimate refined
     # where the first key saw the screen.
     first_alpha = keyer.matte(frame)[0]
@@ -195,7 +195,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
 def configure_bench(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("bench", help="median ms per frame of the full keying path at 720p, 1080p, 2160p")
     p.add_argument("--json", action="store_true", help='print one JSON object {"1920x1080": {"ms": ...}, ...}')
-    p.add_argument("--repeats", type=int, default=40, help="frames timed per size (default 40)")
+    p.add_argument("--repeats", type=int, help="frames timed per size (default 40; 200 with --load)")
     p.add_argument("--sizes", nargs="+", metavar="WxH", help="sizes to time (default 1280x720 1920x1080 3840x2160)")
     p.add_argument("--no-ffmpeg", action="store_true", help="skip timing ffmpeg's chromakey chain")
     p.add_argument("--masks", action="store_true", help='also time each mask type (adds "masks": {type: '
@@ -203,6 +203,9 @@ def configure_bench(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--segment-model", metavar="MODEL.onnx", help="with --masks, also time this segmentation model")
     p.add_argument("--person", action="store_true", help='also time person mode step by step (adds "person": '
                    '{"model", "steps": {step: {"min", "median", "max"}}} per size; needs the person model)')
+    p.add_argument("--load", type=int, metavar="N", help="contention: the default path (at the first --sizes, "
+                   "default 1920x1080) and ffmpeg's chain quiet, then beside 1..N busy processes it starts and "
+                   "stops itself; min / median / p90 over --repeats frames (default 200 here)")
     p.set_defaults(func=cmd_bench)
 
 
@@ -218,24 +221,38 @@ def _parse_size(text: str) -> tuple[int, int]:
 
 def cmd_bench(args: argparse.Namespace) -> int:
     from livekey.lab import bench
-    from livekey.runtime.startup import set_thread_policy
+    from livekey.runtime.startup import start_up
 
-    set_thread_policy()  # OpenMP workers sleep between kernels, as in `livekey run` (before the first one)
+    start_up()  # the thread policy the live pipeline runs with
 
     sizes = [_parse_size(s) for s in args.sizes] if args.sizes else bench.SIZES
-    if args.repeats < 1:
+    if args.repeats is not None and args.repeats < 1:
         raise LivekeyError("--repeats must be at least 1")
-    results = bench.run(sizes, args.repeats, with_ffmpeg=not args.no_ffmpeg, with_masks=args.masks,
+    if args.load is not None:
+        return bench_load(args, sizes[0] if args.sizes else (1920, 1080))
+    results = bench.run(sizes, args.repeats or 40, with_ffmpeg=not args.no_ffmpeg, with_masks=args.masks,
                         segment_model=args.segment_model)
     text = "" if args.json else bench.format_results(results)
     if args.person:
         from livekey.lab import person_bench
 
-        person = {f"{w}x{h}": person_bench.measure_person(w, h, args.repeats) for w, h in sizes}
+        person = {f"{w}x{h}": person_bench.measure_person(w, h, args.repeats or 40) for w, h in sizes}
         for size, entry in person.items():
             results[size]["person"] = entry
         text += "\n" + person_bench.format_person(person)
     print(json.dumps(results) if args.json else text)
+    return 0
+
+
+def bench_load(args: argparse.Namespace, size: tuple[int, int]) -> int:
+    """``livekey bench --load N``: the contention table (livekey.lab.contention)."""
+    from livekey.lab import contention
+
+    if not 0 <= args.load <= 16:
+        raise LivekeyError("--load takes 0 to 16 busy processes")
+    results = contention.measure(*size, loads=tuple(range(args.load + 1)), frames=args.repeats or 200,
+                                 with_ffmpeg=not args.no_ffmpeg)
+    print(json.dumps(results) if args.json else contention.format_contention(results))
     return 0
 
 
@@ -360,6 +377,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     from livekey.media.sinks import open_sinks
     from livekey.media.sources import open_source
     from livekey.runtime.pipeline import Pipeline
+    from livekey.runtime.quick_start import plain
+    from livekey.runtime.startup import start_up
     from livekey.ui import has_screen
 
     if args.duration is not None and args.duration <= 0:
@@ -371,6 +390,14 @@ def cmd_run(args: argparse.Namespace) -> int:
     top = read_overlay(args.overlay) if args.overlay else None
     preview = not args.no_preview and has_screen()
     with _Signals() as signals:
+        # Compiled before the source, the sinks and their files open: a signal stops it at once, leaving none.
+        # On a first run, only the plain path's kernels: the rest compile apart while it runs.
+        quick = not start_up() and not profile.masks.active
+        say_if_compiling(plain(profile.settings) if quick else profile.settings, profile.masks,
+                         ("rgba",) if args.backdrop == "transparent" else ("composite",), live=not quick)
+        if quick:
+            print("livekey: first run: the plain key (no edge refinement, one flat key colour) until the "
+                  "full one has compiled in the background", file=sys.stderr)
         backdrop = open_backdrop(args.backdrop)
         source = open_source(args.source, paced=not args.as_fast_as_possible, loop=not args.no_loop)
         try:
@@ -385,6 +412,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                 sink.close()
             source.close()
             raise
+        pipeline.quick_start = quick
         controller = Controller(pipeline, fps=source.fps, backdrop=args.backdrop, profile=args.profile)
         signals.pipeline = pipeline
         # With a window, Qt's loop runs the handler: ask the pipeline to stop, never raise into Qt.
@@ -412,7 +440,6 @@ def _run_pipeline(args: argparse.Namespace, controller, source, backdrop, sinks:
         print(f"livekey: {described}", file=sys.stderr)
     started, server = time.monotonic(), None
     try:
-        say_if_compiling()
         if control is not None:
             server = start_control(control, controller)
         if not (preview and ui is not None):

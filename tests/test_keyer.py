@@ -69,24 +69,35 @@ def test_explicit_key_colour_is_never_remeasured():
     assert k.key_bgr == (0x3E, 0xB1, 0x30)
 
 
-def test_warm_up_compiles_the_default_path_before_the_first_frame():
-    """In a fresh process (so nothing else compiled them), warm_up readies the matte kernels
-    the default edge colour step uses, and every screen kernel (the far fill and the plate relight
-    run only on some frames: compiled on the first of them, they would drop frames)."""
+def test_warm_up_compiles_what_the_settings_use_before_the_first_frame():
+    """In a fresh process (so nothing else compiled them), warm_up readies the matte kernels the
+    default path uses and every screen kernel but the plate relight's (the far fill runs only on some
+    frames: compiled on the first of them, it would drop frames); for a live session (which may
+    switch to a plate), the relight too. Without refine and edge colour, no matte kernel at all."""
     import subprocess
     import sys
 
-    code = ("import numba\nfrom livekey.engine import keyer, matte, screen\n"
+    code = ("import sys, numba\nfrom livekey.engine import keyer, matte, screen\n"
             "from livekey.config.settings import Settings\n"
             "def ready(module):\n"
             "    kernels = [f for f in vars(module).values() if isinstance(f, numba.core.dispatcher.Dispatcher)\n"
-            "               and f.targetoptions.get('inline') != 'always']  # helpers inlined into kernels\n"
+            "               and f.targetoptions.get('inline') != 'always' and f.targetoptions.get('parallel')]\n"
             "    return sum(1 for f in kernels if f.signatures), len(kernels)\n"
-            "before = ready(matte)[0] + ready(screen)[0]\nkeyer.warm_up(Settings())\n"
-            "print(before, ready(matte)[0], *ready(screen))\n")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
-    before, matte_ready, screen_ready, screen_kernels = map(int, out)
-    assert before == 0 and matte_ready >= 1 and screen_kernels >= 5 and screen_ready == screen_kernels, out
+            "before = ready(matte)[0] + ready(screen)[0]\n"
+            "settings = {'default': Settings(), 'live': Settings(),\n"
+            "            'plain': Settings(refine=False, edge_color=False)}[sys.argv[1]]\n"
+            "keyer.warm_up(settings, outputs=('composite',), live=sys.argv[1] == 'live')\n"
+            "print(before, ready(matte)[0], *ready(screen), screen._scale_by.signatures != [])\n")
+
+    def run(which: str) -> list[str]:
+        return subprocess.run([sys.executable, "-c", code, which], capture_output=True, text=True,
+                              check=True).stdout.split()
+
+    before, matte_ready, screen_ready, screen_kernels, relight = run("default")
+    assert before == "0" and int(matte_ready) >= 5 and relight == "False"
+    assert int(screen_ready) == int(screen_kernels) - 1, (screen_ready, screen_kernels)  # all but _scale_by
+    assert run("live")[2:] == [screen_kernels, screen_kernels, "True"]
+    assert run("plain")[1] == "0"
 
 
 def test_rgba_also_leaves_the_matte_in_alpha_out():

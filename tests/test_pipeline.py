@@ -97,6 +97,7 @@ def test_outputs_are_keyed_composites_owned_by_the_receiver():
     stats = pipe.stats()
     assert stats["frames_out"] >= 20 and stats["latency_ms_p50"] is not None
     assert stats["numba_threads"] >= 1 and stats["source_info"] == "demo 160x96 @ 60 fps"
+    assert 0.0 < stats["cpu_share"] < 8.0  # cores busy over the run, from the process's own accounting
     assert not any(t.is_alive() for t in pipe._threads)
 
 

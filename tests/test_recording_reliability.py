@@ -91,10 +91,10 @@ FULL_DISK = textwrap.dedent("""
     import resource, signal, sys
     from livekey.config.settings import Settings
     from livekey.engine.keyer import warm_up
+    from livekey.cli import main  # imported first: under the limit a larger .pyc would be cut short
     warm_up(Settings())
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # the write fails with EFBIG instead of killing
     resource.setrlimit(resource.RLIMIT_FSIZE, (40_000, 40_000))
-    from livekey.cli import main
     sys.exit(main(sys.argv[1:]))
 """)
 

@@ -6,13 +6,16 @@ helper from ``keying.py`` (or reads one of its constants) is loaded from the cac
 editable install, the edge solve despilled with a parameter layout that no longer existed (703
 pixels of a 320 x 180 frame up to 35 levels off). So a digest of the package's source is kept
 beside the cache; when it differs, the package's cached kernels are deleted and compile again
-(a few seconds, once).
+(a few seconds, once). The digest covers the modules that define kernels (the only code a kernel
+can read or inline: a test checks that kernels read nothing from any other livekey module), so an
+edit to the window, the pipeline or the command line leaves the cache alone.
 """
 
 from __future__ import annotations
 
 import hashlib
 import importlib
+import re
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -20,21 +23,23 @@ PACKAGE = Path(__file__).resolve().parents[1]
 STAMP = "livekey-source.sha256"
 # One ``cache=True`` kernel of each folder that has kernels (Numba caches per source folder).
 KERNEL_FOLDERS = (("livekey.engine.keying", "key_frame"), ("livekey.masks.diff", "_diff_row"))
-# Folders no kernel reads from: the window, the lab and the control API change often and need no
-# recompile.
-NO_KERNELS = ("ui", "lab", "control")
+# A module defines kernels when a line of its source starts with this: only those are digested.
+KERNEL_MARK = re.compile(rb"^@numba\.njit", re.MULTILINE)
 # Whether this process found the kernels cached for this source (set by :func:`keep_in_step`):
 # if not, the first frame waits for the compiler (about 20 s for everything ``livekey run`` uses).
 warm = False
 
 
+def kernel_modules(package: Path = PACKAGE) -> list[Path]:
+    """The package's modules that define Numba kernels (:data:`KERNEL_MARK`), sorted."""
+    return [path for path in sorted(package.rglob("*.py")) if KERNEL_MARK.search(path.read_bytes())]
+
+
 def source_digest(package: Path = PACKAGE) -> str:
-    """SHA-256 over the relative paths and contents of the package's modules, subpackages included
-    (the kernels' sources and whatever they inline), but for the folders in :data:`NO_KERNELS`."""
+    """SHA-256 over the relative paths and contents of the package's kernel modules
+    (:func:`kernel_modules`: the kernels' sources and whatever they inline)."""
     digest = hashlib.sha256()
-    for path in sorted(package.rglob("*.py")):
-        if path.relative_to(package).parts[0] in NO_KERNELS:
-            continue
+    for path in kernel_modules(package):
         digest.update(path.relative_to(package).as_posix().encode())
         digest.update(path.read_bytes())
     return digest.hexdigest()

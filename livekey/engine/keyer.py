@@ -9,6 +9,8 @@ so a frame is always keyed with one consistent set.
 
 from __future__ import annotations
 
+import functools
+import threading
 from collections.abc import Callable
 
 import numpy as np
@@ -17,6 +19,20 @@ from livekey import masks
 from livekey.config.settings import Settings
 from livekey.engine import kernel_cache, keying, light_wrap, matte, screen
 from livekey.engine.screen_model import ScreenModel
+
+# Held while a keyer runs kernels: Numba's workqueue layer (livekey's, see livekey.runtime.startup)
+# aborts the process when two threads enter parallel code at once, so keyers in several threads take
+# turns. Re-entrant: rgba() keys through matte().
+PARALLEL = threading.RLock()
+
+
+def taking_turns(method):
+    """``method`` run holding :data:`PARALLEL`."""
+    @functools.wraps(method)
+    def wrapper(*args, **kwargs):
+        with PARALLEL:
+            return method(*args, **kwargs)
+    return wrapper
 
 # A spatial step on the matte between the key and the composite: called as
 # ``stage(frame, alpha, fg)`` and changes ``alpha`` (H, W uint8) and/or ``fg`` (H, W, 3) in place.
@@ -181,6 +197,7 @@ class Keyer:
         """The per-pixel screen image the last frame was keyed against."""
         return self.screen_model.image
 
+    @taking_turns
     def composite(self, frame: np.ndarray, backdrop: np.ndarray,
                   out: np.ndarray | None = None, alpha_out: np.ndarray | None = None
                   ) -> tuple[np.ndarray, np.ndarray]:
@@ -219,6 +236,7 @@ class Keyer:
         for stage in self.stages:
             stage(frame, alpha, fg)
 
+    @taking_turns
     def matte(self, frame: np.ndarray, alpha_out: np.ndarray | None = None,
               fg_out: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Key ``frame`` into (alpha (H, W), despilled straight-alpha foreground (H, W, 3))."""
@@ -228,6 +246,7 @@ class Keyer:
         self._key_to_matte(frame, alpha, fg)
         return alpha, fg
 
+    @taking_turns
     def rgba(self, frame: np.ndarray, out: np.ndarray | None = None,
              alpha_out: np.ndarray | None = None) -> np.ndarray:
         """Key ``frame`` into a straight-alpha BGRA image (H, W, 4); the matte alone is also left
@@ -239,20 +258,36 @@ class Keyer:
         return out
 
 
-def warm_up(settings: Settings, mask_stack: masks.MaskStack | None = None) -> None:
-    """Compile (or load from Numba's cache) every kernel these settings and masks use, by keying a
-    small synthetic frame, so the first camera frame does not wait for the compiler."""
+# What a warm-up keys: the outputs a command takes from the keyer.
+WARM_OUTPUTS = {
+    "composite": lambda keyer, frame, back: keyer.composite(frame, back),
+    "matte": lambda keyer, frame, back: keyer.matte(frame),
+    "rgba": lambda keyer, frame, back: keyer.rgba(frame),
+}
+
+
+def warm_up(settings: Settings, mask_stack: masks.MaskStack | None = None,
+            outputs: tuple[str, ...] = ("composite", "rgba"), live: bool = False) -> None:
+    """Compile (or load from Numba's cache) the kernels these settings and masks use for
+    ``outputs`` (keys of :data:`WARM_OUTPUTS`) by keying a small drawn frame twice (the second
+    frame keys against the screen refined from the first, as a live session does), so the first
+    real frame does not wait for the compiler. With ``live`` also every keying and screen kernel a
+    settings change in the window may switch to (a few seconds more: a live session compiles
+    them before its first frame or in the background, never on a frame); else a kernel a later
+    settings change needs compiles (or loads) when first used."""
     from livekey.media import synthetic
 
-    keying.warm_up()
-    screen.warm_up()
-    if settings.light_wrap > 0:
-        light_wrap.warm_up()
+    uses_plate = bool(settings.plate) or settings.screen_model == "plate"
+    if live:
+        keying.warm_up()
+    if live or settings.screen_model != "flat" or uses_plate:  # a flat screen runs no screen kernel
+        screen.warm_up(plate=live or uses_plate)
     stack = masks.with_person(mask_stack or masks.MaskStack(), settings.person)
     if stack.active:
         masks.warm_up()
     frame = synthetic.scene("portrait", 96, 54)
+    back = synthetic.backdrop(96, 54)
     keyer = Keyer(settings, mask_stack=mask_stack)
-    keyer.composite(frame.image, synthetic.backdrop(96, 54))
-    keyer.rgba(frame.image)
-
+    for _ in range(2):
+        for output in outputs:
+            WARM_OUTPUTS[output](keyer, frame.image, back)

@@ -26,6 +26,15 @@ import numpy as np
 from livekey.engine import keying
 from livekey.engine.keying import JIT
 
+# The edge solve's larger helpers are called, not inlined: Numba inlines an ``inline="always"``
+# helper by copying its IR into every call site (its own inlined helpers again into each copy), and
+# typed, fused and lowered the resulting prange body for 95 of the first run's 120 s of compile.
+# Called, they compile once each (the solve: about 13 s of CPU). They allocate nothing, so they go
+# without reference counting: with it, Numba's increfs of the records' arrays on every per-pixel call
+# cost more than the call (every helper called: 2.2x the CPU a frame, 1.3x without). Small leaf
+# helpers stay inlined; as kept, a frame takes about 5-10% more CPU than all inlined.
+CALLED = dict(JIT, _nrt=False)
+
 _F0 = np.float32(0.0)
 _F1 = np.float32(1.0)
 _HALF = np.float32(0.5)
@@ -577,7 +586,7 @@ def _ycc(b, g, r):
     return y, np.float32(0.564) * (b - y), np.float32(0.713) * (r - y)
 
 
-@numba.njit(inline="always", **JIT)
+@numba.njit(**CALLED)
 def _shadow_share(yi, bi, ri, ys, bs, rs, yf, bf, rf, lam, darkest, shadow_alpha):
     """The share of the screen's light a pixel gets (``darkest``..1), if it is screen in shadow.
 
@@ -648,7 +657,7 @@ def _luma_at(image2, y, x, h, w):
     return _ycc(np.float32(image2[yy, xx]), np.float32(image2[yy, xx + 1]), np.float32(image2[yy, xx + 2]))[0]
 
 
-@numba.njit(inline="always", **JIT)
+@numba.njit(**CALLED)
 def _side_luma(image2, y, x, h, w, dark):
     """The screen's luma on both sides of a thin strand through pixel (y, x) of a flat BGR image:
     over the four directions through it, the darker of the two opposite neighbours, at its
@@ -675,7 +684,7 @@ def _cell_luma(image2, y, x, h, w):
     return (total + _luma_at(image2, y0 + 1, x0, h, w) + _luma_at(image2, y0 + 1, x0 + 1, h, w)) * np.float32(0.25)
 
 
-@numba.njit(inline="always", **JIT)
+@numba.njit(**CALLED)
 def _screen_in_shadow(yi, bi, ri, ys, bs, rs, darkest):
     """How surely (0..1) a pixel (Y, Cb, Cr without offsets) is the screen ``S`` darkened by a
     shadow: fitted as ``c S``, 1 where the fit leaves at most ``_FIT_LO`` levels, 0 from
@@ -696,7 +705,7 @@ def _screen_in_shadow(yi, bi, ri, ys, bs, rs, darkest):
     return min(max((_FIT_HI - math.sqrt(res2)) / (_FIT_HI - _FIT_LO), _F0), _F1)
 
 
-@numba.njit(inline="always", **JIT)
+@numba.njit(**CALLED)
 def _unlike_solid_beside(yi, bi, ri, plain, csum, j, jx, lam, ring):
     """0 where the pixel (Y, Cb, Cr, chroma weighted by ``lam``) has the colour of a plain solid block
     (``plain``) off the band's ring (``ring`` 0) among the 3 x 3 around block (j, jx) (``csum``: each
@@ -928,7 +937,7 @@ def _skip_block(bl, sp, j, jx):
     return (bl.cover[j, jx] == 0 or bl.hi[j, jx] <= sp.gate) and not shadow_test and not seek
 
 
-@numba.njit(inline="always", **JIT)
+@numba.njit(**CALLED)
 def _strand_level(im, bl, sp, at, yi, beside_band):
     """The alpha level (0..255) of a faint strand at a pixel of luma ``yi`` the key left at its
     gate or below, from its luma against the screen's around it and the foreground's nearby (see
@@ -955,7 +964,7 @@ def _strand_level(im, bl, sp, at, yi, beside_band):
     return np.uint8(a_new * np.float32(255.0) + _HALF), fb, fgr, fr
 
 
-@numba.njit(inline="always", **JIT)
+@numba.njit(**CALLED)
 def _faint_pixel(im, bl, q, sp, at, a_key, seek, plain, beside_band, alpha, fg, back):
     """A pixel the key left at the gate or below, or with no foreground near: a faint strand
     (``_strand_level``) raises it; else, from ``faint`` up, the screen darkened by a shadow is
@@ -1001,7 +1010,7 @@ def _cell_alphas(a_s, dev, dy, den_safe, a_key):
     return (a_cell if a_key < 253 else max(a_s, a_cell)), a_c
 
 
-@numba.njit(inline="always", **JIT)
+@numba.njit(**CALLED)
 def _solid_trust(im, bl, q, sp, y, x, j, jx, yi, bi, ri, a_s, ry, rb, rr):
     """How far (0..1) the solve may move a pixel the key had solid: as far as it finds it mixed
     (``_SOLID_FROM``), a mix fits it with the chroma in full (``_STRICT_LO``) and its colour is not
@@ -1017,7 +1026,7 @@ def _solid_trust(im, bl, q, sp, y, x, j, jx, yi, bi, ri, a_s, ry, rb, rr):
     return trust
 
 
-@numba.njit(inline="always", **JIT)
+@numba.njit(**CALLED)
 def _open_beside(im, q, y, x):
     """1 where the key left a pixel of the 3 x 3 around pixel (y, x) short of solid, ``_OPEN_FAR``
     where only one of the 5 x 5 (4:2:0 smears a strand by a pixel, not more), 0 where none: a
@@ -1044,7 +1053,7 @@ def _open_beside(im, q, y, x):
     return best
 
 
-@numba.njit(inline="always", **JIT)
+@numba.njit(**CALLED)
 def _mix_pixel(im, bl, q, sp, at, a_key, src_rows, y_cell, alpha, fg, back):
     """A pixel of the band (above the gate, foreground near): solved as a mix of the foreground
     nearby (lit by the spill) and the screen (darkened where it fits a shadow), trusted by the
@@ -1090,7 +1099,7 @@ def _mix_pixel(im, bl, q, sp, at, a_key, src_rows, y_cell, alpha, fg, back):
         _put_colour(fg, back, y, x, cb, cg, cr, a, sp.blend)
 
 
-@numba.njit(inline="always", **JIT)
+@numba.njit(**CALLED)
 def _mix_colour(q, sp, y, x, fb, fgr, fr, ib, ig, ir, ub, ug, ur, a, a_old, fit, fg, back):
     """A band pixel's colour: the foreground nearby despilled, as far as the mix fits (``fit``);
     the pixel's own keyed colour where it does not."""
@@ -1107,7 +1116,7 @@ def _mix_colour(q, sp, y, x, fb, fgr, fr, ib, ig, ir, ub, ug, ur, a, a_old, fit,
     _put_colour(fg, back, y, x, cb, cg, cr, a, sp.blend)
 
 
-@numba.njit(inline="always", **JIT)
+@numba.njit(**CALLED)
 def _block_cells(rows, j, jx, h, w):
     """The mean lumas of the four 2 x 2 chroma cells of block (j, jx)."""
     y0, x0 = 4 * j, 4 * jx
@@ -1115,7 +1124,7 @@ def _block_cells(rows, j, jx, h, w):
             _cell_luma(rows, y0 + 2, x0, h, w), _cell_luma(rows, y0 + 2, x0 + 2, h, w))
 
 
-@numba.njit(inline="always", **JIT)
+@numba.njit(**CALLED)
 def _solve_block(im, bl, q, sp, j, jx, alpha, fg, back):
     """Every pixel of block (j, jx) (the last row and column of blocks reach the frame's edge):
     faint pixels to ``_faint_pixel``, the band's to ``_mix_pixel``."""
@@ -1175,7 +1184,8 @@ def _solve_blocks(im, bl, p, sp, alpha, fg, back):
     for j in numba.prange(sh):
         for jx in range(sw):
             if not _skip_block(bl, sp, j, jx):
-                _solve_block(im, bl, q, sp, j, jx, alpha, fg, back)
+                # One index type: the prange index is int64 when typed, uint64 in the parallel body.
+                _solve_block(im, bl, q, sp, np.int64(j), jx, alpha, fg, back)
 
 
 def _flat(image: np.ndarray) -> np.ndarray:

@@ -485,19 +485,20 @@ class SeenScreen:
         return True
 
 
-def warm_up() -> None:
+def warm_up(plate: bool = True) -> None:
     """Compile (or load from Numba's cache) the screen kernels before capture starts, the far-fill
-    and the plate relight too: a small frame keys its whole middle as subject."""
+    too (a small frame keys its whole middle as subject): they run only on some frames, and one
+    compiled on the first of them would drop frames. With ``plate``, the plate relight too."""
     frame = np.zeros((48, 64, 3), np.uint8)
     frame[:] = (62, 177, 48)
     frame[8:40, 12:52] = 128  # a grey subject, wider than the near fills reach at 1/8 size
     key = (62, 177, 48)
     out = np.empty_like(frame)
     estimate_screen(frame, key, out=out, scale=2)
-    relight_plate(frame, np.full_like(frame, 180), key, out=out, scale=2)
+    if plate:
+        relight_plate(frame, np.full_like(frame, 180), key, out=out, scale=2)
     seen = SeenScreen()
     alpha = np.zeros(frame.shape[:2], np.uint8)
     alpha[8:40, 12:52] = 255
-    for plate in (None, np.full_like(frame, 180)):
-        seen.collect(frame, alpha)
-        seen.apply(frame, out, plate)
+    seen.collect(frame, alpha)
+    seen.apply(frame, out, np.full_like(frame, 180) if plate else None)

@@ -133,10 +133,17 @@ def stage_costs(frames: list[np.ndarray], back: np.ndarray, scr: np.ndarray, par
 
 
 def ffmpeg_chain_ms(width: int, height: int, frames: int = 40) -> float | None:
-    """ms per frame of ffmpeg's chromakey + despill + overlay on the same frames, or None.
+    """ms per frame of ffmpeg's chromakey + despill + overlay on the same frames (the median of
+    three runs, :func:`ffmpeg_chain_runs`), or None without ffmpeg."""
+    runs = ffmpeg_chain_runs(width, height, 3, frames)
+    return None if runs is None else round(statistics.median(runs), 3)
 
-    Both inputs are raw BGR files read from disk; a run with a plain overlay (no key, no
-    despill) is subtracted so the figure is the keying chain alone.
+
+def ffmpeg_chain_runs(width: int, height: int, runs: int = 3, frames: int = 40) -> list[float] | None:
+    """ms per frame of ffmpeg's chromakey + despill + overlay, one figure per run, or None.
+
+    Both inputs are raw BGR files read from disk; the median of as many runs with a plain overlay
+    (no key, no despill) is subtracted so each figure is the keying chain alone.
     """
     exe = shutil.which("ffmpeg")
     if exe is None:
@@ -164,9 +171,9 @@ def ffmpeg_chain_ms(width: int, height: int, frames: int = 40) -> float | None:
         chain = f"[0]chromakey={key}:0.12:0.08,despill=type=green[fg];[1][fg]overlay=format=auto"
         plain = "[0]format=yuva420p[fg];[1][fg]overlay=format=auto"
         run(plain)  # warm the page cache
-        chain_ms = statistics.median(run(chain) for _ in range(3))
-        plain_ms = statistics.median(run(plain) for _ in range(3))
-        return round(max(chain_ms - plain_ms, 0.0), 3)
+        chain_ms = [run(chain) for _ in range(runs)]
+        plain_ms = statistics.median(run(plain) for _ in range(runs))
+        return [round(max(ms - plain_ms, 0.0), 3) for ms in chain_ms]
 
 
 def bench_masks(width: int, height: int, folder: Path, segment_model: str | None = None) -> dict[str, MaskLayer]:

@@ -29,6 +29,7 @@ whole references and picked up at a frame boundary, so no frame mixes two settin
 from __future__ import annotations
 
 import collections
+import os
 import sys
 import threading
 import time
@@ -39,7 +40,7 @@ import numpy as np
 
 from livekey.config.settings import Settings
 from livekey.engine.keyer import Keyer
-from livekey.runtime import startup
+from livekey.runtime import quick_start, startup
 from livekey.runtime.frames import FramePool, Output
 
 if TYPE_CHECKING:
@@ -173,15 +174,26 @@ class Pipeline:
         self.dropped = 0
         self._t_first: float | None = None
         self._t_last: float | None = None
+        self._cpu_first = self._cpu_last = None  # os.times() at the first capture and the last output
         self.ended = ""  # why the run ended on its own (source end, error), for the user
         self.messages: list[str] = []  # warnings raised on the threads, for the user
         self.failures: list[str] = []  # what failed (processing, the source, a sink): a non-zero exit
         self.on_message: Callable[[str], None] = lambda text: print(f"livekey: {text}", file=sys.stderr)
+        self.quick_start = False  # see start()
+        self._compile: quick_start.BackgroundCompile | None = None
 
     # --- control -----------------------------------------------------------
     def start(self) -> None:
-        """Warm up Numba (compile or load from cache) and start the threads."""
-        startup.warm_up(self._settings, self._keyer.masks)
+        """Warm up Numba (compile or load from cache) and start the threads. With
+        :attr:`quick_start` (and no mask stack), start on the plain path while the full one compiles
+        in a child process (:mod:`livekey.runtime.quick_start`)."""
+        outputs = ("rgba",) if self._backdrop.transparent else ("composite",)
+        if self.quick_start and not self._keyer.masks.active:
+            startup.warm_up(quick_start.plain(self._settings), None, outputs)
+            self._keyer.update(quick_start.plain(self._settings))
+            self._compile = quick_start.BackgroundCompile(self._settings, outputs, self._compiled)
+        else:
+            startup.warm_up(self._settings, self._keyer.masks, outputs, live=True)
         for sink in self._pending_sinks:
             self._workers.append(_SinkWorker(sink, self._latency, self._failure))
         self._pending_sinks = []
@@ -201,6 +213,8 @@ class Pipeline:
             return
         self._stopped = True
         self._stop.set()
+        if self._compile is not None:
+            self._compile.stop()
         with self._cond:
             self._cond.notify_all()
         deadline = time.monotonic() + JOIN_TIMEOUT
@@ -222,9 +236,20 @@ class Pipeline:
         return self._finished.wait(timeout)
 
     def update_settings(self, settings: Settings) -> None:
-        """Use ``settings`` from the next frame on (whole; thread-safe)."""
-        self._settings = settings
-        self._keyer.update(settings)
+        """Use ``settings`` from the next frame on (whole; thread-safe); on the plain path (a quick
+        start's compile still going) their plain form until it is done."""
+        with self._lock:
+            self._settings = settings
+            self._keyer.update(quick_start.plain(settings) if self._compile is not None else settings)
+
+    def _compiled(self, ok: bool, seconds: float) -> None:
+        """A quick start's compile ended (on its watcher thread): the real settings from the next frame."""
+        with self._lock:
+            self._compile = None
+            if ok:
+                self._keyer.update(self._settings)
+        self.on_message(f"kernels compiled in {seconds:.0f} s: the full key from now on" if ok else
+                        "the background compile failed: the plain key stays on (run again to compile it)")
 
     @property
     def settings(self) -> Settings:
@@ -302,6 +327,15 @@ class Pipeline:
         """The keyer (owned by the processing thread: read its attributes, do not call it)."""
         return self._keyer
 
+    def cpu_share(self) -> float | None:
+        """The whole process's CPU time (user + system, every thread: capture, keying, sinks) over the
+        wall time from the first capture to the last output, in cores (1.0: one core busy)."""
+        first, last = self._cpu_first, self._cpu_last
+        if first is None or last is None or last.elapsed <= first.elapsed:
+            return None
+        busy = (last.user + last.system) - (first.user + first.system)
+        return round(busy / (last.elapsed - first.elapsed), 3)
+
     def stats(self) -> dict:
         """Counters and rates so far; latency is capture to sink write, in ms."""
         import numba
@@ -323,6 +357,7 @@ class Pipeline:
             "latency_ms_p99": self._latency.percentile(99),
             "process_ms_p50": self._process_ms.percentile(50),
             "process_ms_p99": self._process_ms.percentile(99),
+            "cpu_share": self.cpu_share(),
             "numba_threads": numba.get_num_threads(),
             "threading_layer": layer,
             "source_info": self.source_info,
@@ -366,7 +401,7 @@ class Pipeline:
                     self._slot = (frame, captured_at, index)
                     self.frames_in += 1
                     if self._t_first is None:
-                        self._t_first = captured_at
+                        self._t_first, self._cpu_first = captured_at, os.times()
                     self._cond.notify_all()
                 index += 1
         except Exception as err:  # a source failing mid-run ends the run with a message, not a traceback
@@ -408,7 +443,7 @@ class Pipeline:
                 if not workers:
                     self._latency.add((now - captured_at) * 1000)
                 self.frames_out += 1
-                self._t_last = now
+                self._t_last, self._cpu_last = now, os.times()
         except Exception as err:
             self.ended = f"processing failed: {type(err).__name__}: {err}"
             self.failures.append(self.ended)

@@ -4,8 +4,11 @@
    region by default; on 2 cores that spinning steals the time the encoder and capture threads
    need, so they are told to sleep (``OMP_WAIT_POLICY=PASSIVE``, unless the user set it). Read when
    the OpenMP runtime loads, at the first parallel kernel, so this must come before any kernel.
-   Numba's threading layer is its own default choice; exactly one thread (the pipeline's processing
-   thread) runs ``parallel=True`` kernels, as the workqueue layer requires.
+   Numba's threading layer is ``workqueue`` unless the user set ``NUMBA_THREADING_LAYER``: beside
+   busy processes it kept the default path's median nearest its quiet one (1.38x beside one, 1.68x
+   beside two, against OpenMP's 1.61x / 1.82x and tbb's 2.14x / 2.99x; docs/performance.md).
+   It aborts when two threads enter parallel code at once: the keyer serialises its callers
+   (``livekey.engine.keyer``), and the pipeline keys on one thread anyway.
 2. **Kernel cache** (:func:`livekey.engine.kernel_cache.check`): drop the cached kernels when the
    package's source changed since they were cached (Numba checks only each kernel's own file).
 3. **Warm-up** (:func:`warm_up`): compile, or load from the cache, every kernel the settings and
@@ -18,7 +21,10 @@ window before it shows, and :meth:`Pipeline.start <livekey.runtime.pipeline.Pipe
 
 from __future__ import annotations
 
+import ctypes
 import os
+import sys
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from livekey.engine import kernel_cache
@@ -29,8 +35,37 @@ if TYPE_CHECKING:
 
 
 def set_thread_policy() -> None:
-    """Let idle OpenMP workers sleep instead of spinning (keeps a value the user set)."""
+    """Numba's threading layer and OpenMP's waiting, before the first parallel kernel; a value the
+    user set in the environment is kept. Idle OpenMP workers sleep instead of spinning (with the omp
+    layer); with the tbb layer asked for, the tbb wheel's library is made loadable."""
+    import numba
+
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    layer = os.environ.get("NUMBA_THREADING_LAYER", "").lower()
+    if not layer:
+        numba.config.THREADING_LAYER = THREADING_LAYER
+    elif layer == "tbb":
+        load_tbb()
+
+
+# The layer livekey runs its parallel kernels on (see the module's docstring).
+THREADING_LAYER = "workqueue"
+_tbb_loaded = False
+
+
+def load_tbb() -> bool:
+    """Load libtbb from ``sys.prefix/lib`` (where the tbb wheel puts it, off the loader's path in a
+    virtual environment), once; True if it is loaded."""
+    global _tbb_loaded
+    if not _tbb_loaded:
+        lib = Path(sys.prefix) / "lib" / "libtbb.so.12"
+        if lib.exists():
+            try:
+                ctypes.CDLL(str(lib), mode=ctypes.RTLD_GLOBAL)
+                _tbb_loaded = True
+            except OSError:
+                pass  # another build of it: Numba says so when the layer is asked for
+    return _tbb_loaded
 
 
 def start_up() -> bool:
@@ -40,9 +75,11 @@ def start_up() -> bool:
     return kernel_cache.check()
 
 
-def warm_up(settings: Settings, masks: MaskStack | None = None) -> None:
-    """Step 3 (after 1 and 2, if not done yet): ready every kernel ``settings`` and ``masks`` use."""
+def warm_up(settings: Settings, masks: MaskStack | None = None,
+            outputs: tuple[str, ...] = ("composite", "rgba"), live: bool = False) -> None:
+    """Step 3 (after 1 and 2, if not done yet): ready every kernel ``settings`` and ``masks`` use
+    for ``outputs`` (see :func:`livekey.engine.keyer.warm_up`, and ``live`` there)."""
     from livekey.engine.keyer import warm_up as warm_up_keyer
 
     start_up()
-    warm_up_keyer(settings, masks)
+    warm_up_keyer(settings, masks, outputs, live)
