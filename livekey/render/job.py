@@ -3,7 +3,9 @@
 The clip is demuxed with PyAV. Each video frame is keyed by one :class:`~livekey.engine.keyer.Keyer`
 in presentation order, so temporal settings carry their state through the clip as they do live,
 and encoded with its own presentation timestamp in the input's time base (a variable frame rate
-stays as it was). Audio packets are muxed into the output unchanged when its container takes the
+stays as it was). Decoding runs a few frames ahead on a reading thread and encoding a few behind
+on the writer's thread (:mod:`livekey.render.overlap`); the key stays on the calling thread.
+Audio packets are muxed into the output unchanged when its container takes the
 codec, else decoded and encoded again (said once). The file is written under a temporary name
 and renamed when complete; Ctrl-C keeps what was keyed under a ``.partial`` name and says so.
 
@@ -16,18 +18,20 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
 import av
+from av.video.reformatter import VideoReformatter
 
 from livekey.config.profile import Profile
 from livekey.errors import LivekeyError
 from livekey.render import outputs
 from livekey.render.compose import Compositor
 from livekey.render.media import Clip, Window, muxer_takes
+from livekey.render.overlap import ReadAhead
 from livekey.render.progress import Quiet, Reporter
 from livekey.runtime.startup import start_up
 
@@ -158,9 +162,12 @@ class _ClipRender:
         tb = self.clip.time_base
         self.start_pts = round(spec.window.start / tb)  # output timestamps start from here
         self.end_pts = None if spec.window.end is None else round(spec.window.end / tb)
-        self.frames = 0
+        self.frames = 0  # frames keyed (the calling thread's count)
+        self.sent = 0  # frames handed to the key (the reading thread's count)
         self.seen = 0  # frames decoded, kept or not, damaged included
-        self.last_time = 0.0
+        self.last_time = 0.0  # the time of the last frame decoded (s)
+        self.keyed_time = 0.0  # the time of the last frame keyed (s)
+        self._to_bgr = VideoReformatter()
         self.last_pts: int | None = None
         self.result = RenderResult(spec.input, spec.output, "failed")
 
@@ -185,13 +192,15 @@ class _ClipRender:
                 mapped[s.index] = (self.writer.add_audio(s, copy=True), True)
         return mapped
 
-    def _audio(self, packet: av.Packet) -> None:
+    def _audio(self, packet: av.Packet, end_pts: int | None) -> None:
+        """On the writing thread: one audio packet copied or encoded again; ``end_pts`` is the
+        video's end (input time base) as it was known when the packet was read."""
         out, copied = self.audio[packet.stream.index]
         if copied:
             if packet.size == 0 or packet.pts is None:  # the demuxer's end-of-stream marker
                 return
             offset = round(self.spec.window.start / packet.time_base)
-            end = None if self.end_pts is None else round(self.end_pts * self.clip.time_base / packet.time_base)
+            end = None if end_pts is None else round(end_pts * self.clip.time_base / packet.time_base)
             # From the start, keep everything (an AAC stream's priming packet has a negative time).
             if (offset and packet.pts < offset) or (end is not None and packet.pts >= end):
                 return
@@ -208,9 +217,30 @@ class _ClipRender:
             frame.pts = None  # the encoder counts samples from the window's start
             self.writer.mux(out.encode(frame))
 
-    # --- video -----------------------------------------------------------------
-    def _video(self, packet: av.Packet) -> bool:
-        """Decode and key the packet's frames; False once the window is complete."""
+    # --- video (on the reading thread) ------------------------------------------
+    def _read(self) -> Iterator[tuple]:
+        """Demux and decode the window, on the reading thread. Yields ``("video", image, pts,
+        seconds)`` for each frame to key (BGR; ``pts`` in the output's time) and ``("audio",
+        packet, end_pts)`` for each audio packet to write."""
+        self.clip.seek(self.spec.window.start)
+        streams = [self.clip.video] + [s for s in self.clip.audio if s.index in self.audio]
+        video_open = True
+        for packet in self.clip.container.demux(streams):
+            if packet.stream.type == "video":
+                if video_open:
+                    video_open = yield from self._decode(packet)
+                    if not video_open and self.spec.window.frames is not None:
+                        self.end_pts = self.last_pts + 1  # the audio ends with the last frame
+                if not video_open and self._past_window(packet):
+                    break
+            elif packet.stream.index in self.audio:
+                if not video_open and self._past_window(packet):
+                    break
+                yield ("audio", packet, self.end_pts)
+        self._check_complete()
+
+    def _decode(self, packet: av.Packet) -> Generator[tuple, None, bool]:
+        """The packet's frames of the window, converted to BGR; returns False once the window is complete."""
         try:
             frames = packet.decode()
         except av.error.FFmpegError as err:
@@ -230,16 +260,14 @@ class _ClipRender:
             if self.last_pts is not None and pts <= self.last_pts:
                 pts = self.last_pts + 1  # a repeated timestamp (a damaged file): keep the order
             self.last_pts = pts
-            image = self.compose(frame.to_ndarray(format="bgr24"), self.last_time)
-            self.writer.write(image, pts - self.start_pts)
-            self.frames += 1
-            self.reporter.update(self.frames)
-            if self.stop is not None and self.stop.is_set():
-                raise Interrupted
+            self.sent += 1
+            # One swscale context for the clip (a frame's own to_ndarray makes one per frame).
+            image = self._to_bgr.reformat(frame, format="bgr24").to_ndarray()
+            yield ("video", image, pts - self.start_pts, self.last_time)
         return not self._full()
 
     def _full(self) -> bool:
-        return self.spec.window.frames is not None and self.frames >= self.spec.window.frames
+        return self.spec.window.frames is not None and self.sent >= self.spec.window.frames
 
     def _next_pts(self) -> int:
         step = round(1 / (self.clip.rate or 30) / self.clip.time_base)
@@ -263,8 +291,7 @@ class _ClipRender:
         started = time.monotonic()
         result = self.result
         try:
-            self._demux()
-            self._check_complete()
+            self._key_all()
             if self.frames == 0:
                 part = "" if self.spec.window.whole else " in the part asked for"
                 raise Damaged(f"{self.clip.path.name}: no frame to key{part}; nothing written")
@@ -283,25 +310,25 @@ class _ClipRender:
         result.frames, result.seconds = self.frames, time.monotonic() - started
         return result
 
-    def _demux(self) -> None:
-        self.clip.seek(self.spec.window.start)
-        streams = [self.clip.video] + [s for s in self.clip.audio if s.index in self.audio]
-        video_open = True
-        for packet in self.clip.container.demux(streams):
-            if packet.stream.type == "video":
-                if video_open:
-                    video_open = self._video(packet)
-                    if not video_open and self.spec.window.frames is not None:
-                        self.end_pts = self.last_pts + 1  # the audio ends with the last frame
-                if not video_open and self._past_window(packet):
-                    break
-            elif packet.stream.index in self.audio:
-                if not video_open and self._past_window(packet):
-                    break
-                self._audio(packet)
+    def _key_all(self) -> None:
+        """Key every frame the reading thread hands over and queue it for the writing thread."""
+        reader = ReadAhead(self._read())
+        try:
+            for item in reader:
+                if item[0] == "audio":
+                    self.writer.later(self._audio, *item[1:])
+                    continue
+                _, image, pts, self.keyed_time = item
+                self.writer.write(self.compose(image, self.keyed_time), pts)
+                self.frames += 1
+                self.reporter.update(self.frames)
+                if self.stop is not None and self.stop.is_set():
+                    raise Interrupted
+        finally:
+            reader.close()  # before anything closes the clip under it
         for out, copied in self.audio.values():
             if not copied:
-                self.writer.mux(out.encode(None))
+                self.writer.later(lambda out=out: self.writer.mux(out.encode(None)))
 
     def _past_window(self, packet: av.Packet) -> bool:
         """After the video window closed: whether nothing more is needed (no audio, or the audio
@@ -331,7 +358,7 @@ class _ClipRender:
         except (av.error.FFmpegError, OSError):
             self.writer.abandon()
             return f"{name}: interrupted after {self.frames} frames; the partial file could not be closed"
-        return (f"{name}: interrupted after {self.frames} frames ({self.last_time:.1f} s of the clip); "
+        return (f"{name}: interrupted after {self.frames} frames ({self.keyed_time:.1f} s of the clip); "
                 f"they are in {kept}; {self.out} was not written")
 
     def close(self) -> None:

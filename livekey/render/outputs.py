@@ -26,6 +26,7 @@ import cv2
 import numpy as np
 
 from livekey.errors import LivekeyError
+from livekey.render.overlap import WriteBehind
 
 PART = ".livekey-part"  # the temporary name's mark: `.keyed.mp4.livekey-part`
 PARTIAL = ".partial"  # what an interrupted render keeps: `keyed.partial.mp4`
@@ -162,6 +163,7 @@ class VideoWriter:
         self.stream = stream
         self.av_format = {"bgr": "bgr24", "bgra": "bgra", "gray": "gray"}[layout]
         self._i420 = layout == "bgr" and pix_fmt == "yuv420p"
+        self._behind = WriteBehind()  # encode and mux beside the key
         self.frames = 0
 
     def add_audio(self, template: av.audio.stream.AudioStream, copy: bool) -> av.stream.Stream:
@@ -174,29 +176,48 @@ class VideoWriter:
         return stream
 
     def write(self, image: np.ndarray, pts: int) -> None:
+        """Queue ``image`` for the encoder; it is converted (or copied) first, so the caller may
+        reuse its array at once."""
         w, h = self.size
         if image.shape[1::-1] != self.size:
             image = image[:h, :w]
         if self._i420:  # OpenCV's BT.601 conversion as the recorder's, ~3x faster than the encoder's swscale
-            frame = av.VideoFrame.from_ndarray(cv2.cvtColor(image, cv2.COLOR_BGR2YUV_I420), format="yuv420p")
+            data = cv2.cvtColor(image, cv2.COLOR_BGR2YUV_I420)  # a new array, the encoder's own
         else:
-            frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(image), format=self.av_format)
-        frame.pts = pts
-        self.container.mux(self.stream.encode(frame))
+            data = np.array(image, order="C")  # a copy: the compositor writes the next frame into image
+        self._behind.submit(self._encode, data, pts)
         self.frames += 1
 
+    def _encode(self, data: np.ndarray, pts: int) -> None:
+        """On the writing thread: one frame into the encoder, its packets into the file."""
+        if self._i420:
+            frame = av.VideoFrame.from_ndarray(data, format="yuv420p")
+        else:  # the array is this frame's alone: wrapped, not copied again (from_ndarray's copy is slow)
+            frame = av.VideoFrame.from_numpy_buffer(data, format=self.av_format)
+        frame.pts = pts
+        self.container.mux(self.stream.encode(frame))
+
+    def later(self, fn: Callable[..., object], *args: object) -> None:
+        """Run ``fn(*args)`` on the writing thread, after the frames and calls queued before it
+        (audio packets are muxed there, in order with the video)."""
+        self._behind.submit(fn, *args)
+
     def mux(self, packet: av.Packet) -> None:
+        """Write a packet now; on the writing thread only (see :meth:`later`)."""
         self.container.mux(packet)
 
     def finish(self) -> None:
-        """Flush the encoder and close the file (still under the temporary name)."""
+        """Encode what is queued, flush the encoder and close the file (still under the temporary name)."""
         try:
+            self._behind.drain()
             self.container.mux(self.stream.encode(None))
         finally:
+            self._behind.close()
             self.container.close()
 
     def abandon(self) -> None:
         """Close without flushing and remove the temporary file."""
+        self._behind.close()  # the writing thread is done with the file before it is closed
         try:
             self.container.close()
         except Exception:  # noqa: BLE001 - a half-written file is removed either way
@@ -220,19 +241,29 @@ class SequenceWriter:
         self.part = self.folder.with_name(f".{self.folder.name or 'frames'}{PART}")
         shutil.rmtree(self.part, ignore_errors=True)  # a previous cut-off render's leftovers
         self.part.mkdir(parents=True)
+        self._behind = WriteBehind()
         self.frames = 0
         self.size: tuple[int, int] | None = None
 
     def write(self, image: np.ndarray, pts: int) -> None:
+        """Queue ``image`` (copied: the caller may reuse its array) to be written as the next file."""
         self.frames += 1
-        name = self.path.name % self.frames
+        self._behind.submit(self._save, self.path.name % self.frames, image.copy())
+
+    def _save(self, name: str, image: np.ndarray) -> None:
+        """On the writing thread: PNG compression, the slow part, beside the key."""
         if not cv2.imwrite(str(self.part / name), image):
             raise LivekeyError(f"cannot write {self.folder / name}")
 
     def finish(self) -> None:
-        pass
+        """Write what is queued."""
+        try:
+            self._behind.drain()
+        finally:
+            self._behind.close()
 
     def abandon(self) -> None:
+        self._behind.close()
         shutil.rmtree(self.part, ignore_errors=True)
 
     def commit(self, target: Path | None = None) -> Path:

@@ -13,6 +13,9 @@ them alike. Reported: min / median / max seconds over the rounds and the ratios 
 * ffmpeg transcode: decode and encode alone, the floor for any keyer.
 * batch: 4 clips of ``--batch-seconds`` each with ``--jobs 2`` against ``--jobs 1`` (one clip after
   another in one worker process).
+* with ``--baseline SRC``: ``livekey render`` run from another checkout's package folder (for
+  example ``git archive HEAD~3 livekey assets | tar -x -C /tmp/base``, then ``--baseline /tmp/base``), to
+  time a change against what it replaced in the same run.
 """
 
 from __future__ import annotations
@@ -73,13 +76,34 @@ def timed(cmd: list[str]) -> tuple[float, float]:
     return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
-def commands(ffmpeg: str, clip: Path, batch: list[Path], tmp: Path, size: str) -> dict[str, list[str]]:
+def floor_commands(ffmpeg: str, clip: Path, tmp: Path) -> dict[str, list[str]]:
+    """What no keyer can avoid with these encoder settings: decoding the clip and encoding a
+    composite (the render's own output, so the encoder sees the same pictures); and what every
+    livekey process pays before its first frame (imports, loading the cached kernels)."""
+    keyed = str(tmp / "livekey.mp4")
+    null = ["-map", "0:v", "-f", "null", "-"]
+    return {
+        "floor: decode the clip": [ffmpeg, "-v", "error", "-nostdin", "-i", str(clip), *null],
+        "floor: decode the render's output": [ffmpeg, "-v", "error", "-nostdin", "-i", keyed, *null],
+        "floor: decode + x264 the render's output": [ffmpeg, "-v", "error", "-nostdin", "-i", keyed,
+                                                     "-map", "0:v", *X264, "-f", "null", "-"],
+        "livekey render --frames 1 (start-up)": [sys.executable, "-m", "livekey", "render", str(clip), "-o",
+                                                  str(tmp / "one.mp4"), "--overwrite", "--quiet", "--frames", "1"],
+    }
+
+
+def commands(ffmpeg: str, clip: Path, batch: list[Path], tmp: Path, size: str,
+             baseline: str | None = None) -> dict[str, list[str]]:
     livekey = [sys.executable, "-m", "livekey", "render"]
     w, h = size.split("x")
     chain = (f"[1]scale={w}:{h}:force_original_aspect_ratio=increase,crop={w}:{h}[bg];"
              f"[0]chromakey={KEY}:0.12:0.08,despill=type=green[fg];[bg][fg]overlay=format=auto:shortest=1")
+    before = {} if baseline is None else {
+        "livekey render (baseline)": ["env", f"PYTHONPATH={baseline}", *livekey, str(clip), "-o",
+                                      str(tmp / "baseline.mp4"), "--overwrite", "--quiet"]}
     return {
         "livekey render": [*livekey, str(clip), "-o", str(tmp / "livekey.mp4"), "--overwrite", "--quiet"],
+        **before,
         # The backdrop image looped at the clip's rate: overlay's output follows its first input.
         "ffmpeg chromakey,despill,overlay": [ffmpeg, "-y", "-v", "error", "-nostdin", "-i", str(clip), "-loop", "1",
                                              "-framerate", "30", "-i", str(DEFAULT_BACKDROP),
@@ -100,6 +124,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0, help="length of the single clip")
     parser.add_argument("--batch-seconds", type=float, default=4.0, help="length of each batch clip")
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--baseline", metavar="SRC", help="a folder holding another version's livekey package")
+    parser.add_argument("--floor", action="store_true",
+                        help="also time decode and x264 alone, and a render's start-up (what bounds the ratios)")
     args = parser.parse_args()
     ffmpeg = shutil.which("ffmpeg")
     if ffmpeg is None:
@@ -112,8 +139,13 @@ def main() -> None:
         batch = [tmp / f"batch{i}.mp4" for i in range(4)]
         for i, path in enumerate(batch):
             make_clip(path, w, h, args.batch_seconds, seed=i + 1)
-        cmds = commands(ffmpeg, clip, batch, tmp, args.size)
-        timed(cmds["livekey render"])  # the kernels compiled or loaded, the page cache warm
+        cmds = commands(ffmpeg, clip, batch, tmp, args.size, args.baseline)
+        if args.floor:
+            cmds |= floor_commands(ffmpeg, clip, tmp)
+        load_before = os.getloadavg()[0]
+        for name in cmds:  # the kernels compiled or loaded, the page cache warm
+            if name.startswith("livekey render"):
+                timed(cmds[name])
         wall: dict[str, list[float]] = {name: [] for name in cmds}
         cpu: dict[str, list[float]] = {name: [] for name in cmds}
         for _ in range(args.rounds):
@@ -123,7 +155,7 @@ def main() -> None:
                 cpu[name].append(c_s)
         frames = round(args.seconds * 30)
         print(f"{args.size}, {frames} frames (single clip), 4 x {round(args.batch_seconds * 30)} frames (batch), "
-              f"{args.rounds} rounds, load average before: {os.getloadavg()[0]:.1f}")
+              f"{args.rounds} rounds, load average {load_before:.1f} before, {os.getloadavg()[0]:.1f} after")
         report("wall-clock", wall, frames, args)
         report("CPU (user + sys)", cpu, frames, args)
 
@@ -133,17 +165,35 @@ def report(what: str, times: dict[str, list[float]], frames: int, args: argparse
     print(f"\n{what} seconds\n\n| command | min | median | max | frames/s (median) |\n"
           "| --- | ---: | ---: | ---: | ---: |")
     for name, t in times.items():
-        n = frames if not name.startswith("batch") else 4 * round(args.batch_seconds * 30)
+        n = 4 * round(args.batch_seconds * 30) if name.startswith("batch") else 1 if "start-up" in name else frames
         print(f"| {name} | {min(t):.2f} | {med[name]:.2f} | {max(t):.2f} | {n / med[name]:.1f} |")
     live = med["livekey render"]
     print(f"\nffmpeg key chain / livekey render: {med['ffmpeg chromakey,despill,overlay'] / live:.2f}x (target >= 3)")
     print(f"livekey render / ffmpeg transcode: {live / med['ffmpeg transcode']:.2f}x (target <= 1.5)")
     print(f"batch --jobs 1 / --jobs 2: {med['batch of 4, --jobs 1'] / med['batch of 4, --jobs 2']:.2f}x "
           f"(target >= 1.6 wall-clock)")
+    if "floor: decode the clip" in med:
+        floor(med, live)
+    if "livekey render (baseline)" in med:
+        base = times["livekey render (baseline)"]
+        print(f"livekey render baseline / this: {med['livekey render (baseline)'] / live:.2f}x; per round "
+              + ", ".join(f"{b / r:.2f}x" for b, r in zip(base, times["livekey render"], strict=True)))
     rounds = zip(times["ffmpeg chromakey,despill,overlay"], times["livekey render"], times["ffmpeg transcode"],
                  times["batch of 4, --jobs 1"], times["batch of 4, --jobs 2"], strict=True)
     print("per round (key chain / livekey, livekey / transcode, jobs 1 / jobs 2): "
           + "; ".join(f"{k / r:.2f}x {r / p:.2f}x {j1 / j2:.2f}x" for k, r, p, j1, j2 in rounds))
+
+
+def floor(med: dict[str, float], live: float) -> None:
+    """The least any keyer pays with these encoder settings, and where the render stands to it."""
+    x264 = med["floor: decode + x264 the render's output"] - med["floor: decode the render's output"]
+    least = med["floor: decode the clip"] + x264
+    start = med["livekey render --frames 1 (start-up)"]
+    chain = med["ffmpeg chromakey,despill,overlay"]
+    print(f"floor (decode the clip + x264 the composite, no key): {least:.2f}; ffmpeg key chain / floor: "
+          f"{chain / least:.2f}x (the most any keyer reaches); livekey render - floor: {live - least:.2f}, of "
+          f"which start-up (render --frames 1) {start:.2f}; key chain / (floor + start-up): "
+          f"{chain / (least + start):.2f}x (a key that cost nothing)")
 
 
 if __name__ == "__main__":
