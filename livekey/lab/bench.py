@@ -12,6 +12,7 @@ import statistics
 import subprocess
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import cv2
@@ -49,29 +50,31 @@ def _median_ms(fn, repeats: int) -> tuple[float, float]:
     return statistics.median(times), statistics.fmean(times)
 
 
+def composite_step(keyer: Keyer, frames: list[np.ndarray], back: np.ndarray) -> Callable[[], None]:
+    """One call keys the next of ``frames`` (cycling) with ``keyer`` and composites it over ``back``
+    into buffers made once; returned warmed up (5 frames: the screen estimate refined, kernels loaded)."""
+    height, width = back.shape[:2]
+    alpha, out = np.empty((height, width), np.uint8), np.empty((height, width, 3), np.uint8)
+    counter = iter(range(10**9))
+
+    def step() -> None:
+        keyer.composite(frames[next(counter) % len(frames)], back, out=out, alpha_out=alpha)
+
+    for _ in range(5):
+        step()
+    return step
+
+
 def measure_size(width: int, height: int, repeats: int = 40, settings: Settings | None = None) -> dict:
     """Median (and mean) ms of the keyer's full default path, of the one-pass fused path (refine and
     edge_color off), and of the kernel alone, plus a frame copy."""
     frames = bench_frames(width, height)
     back = synthetic.backdrop(width, height)
     keyer = Keyer(settings)
-    alpha, out = np.empty((height, width), np.uint8), np.empty((height, width, 3), np.uint8)
-    counter = iter(range(10**9))
-
-    def full() -> None:
-        keyer.composite(frames[next(counter) % len(frames)], back, out=out, alpha_out=alpha)
-
-    for _ in range(5):
-        full()
-    ms, mean_ms = _median_ms(full, repeats)
+    ms, mean_ms = _median_ms(composite_step(keyer, frames, back), repeats)
     edge_keyer = Keyer((settings or Settings()).replace(edge_color=False, refine=False))
-
-    def edge() -> None:
-        edge_keyer.composite(frames[next(counter) % len(frames)], back, out=out, alpha_out=alpha)
-
-    for _ in range(5):
-        edge()
-    edge_ms, _ = _median_ms(edge, repeats)
+    edge_ms, _ = _median_ms(composite_step(edge_keyer, frames, back), repeats)
+    alpha, out = np.empty((height, width), np.uint8), np.empty((height, width, 3), np.uint8)
     screen, params = keyer.screen, keying.param_vector(keyer.settings, keyer.key_bgr)
     kernel_ms, _ = _median_ms(lambda: keying.key_composite(frames[0], screen, back, params, alpha, out), repeats)
     copy_ms, _ = _median_ms(lambda: np.copyto(out, frames[0]), repeats)

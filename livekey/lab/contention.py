@@ -62,18 +62,7 @@ def spread(times: list[float]) -> dict[str, float]:
 def keyer_step(width: int, height: int) -> Callable[[], None]:
     """One frame of the full default path (key, refine, composite) at ``width`` x ``height``, frames
     cycling as in ``livekey bench``; warmed up."""
-    frames = bench.bench_frames(width, height)
-    back = synthetic.backdrop(width, height)
-    keyer = Keyer()
-    alpha, out = np.empty((height, width), np.uint8), np.empty((height, width, 3), np.uint8)
-    counter = iter(range(10**9))
-
-    def step() -> None:
-        keyer.composite(frames[next(counter) % len(frames)], back, out=out, alpha_out=alpha)
-
-    for _ in range(5):
-        step()
-    return step
+    return bench.composite_step(Keyer(), bench.bench_frames(width, height), synthetic.backdrop(width, height))
 
 
 def time_frames(step: Callable[[], None], frames: int) -> list[float]:
