@@ -20,9 +20,9 @@ from livekey.config.settings import Settings
 from livekey.engine import kernel_cache, keying, light_wrap, matte, screen
 from livekey.engine.screen_model import ScreenModel
 
-# Held while a keyer runs kernels: Numba's workqueue layer (livekey's, see livekey.runtime.startup)
-# aborts the process when two threads enter parallel code at once, so keyers in several threads take
-# turns. Re-entrant: rgba() keys through matte().
+# Held while a keyer runs kernels: Numba's workqueue layer (a user may choose it, see
+# livekey.runtime.startup) aborts the process when two threads enter parallel code at once, so keyers
+# in several threads take turns. Re-entrant: rgba() keys through matte().
 PARALLEL = threading.RLock()
 
 

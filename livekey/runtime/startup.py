@@ -4,11 +4,13 @@
    region by default; on 2 cores that spinning steals the time the encoder and capture threads
    need, so they are told to sleep (``OMP_WAIT_POLICY=PASSIVE``, unless the user set it). Read when
    the OpenMP runtime loads, at the first parallel kernel, so this must come before any kernel.
-   Numba's threading layer is ``workqueue`` unless the user set ``NUMBA_THREADING_LAYER``: beside
-   busy processes it kept the default path's median nearest its quiet one (1.38x beside one, 1.68x
-   beside two, against OpenMP's 1.61x / 1.82x and tbb's 2.14x / 2.99x; docs/performance.md).
-   It aborts when two threads enter parallel code at once: the keyer serialises its callers
-   (``livekey.engine.keyer``), and the pipeline keys on one thread anyway.
+   Numba's threading layer is OpenMP (``omp``) unless the user set ``NUMBA_THREADING_LAYER``.
+   ``workqueue`` kept the default path's median nearest its own quiet one beside busy processes
+   (1.38x beside one against OpenMP's 1.61x), but its quiet median is 1.5x OpenMP's (1080p: 7.7-10.1
+   against 6.3-6.8 ms) and beside one busy process the two were level (16.3-19.1 against
+   16.5-18.3 ms): in absolute time OpenMP is never the slower (docs/performance.md). The keyer
+   serialises its callers (``livekey.engine.keyer``) all the same: workqueue, which a user may
+   choose, aborts when two threads enter parallel code at once.
 2. **Kernel cache** (:func:`livekey.engine.kernel_cache.check`): drop the cached kernels when the
    package's source changed since they were cached (Numba checks only each kernel's own file).
 3. **Warm-up** (:func:`warm_up`): compile, or load from the cache, every kernel the settings and
@@ -49,7 +51,7 @@ def set_thread_policy() -> None:
 
 
 # The layer livekey runs its parallel kernels on (see the module's docstring).
-THREADING_LAYER = "workqueue"
+THREADING_LAYER = "omp"
 _tbb_loaded = False
 
 
