@@ -7,12 +7,15 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import cv2
 import numba
+import numpy as np
 import pytest
 from numba.core import event
 
+from livekey.engine import kernel_cache
 from livekey.media import synthetic
 from livekey.runtime import compiling
 
@@ -133,3 +136,78 @@ def test_a_quick_start_keys_plain_then_switches_to_the_settings(tmp_path, monkey
     finally:
         pipe.stop()
     assert list((tmp_path / "cache").rglob("keying.key_frame*.nbi")), "the child compiled nowhere"
+
+
+def test_the_helper_compiles_the_very_solve_a_key_runs():
+    """compile_solve's argument types are those of a real solve: compiled after one, it adds no
+    second signature (a second one would compile in the main process after all)."""
+    from livekey.config.settings import Settings
+    from livekey.engine import keying, matte, screen
+
+    frame = synthetic.scene("blond", 96, 54).image
+    key = screen.detect_key_color(frame)
+    scr, params = keying.flat_screen(key, 54, 96), keying.param_vector(Settings(), key)
+    alpha, fg = np.empty((54, 96), np.uint8), np.empty((54, 96, 3), np.uint8)
+    keying.key_frame(frame, scr, params, alpha, fg)
+    matte.EdgeSolver()(frame, scr, alpha, fg, params)
+    before = list(matte._solve_blocks.signatures)
+    matte.compile_solve()
+    assert len(before) == 1 and matte._solve_blocks.signatures == before
+
+
+@pytest.mark.skipif(kernel_cache.spare_cores() < 1, reason="one core: nothing is compiled aside")
+def test_a_first_key_loads_the_solve_its_helper_compiled(tmp_path):
+    """Cold cache: the helper process compiles the edge solve while the main one compiles the rest,
+    and the main one loads the solve from the cache (Numba's cache log says which it did)."""
+    image = tmp_path / "in.png"
+    cv2.imwrite(str(image), synthetic.scene("portrait", 64, 36).image)
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "cache"), "NUMBA_DEBUG_CACHE": "1"}
+    done = subprocess.run([sys.executable, "-m", "livekey", "key", str(image), "-o", str(tmp_path / "out.png")],
+                          env=env, cwd=tmp_path, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    solve = [line for line in done.stdout.splitlines() if "matte._solve_blocks-" in line]
+    assert any(line.startswith("[cache] data loaded") for line in solve), done.stdout[-2000:]
+    assert not any("saved" in line for line in solve), solve
+    assert cv2.imread(str(tmp_path / "out.png"), cv2.IMREAD_UNCHANGED).shape == (36, 64, 4)
+
+
+def _aside_processes(cache) -> list[int]:
+    """The live processes started with ``NUMBA_CACHE_DIR=cache``."""
+    found = []
+    for proc in Path("/proc").glob("[0-9]*"):
+        try:
+            if f"NUMBA_CACHE_DIR={cache}".encode() in (proc / "environ").read_bytes().split(b"\0"):
+                found.append(int(proc.name))
+        except OSError:
+            pass  # gone, or not ours to read
+    return found
+
+
+def test_ctrl_c_mid_compile_ends_the_helper_too(tmp_path):
+    image = tmp_path / "in.png"
+    cv2.imwrite(str(image), synthetic.scene("portrait", 64, 36).image)
+    cache = tmp_path / "cache"
+    proc = _start(["key", str(image), "-o", str(tmp_path / "out.png")], cache, tmp_path)
+    rc, took, said = _signal_mid_compile(proc, signal.SIGINT)
+    assert rc == 130, said
+    time.sleep(0.5)
+    assert _aside_processes(cache) == [], "a helper went on compiling after the interrupt"
+
+
+def test_a_helper_that_hangs_is_given_up_and_one_that_fails_is_not_waited_for(monkeypatch):
+    monkeypatch.setattr(kernel_cache, "warm", False)
+    monkeypatch.setattr(kernel_cache, "spare_cores", lambda: 1)
+    monkeypatch.setattr(kernel_cache, "ASIDE", "signal:pause")  # blocks until a signal ends it
+    monkeypatch.setattr(kernel_cache, "ASIDE_TIMEOUT", 0.5)
+    assert kernel_cache.compile_aside()
+    helper = kernel_cache._aside
+    assert not kernel_cache.compile_aside()  # one at a time
+    started = time.monotonic()
+    kernel_cache.wait_for_aside()
+    assert 0.4 < time.monotonic() - started < 10 and helper.poll() is not None and kernel_cache._aside is None
+    monkeypatch.setattr(kernel_cache, "ASIDE", "livekey:no_such_function")
+    assert kernel_cache.compile_aside()
+    kernel_cache.wait_for_aside()  # the helper failed at once: waited for as briefly
+    assert kernel_cache._aside is None
+    monkeypatch.setattr(kernel_cache, "warm", True)
+    assert not kernel_cache.compile_aside()  # cached already: no helper

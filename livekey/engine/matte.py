@@ -23,7 +23,7 @@ import cv2
 import numba
 import numpy as np
 
-from livekey.engine import keying
+from livekey.engine import kernel_cache, keying
 from livekey.engine.keying import JIT
 
 # The edge solve's larger helpers are called, not inlined: Numba inlines an ``inline="always"``
@@ -1196,6 +1196,20 @@ def _flat(image: np.ndarray) -> np.ndarray:
     return image.reshape((image.shape[0], -1))
 
 
+def compile_solve() -> None:
+    """Compile the edge solve's kernel for the argument types every :class:`EdgeSolver` call passes
+    (they do not depend on the settings), without running it. A first run does this in a helper
+    process, into Numba's cache, while it compiles the other kernels itself
+    (:func:`livekey.engine.kernel_cache.compile_aside`)."""
+    solver = EdgeSolver()
+    solver._allocate(8, 8)
+    pixels = np.zeros((8, 8, 3), np.uint8)
+    images = SolveImages(_flat(pixels), _flat(pixels), _flat(pixels))
+    args = (images, solver._stats, np.zeros(keying.N_PARAMS, np.float32), solver._params(False),
+            np.zeros((8, 8), np.uint8), pixels, pixels)
+    _solve_blocks.compile(tuple(numba.typeof(arg) for arg in args))
+
+
 class EdgeSolver:
     """Edge alpha and colour from the solid foreground nearby and the screen behind.
 
@@ -1431,6 +1445,7 @@ class EdgeSolver:
             self._follow_spill(frame, screen)
         self._frames += 1
         images = SolveImages(_flat(frame), _flat(solve_frame), _flat(screen))
+        kernel_cache.wait_for_aside()  # a first run's helper compiling the solve: load it, not compile it
         _solve_blocks(images, self._stats, params, self._params(backdrop is not None), alpha, fg,
                       fg if backdrop is None else backdrop)
 
