@@ -15,7 +15,7 @@ from livekey.engine.guided import FusedGuidedUpsampler
 from livekey.engine.guided_colour import colour_upsample
 from livekey.engine.keyer import Keyer
 from livekey.masks import LAYER_TYPES, MaskLayer, MaskStack, parse_mask_spec, person, person_still
-from tests.test_person import H, W, inside_outside, person_picture, small_person_picture
+from tests.test_person import H, W, inside_outside, small_person_picture
 
 
 class Counted:
@@ -67,15 +67,22 @@ def test_the_still_mode_runs_the_model_on_crop_mirror_and_tiles(small):
     assert np.array_equal(bound.mask(frame, frame), mask)
 
 
-def test_the_still_mode_without_a_crop_and_on_a_big_frame():
-    frame, alpha = person_picture()
-    big, big_alpha = cv2.resize(frame, (1920, 1080)), cv2.resize(alpha, (1920, 1080))
-    for layer in (MaskLayer("person", still=True, crop=False), MaskLayer("person", still=True)):
-        bound = person_still.StillPersonBinding(layer, 1920, 1080)
+def test_the_still_mode_without_a_crop_and_on_a_big_frame(small):
+    frame, alpha = small
+    size = (1920, 1080)  # the crop is then wider than the fitting grid: fitted smaller, applied full size
+    big, big_alpha = cv2.resize(frame, size), cv2.resize(alpha, size)
+    inside, outside = inside_outside(big_alpha)
+    # The whole frame alone finds this small drawn person less surely (about 0.43 inside).
+    for layer, found in ((MaskLayer("person", still=True), 0.6), (MaskLayer("person", still=True, crop=False), 0.35)):
+        bound = person_still.StillPersonBinding(layer, *size)
         mask = bound.mask(big, big)
-        inside, outside = inside_outside(big_alpha)
         assert mask.shape == (1080, 1920)
-        assert mask[inside].mean() > 0.6 * 255 and mask[outside].mean() < 0.15 * 255
+        assert mask[inside].mean() > found * 255 and mask[outside].mean() < 0.15 * 255
+        assert bound.probability(big).shape[1] < 1920 and (bound.crop is None) == (not layer.crop)
+    assert bound.crop is None  # crop=false: the whole frame only
+    full = person_still.StillPersonBinding(MaskLayer("person", still=True), *size)
+    full.mask(big, big)
+    assert full.crop[2] - full.crop[0] > person_still.GRID
 
 
 def test_the_colour_guide_follows_an_edge_the_luma_cannot_see():

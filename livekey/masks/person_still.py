@@ -37,8 +37,8 @@ TILE = 2 / 3
 
 
 def mirrored(model: ModelInput, bgr: np.ndarray) -> np.ndarray:
-    """``model`` on ``bgr`` averaged with its run on
-    the mirror image, mirrored back: the person probability at the model's size."""
+    """``model`` on ``bgr`` averaged with its run on the mirror image (mirrored back): the person
+    probability at the model's size."""
     p = np.array(model.run(bgr), np.float32)
     q = model.run(cv2.flip(bgr, 1))
     return (p + q[:, ::-1]) * np.float32(0.5)
@@ -78,9 +78,10 @@ class StillPersonBinding:
         size = (max(8, round(w * g)), max(8, round(h * g)))
         if self.crop is None:
             return cv2.resize(whole, size, interpolation=cv2.INTER_LINEAR)
-        gx0, gy0, gx1, gy1 = (round(v * g) for v in self.crop)
+        gs = min(round(side * g), *size)  # the square on the grid, kept inside it
+        gx, gy = min(round(self.crop[0] * g), size[0] - gs), min(round(self.crop[1] * g), size[1] - gs)
         prob = np.zeros(size[::-1], np.float32)
-        prob[gy0:gy1, gx0:gx1] = self.square_probability(frame, gx1 - gx0)
+        prob[gy:gy + gs, gx:gx + gs] = self.square_probability(frame, gs)
         return prob
 
     def square_probability(self, frame: np.ndarray, size: int) -> np.ndarray:
