@@ -87,15 +87,17 @@ def rows(folder: Path, backdrops: list[Path]) -> dict[str, dict[str, float]]:
 
 
 def summary(table: dict[str, dict[str, float]], groups: dict[str, list[str]]) -> str:
-    """Per group of backdrops: frames, and for each mode the mean and lowest IoU and how many reach 0.95."""
-    lines = ["| backdrops | frames | " + " | ".join(f"{m}: mean, min, >= 0.95" for m in MODES) + " |",
+    """Per group of backdrops: frames, and for each mode the mean and lowest IoU, how many reach 0.95,
+    and the mean edge error."""
+    lines = ["| backdrops | frames | " + " | ".join(f"{m}: IoU mean, min, >= 0.95; edge error" for m in MODES) + " |",
              "|" + " --- |" * (len(MODES) + 2)]
     for group, stems in groups.items():
         picked = [row for name, row in table.items() if name.split("/")[0] in stems]
         cells = []
         for mode in MODES:
             iou = np.array([row[f"{mode}_iou"] for row in picked])
-            cells.append(f"{iou.mean():.3f}, {iou.min():.3f}, {(iou >= 0.95).sum()}")
+            edge = np.mean([row[f"{mode}_edge_err"] for row in picked])
+            cells.append(f"{iou.mean():.3f}, {iou.min():.3f}, {(iou >= 0.95).sum()}; {edge:.1f}")
         lines.append(f"| {group} | {len(picked)} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 

@@ -29,7 +29,7 @@ from livekey.masks.person import ModelInput
 from livekey.masks.person_crop import CropTracker, bounding_box
 
 GRID = 512  # px: the most the model's square (or the whole frame) spans on the fitting grid
-RADIUS = 8  # the colour-guided fit's window radius, in grid pixels
+RADIUS = 4  # the colour-guided fit's window radius, in grid pixels
 EPS = 1e-3  # its regularisation (a colour variance, BGR in 0..1)
 # The side of each of the 2x2 tiles over the square's: the model at 1.5 times the resolution, and
 # each tile still sees most of the person (at half the side, tiles lose the context and the mask).
