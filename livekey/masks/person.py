@@ -20,7 +20,7 @@ import numpy as np
 from livekey.engine.guided import FusedGuidedUpsampler
 from livekey.masks import person_model
 from livekey.masks.fields import mask_field
-from livekey.masks.layer import LayerType, MaskLayer, register
+from livekey.masks.layer import Binding, LayerType, MaskLayer, register
 from livekey.masks.merge import feather_invert
 from livekey.masks.person_crop import CropTracker, bounding_box
 from livekey.masks.stack import MaskStack
@@ -50,6 +50,9 @@ class PersonLayer(LayerType):
                    "keeps (moving pixels keep none, so edges do not trail).", "", 0.0, 0.95),
         mask_field("guided", "bool", True, "Scale the mask up with a guided filter on the frame, so its edges "
                    "follow the picture's edges (false: plain bilinear)."),
+        mask_field("still", "bool", False, "One still image, no frame budget: the model also on the mirrored "
+                   "picture (averaged), the crop set at once, and a colour-guided scale-up; several times the "
+                   "cost, no temporal smoothing (livekey key turns it on)."),
     )
     add_plain = (("Person (model), key kept inside it", "intersect"), ("Person (model), added to the key", "add"))
     spec_help = "person (the person model: no screen needed; person@intersect or person@add with a screen)"
@@ -62,7 +65,11 @@ class PersonLayer(LayerType):
         return "Person (model)"
 
     def bind(self, layer: MaskLayer, width: int, height: int, key_matte: np.ndarray,
-             final: bool) -> PersonBinding:
+             final: bool) -> Binding:
+        if layer.still:  # built on this module's ModelInput, so imported here
+            from livekey.masks.person_still import StillPersonBinding
+
+            return StillPersonBinding(layer, width, height)
         return PersonBinding(layer, width, height)
 
 
@@ -195,3 +202,12 @@ def with_person(stack: MaskStack, on: bool) -> MaskStack:
     if not on or any(layer.type == "person" for layer in stack):
         return stack
     return stack.add(MaskLayer("person"))
+
+
+def for_stills(stack: MaskStack) -> MaskStack:
+    """``stack`` with its person layers in still mode (``still=true``): for a command that keys one
+    still image, which can afford several model passes; the live path never gets it."""
+    for i, layer in enumerate(stack):
+        if layer.type == "person" and not layer.still:
+            stack = stack.set(i, layer.replace(still=True))
+    return stack

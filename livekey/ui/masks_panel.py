@@ -46,7 +46,9 @@ FILE_CHOICES = tuple((t.add_from_file[0], t.name, *t.add_from_file[1:]) for t in
 PLAIN_CHOICES = tuple((title, t.name, mode) for t in LAYER_TYPES.values() for title, mode in t.add_plain)
 # Kinds the panel edits in place; points are drawn on the preview, a shape's kind is fixed once drawn.
 EDITABLE_KINDS = ("float", "int", "bool", "choice", "path")
-SKIPPED_FIELDS = ("enabled", "shape", "points")
+# "still": the person layer's still-image mode (several model passes a frame), which `livekey key`
+# sets; the window is the live path, where it would drop frames.
+SKIPPED_FIELDS = ("enabled", "shape", "points", "still")
 
 
 def describe(layer: MaskLayer) -> str:
