@@ -124,11 +124,14 @@ def default_jobs(clips: int) -> int:
 
 def build_specs(args: argparse.Namespace, profile) -> list:
     """One RenderSpec per input, with the output named (a folder for a batch)."""
+    from livekey.masks import with_person
     from livekey.render import job, media, outputs
 
     window = media.Window(start=media.parse_time(args.start, "--start") if args.start else 0.0,
                           end=media.parse_time(args.end, "--end") if args.end else None, frames=args.frames)
     window.validate()
+    # A bad mask file or a missing person model fails now, before the kernels compile.
+    with_person(profile.masks, profile.settings.person).validate()
     if not 0 <= args.crf <= 51:
         raise LivekeyError(f"--crf {args.crf} is outside 0..51")
     if args.jobs is not None and args.jobs < 1:
