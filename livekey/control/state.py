@@ -23,6 +23,7 @@ import cv2
 from livekey.config.profile import Profile
 from livekey.config.settings import BY_NAME, Settings
 from livekey.errors import LivekeyError
+from livekey.masks import MaskStack, with_person
 
 if TYPE_CHECKING:
     from livekey.media.sinks import Recorder
@@ -108,8 +109,15 @@ class Controller:
     def settings(self) -> Settings:
         return self.pipeline.settings
 
+    def _check_person(self, settings: Settings, masks: MaskStack | None = None) -> None:
+        """Turning the person setting on without the model installed fails the change now, with the
+        one-line install step, instead of the run at its next frame."""
+        if settings.person and not self.pipeline.settings.person:
+            with_person(self.pipeline.keyer.masks if masks is None else masks, True).validate()
+
     def apply_settings(self, settings: Settings) -> Settings:
         """Use ``settings`` whole from the next frame on."""
+        self._check_person(settings)
         with self._lock:
             self.pipeline.update_settings(settings)
         self._changed("settings")
@@ -119,6 +127,7 @@ class Controller:
         """Change the named settings (all or none: a bad value changes nothing)."""
         with self._lock:  # read-modify-write: two patches at once must not lose one
             settings = self.pipeline.settings.replace(**parse_setting_changes(changes))
+            self._check_person(settings)
             self.pipeline.update_settings(settings)
         self._changed("settings")
         return settings
@@ -127,6 +136,7 @@ class Controller:
         """Use a profile's settings and masks from the next frame on."""
         profile = Profile.load(path)
         profile.masks.validate()  # a missing mask image fails now, not on the next frame
+        self._check_person(profile.settings, profile.masks)
         with self._lock:
             self.pipeline.update_masks(profile.masks)
             self.pipeline.update_settings(profile.settings)
