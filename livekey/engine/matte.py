@@ -33,9 +33,11 @@ from livekey.engine.keying import JIT
 # without reference counting: with it, Numba's increfs of the records' arrays on every per-pixel call
 # cost more than the call (every helper called: 2.2x the CPU a frame, 1.3x without). Small leaf
 # helpers stay inlined, and so do the per-pixel helpers the block solve calls once each
-# (``_mix_pixel``, ``_mix_colour``, ``_faint_pixel``, ``_solid_trust``, ``_open_beside``,
-# ``_unlike_solid_beside``): one copy each, and called they cost the quiet 1080p path about 1.45x
-# (the records passed per pixel). As kept, 1.04-1.17x all inlined (the halo fix included).
+# (``_mix_pixel``, ``_mix_colour``, ``_faint_pixel``, ``_solid_trust``, ``_unlike_solid_beside``):
+# one copy each, and called they cost the quiet 1080p path about 1.45x (the records passed per
+# pixel). ``_open_beside`` (the 5 x 5 look round a solid pixel of the band, a few pixels a block) is
+# called: 1.3 s less for the solve's compile, which paces a first run (18.2 to 16.9 s), for 2% on
+# the 1080p path (8.15 / 8.31 against 7.96 / 8.12 ms, within this machine's noise).
 CALLED = dict(JIT, _nrt=False)
 
 _F0 = np.float32(0.0)
@@ -1029,7 +1031,7 @@ def _solid_trust(im, bl, q, sp, y, x, j, jx, yi, bi, ri, a_s, ry, rb, rr):
     return trust
 
 
-@numba.njit(inline="always", **JIT)
+@numba.njit(**CALLED)
 def _open_beside(im, q, y, x):
     """1 where the key left a pixel of the 3 x 3 around pixel (y, x) short of solid, ``_OPEN_FAR``
     where only one of the 5 x 5 (4:2:0 smears a strand by a pixel, not more), 0 where none: a
