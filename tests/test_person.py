@@ -107,6 +107,21 @@ def test_switching_person_on_and_off_in_a_running_keyer(picture):
     assert not any(layer.type == "person" for layer in keyer.stack)
 
 
+
+def test_a_settings_change_keeps_the_person_model_and_its_smoothing(picture):
+    """A slider step must not reload the model and restart its smoothing; a new mask stack does."""
+    frame, _ = picture
+    keyer = Keyer(Settings(person=True))
+    keyer.matte(frame)
+    stage = keyer.stages[0]
+    binding = stage._steps[0]._binding
+    keyer.update(keyer.settings.replace(soften=1.0))
+    keyer.matte(frame)
+    assert keyer.stages[0] is stage and stage._steps[0]._binding is binding
+    keyer.update_masks(MaskStack().add(MaskLayer("shape", mode="intersect", shape="rect", points=(0, 0, 1, 1))))
+    keyer.matte(frame)
+    assert keyer.stages[0] is not stage
+
 def test_intersect_with_a_green_screen_key_removes_what_the_key_keeps():
     layers = synthetic.build_layers("portrait", W, H)
     img, stand = synthetic.with_light_stand(synthetic.render(layers, seed=3).image)

@@ -63,8 +63,18 @@ def matte_stages(settings: Settings, keyer: Keyer) -> list[MatteStage]:
     """
     stages: list[MatteStage] = []
     if keyer.stack.active:
-        stages.append(masks.MaskStage(keyer.stack))
+        stages.append(_mask_stage(keyer))
     return stages + _matte_operations(settings, keyer)
+
+
+def _mask_stage(keyer: Keyer) -> masks.MaskStage:
+    """The keyer's mask stage, kept across settings changes while the stack is the same: a new one
+    binds every layer again, and a person layer's binding loads its model (10-30 ms) and starts its
+    smoothing and crop over, on every step of a slider dragged in the window."""
+    for stage in getattr(keyer, "stages", ()):
+        if isinstance(stage, masks.MaskStage) and stage.stack == keyer.stack:
+            return stage
+    return masks.MaskStage(keyer.stack)
 
 
 def _matte_operations(settings: Settings, keyer: Keyer) -> list[MatteStage]:
