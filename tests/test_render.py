@@ -211,3 +211,16 @@ def test_a_video_backdrop_follows_the_clip_time_not_the_wall_clock(tmp_path, cap
     assert code == 0, err
     # Rendering runs many times faster than real time; the backdrop still moves one frame per clip frame.
     assert [read_index(img[:, ::-1]) for _, img in video_frames(out)] == list(range(15))
+
+
+def test_a_width_whose_rows_the_decoder_pads_is_keyed(tmp_path, capsys):
+    """PyAV hands back a frame's rows with their padding: at 100 px (300 bytes a row, padded to 336
+    or 384) the array is not contiguous, which the keying kernels do not take."""
+    clip, out = tmp_path / "narrow.mp4", tmp_path / "keyed.mp4"
+    write_clip(clip, frames=4, size=(100, 60))
+    with av.open(str(clip)) as container:
+        assert not next(container.decode(video=0)).to_ndarray(format="bgr24").flags["C_CONTIGUOUS"]
+    code, err = render(capsys, clip, "-o", out, "--backdrop", RED)
+    assert code == 0, err
+    frames = video_frames(out)
+    assert len(frames) == 4 and frames[0][1].shape == (60, 100, 3)

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Protocol
 
 import av
+import numpy as np
 from av.video.reformatter import VideoReformatter
 
 from livekey.config.profile import Profile
@@ -261,8 +262,10 @@ class _ClipRender:
                 pts = self.last_pts + 1  # a repeated timestamp (a damaged file): keep the order
             self.last_pts = pts
             self.sent += 1
-            # One swscale context for the clip (a frame's own to_ndarray makes one per frame).
-            image = self._to_bgr.reformat(frame, format="bgr24").to_ndarray()
+            # One swscale context for the clip (a frame's own to_ndarray makes one per frame). PyAV
+            # hands back the frame's rows with their padding (rows of 64-byte multiples since 18.1.1):
+            # a frame of any other width is copied once into the contiguous rows the kernels take.
+            image = np.ascontiguousarray(self._to_bgr.reformat(frame, format="bgr24").to_ndarray())
             yield ("video", image, pts - self.start_pts, self.last_time)
         return not self._full()
 
