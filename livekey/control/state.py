@@ -23,7 +23,7 @@ import cv2
 from livekey.config.profile import Profile
 from livekey.config.settings import BY_NAME, Settings
 from livekey.errors import LivekeyError
-from livekey.masks import MaskStack, with_person
+from livekey.masks import MaskStack, check_turned_on
 
 if TYPE_CHECKING:
     from livekey.media.sinks import Recorder
@@ -110,10 +110,9 @@ class Controller:
         return self.pipeline.settings
 
     def _check_person(self, settings: Settings, masks: MaskStack | None = None) -> None:
-        """Turning the person setting on without the model installed fails the change now, with the
-        one-line install step, instead of the run at its next frame."""
-        if settings.person and not self.pipeline.settings.person:
-            with_person(self.pipeline.keyer.masks if masks is None else masks, True).validate()
+        """A missing person model fails the change now (:func:`livekey.masks.check_turned_on`)."""
+        check_turned_on(self.pipeline.settings.person, settings.person,
+                        self.pipeline.keyer.masks if masks is None else masks)
 
     def apply_settings(self, settings: Settings) -> Settings:
         """Use ``settings`` whole from the next frame on."""

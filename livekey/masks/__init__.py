@@ -19,7 +19,7 @@ from livekey.masks import person  # noqa: F401
 from livekey.masks.fields import COMMON_FIELDS, MODES, SHAPES, Field
 from livekey.masks.layer import LAYER_TYPES, LayerType, MaskLayer, register
 from livekey.masks.merge import combine, feather_invert
-from livekey.masks.person import with_person
+from livekey.masks.person import check_turned_on, with_person
 from livekey.masks.shape import hit_handle, move_handle, move_shape, polygon_from_clicks, shape_handles
 from livekey.masks.spec import (
     SPEC_HELP,
@@ -33,6 +33,7 @@ from livekey.masks.stack import KEY_LAYER, MaskStack
 from livekey.masks.stage import MaskStage, static_mask, warm_up
 
 __all__ = ["COMMON_FIELDS", "KEY_LAYER", "LAYER_TYPES", "MODES", "SHAPES", "SPEC_HELP", "Field", "LayerType",
-           "MaskLayer", "MaskStack", "MaskStage", "add_mask_arguments", "combine", "feather_invert", "hit_handle",
-           "load_stack_file", "move_handle", "move_shape", "parse_mask_spec", "polygon_from_clicks", "register",
-           "shape_handles", "stack_from_args", "stack_summary", "static_mask", "warm_up", "with_person"]
+           "MaskLayer", "MaskStack", "MaskStage", "add_mask_arguments", "check_turned_on", "combine",
+           "feather_invert", "hit_handle", "load_stack_file", "move_handle", "move_shape", "parse_mask_spec",
+           "polygon_from_clicks", "register", "shape_handles", "stack_from_args", "stack_summary", "static_mask",
+           "warm_up", "with_person"]

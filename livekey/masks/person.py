@@ -204,6 +204,14 @@ def with_person(stack: MaskStack, on: bool) -> MaskStack:
     return stack.add(MaskLayer("person"))
 
 
+def check_turned_on(was_on: bool, now_on: bool, stack: MaskStack) -> None:
+    """Turning the ``person`` setting on (``was_on`` false, ``now_on`` true) over ``stack`` with no model
+    installed raises the one-line install step now, for the window or the control API to show, instead
+    of ending the run when the keyer meets it on the next frame."""
+    if now_on and not was_on:
+        with_person(stack, True).validate()
+
+
 def for_stills(stack: MaskStack) -> MaskStack:
     """``stack`` with its person layers in still mode (``still=true``): for a command that keys one
     still image, which can afford several model passes; the live path never gets it."""

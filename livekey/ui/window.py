@@ -39,7 +39,7 @@ from livekey.config.calibration import Calibration, save_calibration
 from livekey.config.profile import Profile
 from livekey.config.settings import Settings
 from livekey.errors import LivekeyError
-from livekey.masks import MaskLayer, MaskStack, with_person
+from livekey.masks import MaskLayer, MaskStack, check_turned_on, with_person
 from livekey.media.backdrops import BLUR_NOTE, blur_suits
 from livekey.media.images import IMAGE_SUFFIXES
 from livekey.media.sinks import open_sink
@@ -464,8 +464,7 @@ class ControlWindow(QMainWindow):
     def change_setting(self, name: str, value: Any) -> None:
         try:
             settings = self.settings.replace(**{name: value})
-            if settings.person and not self.settings.person:  # a missing model is said here, not by the keyer
-                with_person(self.masks, True).validate()
+            check_turned_on(self.settings.person, settings.person, self.masks)  # said here, not by the keyer
         except LivekeyError as err:
             self.panel.show_settings(self.settings)  # put the control back
             self.show_error(str(err))
