@@ -77,6 +77,14 @@ def _mask_stage(keyer: Keyer) -> masks.MaskStage:
     return masks.MaskStage(keyer.stack)
 
 
+def solves_edge(settings: Settings, stack: masks.MaskStack) -> bool:
+    """Whether the edge solve runs on ``stack`` (the keyer's, person layer included) with ``settings``:
+    it refines against the screen and takes out the screen's smear, so with no colour key in the stack
+    there is none to solve against (and on a segmentation model's wide soft edge the edge colour would
+    cost more than the model: 11-22 ms at 720p)."""
+    return (settings.refine or settings.edge_color) and stack.uses_key
+
+
 def _matte_operations(settings: Settings, keyer: Keyer) -> list[MatteStage]:
     """The ``matte`` settings group as stages: refine the edge band (alpha, and its colour from
     the solid foreground with ``edge_color``), stabilise, clip, grow, fill, soften; after any of
@@ -90,13 +98,10 @@ def _matte_operations(settings: Settings, keyer: Keyer) -> list[MatteStage]:
             work["a"] = np.empty_like(alpha)
         return work["a"]
 
-    # The solve keys against the screen: without a colour key in the stack there is none.
-    refine = settings.refine and keyer.stack.uses_key
+    refine = settings.refine and solves_edge(settings, keyer.stack)
     later = (settings.temporal > 0 or settings.clip_black > 0 or settings.clip_white < 1
              or settings.grow or settings.fill_holes or settings.soften)
-    # Edge colour takes out the screen's smear: with no key in the stack there is no screen, and on a
-    # segmentation model's wide soft edge it would cost more than the model (11-22 ms at 720p).
-    recolour = settings.edge_color and keyer.stack.uses_key
+    recolour = settings.edge_color and solves_edge(settings, keyer.stack)
     if refine or (recolour and not later):
         keep_shadow = keyer.uses_plate and settings.shadow == "keep"
         # Strands are sought only in a matte the key alone made: a pixel a mask took out is no screen.

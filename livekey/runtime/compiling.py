@@ -92,12 +92,13 @@ def compile_kernels(settings: Settings, masks: MaskStack | None = None, *, outpu
     while compiling (Ctrl-C, or SIGTERM where a handler raises KeyboardInterrupt; without one
     SIGTERM ends the process anyway) exits the process at once with status 130."""
     from livekey.engine import kernel_cache
-    from livekey.engine.keyer import warm_up
+    from livekey.engine.keyer import solves_edge, warm_up
+    from livekey.masks import MaskStack, with_person
     from livekey.runtime.startup import start_up
 
     start_up()
-    if settings.refine or settings.edge_color:  # the edge solve: half the compile, in a helper process
-        kernel_cache.compile_aside()
+    if solves_edge(settings, with_person(masks or MaskStack(), settings.person)):
+        kernel_cache.compile_aside()  # the edge solve, half the compile, in a helper process
     counter = CompileCounter()
     failure: list[BaseException] = []
 
@@ -125,7 +126,7 @@ def compile_kernels(settings: Settings, masks: MaskStack | None = None, *, outpu
         print("\nlivekey: interrupted while compiling; nothing was written", file=progress.stream, flush=True)
         sys.stdout.flush()
         os._exit(130)
-    kernel_cache.stop_aside()  # not waited for: these settings (or masks) do not solve the edge
+    kernel_cache.stop_aside()  # a helper not waited for is not needed: end it
     if counter.started:
         progress.close()
     if failure:
